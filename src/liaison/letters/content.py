@@ -1,0 +1,480 @@
+"""`LetterContent`: the one content model of a discharge letter (CSP R.1112-1-2).
+
+Pure Python (pydantic), no Django: the form, the QLS evaluation, the CDA builder and the PDF
+all read this model. It is stored as JSON on the letter (`Letter.content`), versioned by
+`schema_version`. A draft may be incomplete, so nearly every field is optional; what is
+missing is reported by `problems()` (and, in more detail, by the QLS grids).
+
+Field order follows the decree:
+1° identifications, dates and modes of entry and exit; 2° reason; 3° medical summary with
+the four "le cas échéant" items; 4° discharge treatments and stopped ones; 5° pending
+results; 6° follow-up. Then recipients and confidentiality.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# --- coded values -----------------------------------------------------------------------------
+
+
+class EntryMode(StrEnum):
+    """Modalité d'entrée; CDA code from JDV_ModaliteEntree_CISIS (1.2.250.1.213.1.1.5.73)."""
+
+    URGENCE = "urgence"
+    PROGRAMMEE = "programmee"
+    TRANSFERT = "transfert"
+    AUTRE = "autre"
+
+
+class ExitMode(StrEnum):
+    """Modalité de sortie; CDA code from JDV_ModaliteSortie_CISIS (1.2.250.1.213.1.1.5.74)."""
+
+    DOMICILE = "domicile"
+    HAD = "had"
+    EHPAD = "ehpad"
+    SMR = "smr"
+    AUTRE_ES = "autre_es"
+    AUTRE = "autre"
+    DECES = "deces"
+
+
+SNOMED = "2.16.840.1.113883.6.96"
+TA_ASIP = "1.2.250.1.213.1.1.4.322"
+ORG_DESTINATION = "1.2.250.1.213.1.6.1.8"
+
+# (code, codeSystem, displayName) as in the value sets of standards/ldl-ses/…/jeuxDeValeurs.
+ENTRY_MODE_CODES: dict[EntryMode, tuple[str, str, str]] = {
+    EntryMode.URGENCE: ("183452005", SNOMED, "hospitalisation en urgence"),
+    EntryMode.PROGRAMMEE: ("8715000", SNOMED, "hospitalisation programmée"),
+    EntryMode.TRANSFERT: ("107724000", SNOMED, "transfert du patient"),
+    EntryMode.AUTRE: ("GEN-092.06.07", TA_ASIP, "Autre modalité d'entrée"),
+}
+EXIT_MODE_CODES: dict[ExitMode, tuple[str, str, str]] = {
+    ExitMode.DOMICILE: ("160849004", SNOMED, "retour au domicile"),
+    ExitMode.HAD: ("127", ORG_DESTINATION, "Hospitalisation à Domicile"),
+    ExitMode.EHPAD: (
+        "500",
+        ORG_DESTINATION,
+        "Etablissement d'hébergement pour personnes âgées dépendantes",
+    ),
+    ExitMode.SMR: ("109", ORG_DESTINATION, "Etablissement de santé privé autorisé en SSR"),
+    ExitMode.AUTRE_ES: ("GEN-092.06.01", TA_ASIP, "Autre établissement de santé"),
+    ExitMode.AUTRE: ("GEN-092.06.03", TA_ASIP, "Autre destination"),
+    # No JDV code for a death: the value set has none, "autre destination" is the nearest.
+    ExitMode.DECES: ("GEN-092.06.03", TA_ASIP, "Autre destination"),
+}
+ENTRY_MODE_LABELS = {
+    EntryMode.URGENCE: "Hospitalisation en urgence",
+    EntryMode.PROGRAMMEE: "Hospitalisation programmée",
+    EntryMode.TRANSFERT: "Transfert d'un autre établissement",
+    EntryMode.AUTRE: "Autre modalité d'entrée",
+}
+EXIT_MODE_LABELS = {
+    ExitMode.DOMICILE: "Retour au domicile",
+    ExitMode.HAD: "Hospitalisation à domicile (HAD)",
+    ExitMode.EHPAD: "EHPAD",
+    ExitMode.SMR: "Soins médicaux et de réadaptation (SMR)",
+    ExitMode.AUTRE_ES: "Autre établissement de santé",
+    ExitMode.AUTRE: "Autre destination",
+    ExitMode.DECES: "Décès",
+}
+
+
+class Sector(StrEnum):
+    """Activity sector of a stay, as the QLS indicator splits them."""
+
+    MCO = "MCO"
+    CA = "CA"  # chirurgie ambulatoire
+    SMR = "SMR"
+    PSY = "PSY"
+    HAD = "HAD"
+
+
+SECTOR_LABELS = {
+    Sector.MCO: "Médecine, chirurgie, obstétrique (MCO)",
+    Sector.CA: "Chirurgie ambulatoire",
+    Sector.SMR: "Soins médicaux et de réadaptation",
+    Sector.PSY: "Psychiatrie",
+    Sector.HAD: "Hospitalisation à domicile",
+}
+
+
+class Sex(StrEnum):
+    M = "M"
+    F = "F"
+    U = "U"  # indéterminé
+
+
+class IdentityStatus(StrEnum):
+    """INS identity status (Référentiel national d'identitovigilance)."""
+
+    PROVISOIRE = "provisoire"
+    RECUPEREE = "recuperee"
+    VALIDEE = "validee"
+    QUALIFIEE = "qualifiee"
+
+
+IDENTITY_STATUS_LABELS = {
+    IdentityStatus.PROVISOIRE: "Identité provisoire",
+    IdentityStatus.RECUPEREE: "Identité récupérée",
+    IdentityStatus.VALIDEE: "Identité validée",
+    IdentityStatus.QUALIFIEE: "Identité qualifiée",
+}
+
+
+class MedicationStatus(StrEnum):
+    POURSUIVI = "poursuivi"
+    MODIFIE = "modifie"
+    ARRETE = "arrete"
+    SUSPENDU = "suspendu"
+    NOUVEAU = "nouveau"
+
+
+MEDICATION_STATUS_LABELS = {
+    MedicationStatus.POURSUIVI: "Poursuivi",
+    MedicationStatus.MODIFIE: "Modifié",
+    MedicationStatus.ARRETE: "Arrêté",
+    MedicationStatus.SUSPENDU: "Suspendu",
+    MedicationStatus.NOUVEAU: "Nouveau",
+}
+
+
+class FollowUpKind(StrEnum):
+    RDV_PRIS = "rdv_pris"
+    RDV_A_PRENDRE = "rdv_a_prendre"
+    SOINS_INFIRMIERS = "soins_infirmiers"
+    SURVEILLANCE = "surveillance"
+    SUIVI_SOCIAL = "suivi_social"
+    ORIENTATION = "orientation"
+    RECOMMANDATION = "recommandation"
+
+
+FOLLOW_UP_LABELS = {
+    FollowUpKind.RDV_PRIS: "Rendez-vous pris",
+    FollowUpKind.RDV_A_PRENDRE: "Rendez-vous à prendre",
+    FollowUpKind.SOINS_INFIRMIERS: "Soins infirmiers",
+    FollowUpKind.SURVEILLANCE: "Surveillance particulière",
+    FollowUpKind.SUIVI_SOCIAL: "Suivi social ou médico-social",
+    FollowUpKind.ORIENTATION: "Orientation",
+    FollowUpKind.RECOMMANDATION: "Recommandation",
+}
+
+
+class Orientation(StrEnum):
+    PRADO = "PRADO"
+    HAD = "HAD"
+    SSIAD = "SSIAD"
+    SMR = "SMR"
+    EHPAD = "EHPAD"
+    AUTRE = "autre"
+
+
+class RecipientRole(StrEnum):
+    PATIENT = "patient"
+    MEDECIN_TRAITANT = "medecin_traitant"
+    ADRESSEUR = "adresseur"
+    STRUCTURE_AVAL = "structure_aval"
+    AUTRE = "autre"
+
+
+RECIPIENT_ROLE_LABELS = {
+    RecipientRole.PATIENT: "Patient",
+    RecipientRole.MEDECIN_TRAITANT: "Médecin traitant",
+    RecipientRole.ADRESSEUR: "Praticien adresseur",
+    RecipientRole.STRUCTURE_AVAL: "Structure d'aval",
+    RecipientRole.AUTRE: "Autre professionnel désigné par le patient",
+}
+
+
+class Channel(StrEnum):
+    MSSANTE = "mssante"
+    COURRIER = "courrier"
+    REMISE_EN_MAIN_PROPRE = "remise"
+
+
+# --- parts ------------------------------------------------------------------------------------
+
+
+class PatientIdentity(_Model):
+    """Identity traits as the INS defines them, plus the local IPP."""
+
+    ins_matricule: str | None = None
+    ins_oid: str | None = None
+    identity_status: IdentityStatus = IdentityStatus.PROVISOIRE
+    ipp: str | None = None
+    ipp_oid: str | None = None  # the establishment's IPP assigning authority
+    birth_family_name: str = ""
+    used_family_name: str = ""
+    first_given_name: str = ""
+    given_names: str = ""  # every birth given name, space-separated, as the INS gives them
+    used_given_name: str = ""
+    birth_date: dt.date | None = None
+    birth_place_cog: str | None = None  # code officiel géographique of the birth commune
+    sex: Sex = Sex.U
+    address: str = ""
+    phone: str = ""
+
+
+class Professional(_Model):
+    """A health professional or a structure named in the letter."""
+
+    rpps: str | None = None
+    finess: str | None = None  # for a structure
+    family_name: str = ""
+    given_name: str = ""
+    title: str = ""  # "Dr", "Pr"…
+    profession: str = ""  # médecin, sage-femme…
+    specialty: str = ""
+    organisation: str = ""
+    address: str = ""
+    phone: str = ""
+    mssante: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        name = " ".join(p for p in (self.title, self.given_name, self.family_name) if p)
+        return name or self.organisation
+
+
+class EstablishmentInfo(_Model):
+    finess_ej: str = ""
+    finess_eg: str = ""
+    name: str = ""
+    unit_name: str = ""
+    address: str = ""
+    phone: str = ""
+
+
+class Presence(_Model):
+    """A "le cas échéant" item: answered explicitly as present (with details) or absent."""
+
+    present: bool | None = None  # None = not answered yet
+    details: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return self.present is False or (self.present is True and bool(self.details.strip()))
+
+
+class ImplantedDevice(_Model):
+    description: str
+    udi: str = ""
+    lot: str = ""
+    implanted_on: dt.date | None = None
+
+
+class MedicationLine(_Model):
+    """One row of the reconciliation table (letter-and-law.md §7.2)."""
+
+    medicine: str = ""  # as written on the discharge prescription
+    cis: str | None = None  # BDPM code, OID 1.2.250.1.213.2.3.1
+    atc: str | None = None
+    usual_treatment: str = ""  # before admission; empty for a new drug
+    status: MedicationStatus | None = None
+    dosage: str = ""  # posologie: dose, frequency, timing
+    route: str = ""
+    duration: str = ""  # "7 jours", "jusqu'au 12/12", "au long cours"
+    reason: str = ""  # reason for the change, stop, suspension or replacement
+    comment: str = ""
+
+    @property
+    def taken_at_home(self) -> bool:
+        return self.status not in (MedicationStatus.ARRETE, MedicationStatus.SUSPENDU)
+
+    @property
+    def needs_reason(self) -> bool:
+        return self.status in (MedicationStatus.MODIFIE, MedicationStatus.ARRETE, MedicationStatus.SUSPENDU)
+
+
+class PendingResult(_Model):
+    description: str
+    expected_on: dt.date | None = None
+    followed_by: str = ""  # who will pass it on
+
+
+class FollowUpItem(_Model):
+    kind: FollowUpKind
+    description: str
+    date: dt.date | None = None
+    with_whom: str = ""
+    orientation: Orientation | None = None
+
+
+class Recipient(_Model):
+    role: RecipientRole
+    name: str = ""
+    rpps: str | None = None
+    mssante: str | None = None
+    channel: Channel = Channel.MSSANTE
+
+
+class Confidentiality(_Model):
+    """DMP confidentiality choices (ANS masking rules)."""
+
+    masked_from_professionals: bool = False
+    invisible_to_patient: bool = False
+    invisible_to_legal_representatives: bool = False
+
+
+# --- the letter -------------------------------------------------------------------------------
+
+
+class LetterContent(_Model):
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+    # 1° identifications, dates and modalities
+    establishment: EstablishmentInfo = Field(default_factory=EstablishmentInfo)
+    patient: PatientIdentity = Field(default_factory=PatientIdentity)
+    medecin_traitant: Professional | None = None
+    no_medecin_traitant: bool = False  # explicitly: the patient has declared none
+    adresseur: Professional | None = None
+    responsible_physician: Professional | None = None  # the establishment physician
+    receiving_structure: Professional | None = None
+    sector: Sector = Sector.MCO
+    admission_at: dt.datetime | None = None
+    discharge_at: dt.datetime | None = None
+    entry_mode: EntryMode | None = None
+    exit_mode: ExitMode | None = None
+    destination: str = ""
+
+    # 2° reason
+    reason: str = ""
+
+    # 3° medical summary and the four "le cas échéant" items
+    medical_summary: str = ""
+    procedures_and_exams: str = ""
+    adverse_events: Presence = Field(default_factory=Presence)
+    resistant_organisms: Presence = Field(default_factory=Presence)  # BMR / BHRe
+    transfusion: Presence = Field(default_factory=Presence)  # produits sanguins labiles
+    blood_derivatives: Presence = Field(default_factory=Presence)  # médicaments dérivés du sang
+    implanted_devices: Presence = Field(default_factory=Presence)
+    devices: list[ImplantedDevice] = Field(default_factory=list)
+    allergies: Presence = Field(default_factory=Presence)
+
+    # 4° treatments
+    medications: list[MedicationLine] = Field(default_factory=list)
+    no_discharge_medication: bool = False
+
+    # 5° pending results
+    pending_results: list[PendingResult] = Field(default_factory=list)
+    no_pending_results: bool = False
+
+    # 6° follow-up
+    follow_up: list[FollowUpItem] = Field(default_factory=list)
+    no_follow_up: bool = False
+    emergency_contact: str = ""  # phone reachable day and night (ambulatory surgery)
+
+    recipients: list[Recipient] = Field(default_factory=list)
+    confidentiality: Confidentiality = Field(default_factory=Confidentiality)
+
+    @property
+    def blood_products(self) -> Presence:
+        """Transfusion and blood derivatives, the decree's "produits sanguins ou dérivés"."""
+        answered = self.transfusion.answered and self.blood_derivatives.answered
+        present = bool(self.transfusion.present or self.blood_derivatives.present)
+        if not answered:
+            return Presence()
+        details = "; ".join(d for d in (self.transfusion.details, self.blood_derivatives.details) if d)
+        return Presence(present=present, details=details)
+
+    def problems(self) -> list[Problem]:
+        """What the decree requires and this content lacks, with the form field to fix."""
+        return content_problems(self)
+
+    def signature_blockers(self) -> list[Problem]:
+        """The subset that forbids signature: a letter without these is not a letter."""
+        return [p for p in self.problems() if p.blocks_signature]
+
+
+class Problem(_Model):
+    field: str  # form field path, e.g. "medications.2.duration"
+    message: str  # French, names the missing element
+    blocks_signature: bool = False
+
+
+def content_problems(c: LetterContent) -> list[Problem]:
+    out: list[Problem] = []
+
+    def add(field: str, message: str, blocks: bool = False) -> None:
+        out.append(Problem(field=field, message=message, blocks_signature=blocks))
+
+    p = c.patient
+    if not (p.birth_family_name and p.first_given_name and p.birth_date):
+        add("patient", "Identité du patient incomplète (nom de naissance, prénom, date de naissance).", True)
+    if c.medecin_traitant is None and not c.no_medecin_traitant:
+        add("medecin_traitant", "Médecin traitant non renseigné (ou « pas de médecin traitant » non coché).")
+    if c.responsible_physician is None:
+        add("responsible_physician", "Médecin de l'établissement ayant pris en charge le patient absent.", True)
+    if c.admission_at is None:
+        add("admission_at", "Date d'entrée absente.", True)
+    if c.discharge_at is None:
+        add("discharge_at", "Date de sortie absente.", True)
+    if c.admission_at and c.discharge_at and c.discharge_at < c.admission_at:
+        add("discharge_at", "La date de sortie précède la date d'entrée.", True)
+    if c.entry_mode is None:
+        add("entry_mode", "Modalité d'entrée non renseignée.")
+    if c.exit_mode is None:
+        add("exit_mode", "Modalité de sortie non renseignée.")
+    if not c.reason.strip():
+        add("reason", "Motif de l'hospitalisation absent.", True)
+    if not c.medical_summary.strip():
+        add("medical_summary", "Synthèse médicale du séjour absente.", True)
+    for name, label in (
+        ("adverse_events", "événements indésirables"),
+        ("resistant_organisms", "bactéries multirésistantes ou émergentes (BMR/BHRe)"),
+        ("transfusion", "transfusion de produits sanguins"),
+        ("blood_derivatives", "administration de dérivés du sang"),
+        ("implanted_devices", "dispositif médical implanté"),
+    ):
+        item: Presence = getattr(c, name)
+        if item.present is None:
+            add(name, f"Question « {label} » sans réponse (présent ou aucun).")
+        elif item.present and not item.details.strip():
+            add(f"{name}.details", f"Précisez : {label}.")
+    if not c.medications and not c.no_discharge_medication:
+        add("medications", "Traitement de sortie absent (ou « aucun traitement à la sortie » non coché).")
+    for i, m in enumerate(c.medications):
+        if not m.medicine.strip():
+            add(f"medications.{i}.medicine", f"Ligne {i + 1} du traitement : médicament non nommé.")
+        if m.status is None:
+            add(f"medications.{i}.status", f"Ligne {i + 1} ({m.medicine}) : statut non renseigné.")
+        if m.taken_at_home and m.status is not None:
+            if not m.dosage.strip():
+                add(f"medications.{i}.dosage", f"{m.medicine or f'Ligne {i + 1}'} : posologie absente.")
+            if not m.duration.strip():
+                add(f"medications.{i}.duration", f"{m.medicine or f'Ligne {i + 1}'} : durée absente.")
+        if m.needs_reason and not m.reason.strip():
+            add(f"medications.{i}.reason", f"{m.medicine or f'Ligne {i + 1}'} : motif de la modification "
+                "ou de l'arrêt absent.")
+    if not c.follow_up and not c.no_follow_up:
+        add("follow_up", "Suites à donner absentes (ou « aucune suite particulière » non coché).")
+    if c.sector == Sector.CA and not c.emergency_contact.strip():
+        add("emergency_contact", "Numéro à appeler en cas d'urgence absent (chirurgie ambulatoire).")
+    return out
+
+
+class LetterFacts(_Model):
+    """Facts about a letter that are not its content: the QLS gates read them.
+
+    Times are timezone-aware; "the day of discharge" is computed in Europe/Paris by the reader.
+    """
+
+    letter_id: str | None = None
+    exists: bool = True
+    signed_at: dt.datetime | None = None
+    signer_profession: str | None = None  # "medecin", "sage_femme"
+    handed_over_at: dt.datetime | None = None
+    sent_to_medecin_traitant_at: dt.datetime | None = None
+    stay_id: str | None = None

@@ -1,0 +1,44 @@
+"""Where Liaison finds the shared folder (standards, reference data, open data).
+
+`LIAISON_SHARED` wins; otherwise the `shared/` folder beside the repository (the layout of
+the development machine and CI), found by walking up from this file.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@cache
+def shared_dir() -> Path:
+    env = os.environ.get("LIAISON_SHARED")
+    if env:
+        return Path(env)
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared"
+        if (candidate / "DESIGN.md").is_file():
+            return candidate
+    raise FileNotFoundError(
+        "Dossier « shared » introuvable : définissez LIAISON_SHARED (il contient DESIGN.md, "
+        "standards/ et reference/)."
+    )
+
+
+def ldl_ses_dir() -> Path:
+    return shared_dir() / "standards" / "ldl-ses" / "TestContenuCDA-3-0"
+
+
+def ihe_xds_dir() -> Path:
+    return shared_dir() / "standards" / "ihe-xds"
+
+
+def reference_dir() -> Path:
+    return shared_dir() / "reference"
+
+
+def opendata_dir() -> Path:
+    return shared_dir() / "opendata"
