@@ -416,7 +416,11 @@ def content_problems(c: LetterContent) -> list[Problem]:
     if c.medecin_traitant is None and not c.no_medecin_traitant:
         add("medecin_traitant", "Médecin traitant non renseigné (ou « pas de médecin traitant » non coché).")
     if c.responsible_physician is None:
-        add("responsible_physician", "Médecin de l'établissement ayant pris en charge le patient absent.", True)
+        add(
+            "responsible_physician",
+            "Médecin de l'établissement ayant pris en charge le patient absent.",
+            True,
+        )
     if c.admission_at is None:
         add("admission_at", "Date d'entrée absente.", True)
     if c.discharge_at is None:
@@ -456,8 +460,10 @@ def content_problems(c: LetterContent) -> list[Problem]:
             if not m.duration.strip():
                 add(f"medications.{i}.duration", f"{m.medicine or f'Ligne {i + 1}'} : durée absente.")
         if m.needs_reason and not m.reason.strip():
-            add(f"medications.{i}.reason", f"{m.medicine or f'Ligne {i + 1}'} : motif de la modification "
-                "ou de l'arrêt absent.")
+            add(
+                f"medications.{i}.reason",
+                f"{m.medicine or f'Ligne {i + 1}'} : motif de la modification ou de l'arrêt absent.",
+            )
     if not c.follow_up and not c.no_follow_up:
         add("follow_up", "Suites à donner absentes (ou « aucune suite particulière » non coché).")
     if c.sector == Sector.CA and not c.emergency_contact.strip():

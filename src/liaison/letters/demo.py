@@ -1,0 +1,682 @@
+"""A realistic synthetic hospital for the demo and the tests (`liaison demo-data`).
+
+Same seed, same data (relative to `today`). Patients are synthetic: Faker fr_FR names and
+test INS (OID 1.2.250.1.213.1.4.10) with valid keys. Letters come in every state and of every
+quality, in proportions close to the national picture (few letters handed over the same day,
+discharge treatment and care planning often missing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from faker import Faker
+
+from liaison.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
+from liaison.letters.content import (
+    FollowUpItem,
+    FollowUpKind,
+    MedicationLine,
+    MedicationStatus,
+    Orientation,
+    PendingResult,
+    Presence,
+)
+from liaison.letters.lifecycle import content_sha256
+from liaison.letters.medicines import search as search_medicines
+from liaison.letters.models import (
+    PARIS,
+    AuditEvent,
+    Correspondent,
+    Establishment,
+    Letter,
+    Patient,
+    Practitioner,
+    Profession,
+    Stay,
+    Unit,
+    UserProfile,
+)
+from liaison.letters.permissions import ROLE_LABELS, Role
+from liaison.letters.prefill import initial_content, practitioner_snapshot
+
+DEMO_PASSWORD = "liaison-demo"
+
+# (code, name, sector, obstetric, reasons [(reason, summary)])
+UNITS = [
+    (
+        "CARDIO",
+        "Cardiologie",
+        "MCO",
+        False,
+        [
+            (
+                "Décompensation cardiaque globale",
+                "Insuffisance cardiaque à FEVG altérée décompensée sur écart de "
+                "régime ; amélioration sous diurétiques IV, perte de 4 kg. Échographie : FEVG 35 %.",
+            ),
+            (
+                "Fibrillation atriale rapide",
+                "FA rapide inaugurale bien tolérée, ralentie sous bêtabloquant ; "
+                "anticoagulation introduite (CHA2DS2-VASc 4). ETT sans valvulopathie.",
+            ),
+            (
+                "Syndrome coronarien aigu sans sus-décalage",
+                "SCA ST- ; coronarographie : sténose IVA proximale "
+                "traitée par angioplastie et stent actif. Suites simples.",
+            ),
+        ],
+    ),
+    (
+        "MEDINT",
+        "Médecine interne et gériatrie",
+        "MCO",
+        False,
+        [
+            (
+                "Chute à domicile avec altération de l'état général",
+                "Chutes répétées dans un contexte de déshydratation et d'hyponatrémie iatrogène ; "
+                "correction progressive, bilan de chute réalisé.",
+            ),
+            (
+                "Pneumopathie d'inhalation",
+                "Pneumopathie basale droite traitée par amoxicilline-acide "
+                "clavulanique 7 jours ; évaluation de la déglutition par l'orthophoniste.",
+            ),
+            (
+                "Pyélonéphrite aiguë",
+                "PNA à E. coli sensible ; relais oral adapté à l'antibiogramme, apyrexie à J2.",
+            ),
+        ],
+    ),
+    (
+        "ORTHO",
+        "Chirurgie orthopédique",
+        "MCO",
+        False,
+        [
+            (
+                "Fracture du col du fémur droit",
+                "Prothèse intermédiaire de hanche droite ; verticalisation à J1, "
+                "anémie post-opératoire à 8,9 g/dl.",
+            ),
+            (
+                "Coxarthrose gauche",
+                "Prothèse totale de hanche gauche programmée ; suites simples, appui complet autorisé.",
+            ),
+        ],
+    ),
+    (
+        "PNEUMO",
+        "Pneumologie",
+        "MCO",
+        False,
+        [
+            (
+                "Exacerbation de BPCO",
+                "Exacerbation de BPCO stade 3 sans recours à la VNI ; corticothérapie courte "
+                "et antibiothérapie ; réhabilitation respiratoire proposée.",
+            ),
+            (
+                "Embolie pulmonaire",
+                "EP segmentaire bilatérale sans signe de gravité ; anticoagulation par "
+                "apixaban, recherche de cause en cours.",
+            ),
+        ],
+    ),
+    (
+        "MATER",
+        "Maternité",
+        "MCO",
+        True,
+        [
+            (
+                "Accouchement par voie basse",
+                "Accouchement eutocique à 39 SA, nouveau-né en bonne santé ; "
+                "suites de couches simples, allaitement maternel.",
+            ),
+            ("Césarienne programmée", "Césarienne programmée pour présentation du siège ; suites simples."),
+        ],
+    ),
+    (
+        "AMBU",
+        "Unité de chirurgie ambulatoire",
+        "CA",
+        False,
+        [
+            (
+                "Cholécystectomie programmée",
+                "Cholécystectomie sous cœlioscopie pour lithiase symptomatique ; "
+                "sortie le jour même après contrôle de la douleur.",
+            ),
+            (
+                "Cure de hernie inguinale",
+                "Cure de hernie inguinale droite par voie ouverte (Lichtenstein) avec "
+                "plaque ; sortie le jour même.",
+            ),
+            ("Arthroscopie du genou", "Méniscectomie partielle interne du genou gauche sous arthroscopie."),
+            (
+                "Chirurgie de la cataracte",
+                "Phacoémulsification de l'œil droit avec implant ; suites simples.",
+            ),
+        ],
+    ),
+]
+
+DRUGS = [  # (search term, dosage, duration)
+    ("BISOPROLOL TEVA 2,5", "1 comprimé le matin", "au long cours"),
+    ("RAMIPRIL ALMUS 5", "1 comprimé le matin", "au long cours"),
+    ("ELIQUIS 5 mg", "1 comprimé matin et soir", "au long cours"),
+    ("FUROSEMIDE ARROW 40", "1 comprimé le matin", "au long cours"),
+    ("KARDEGIC 75", "1 sachet à midi", "au long cours"),
+    ("ATORVASTATINE ZYDUS 40", "1 comprimé le soir", "au long cours"),
+    ("METFORMINE BGR 850", "1 comprimé matin et soir", "au long cours"),
+    ("LEVOTHYROX 75", "1 comprimé le matin à jeun", "au long cours"),
+    ("DOLIPRANE 1000 mg, comprimé", "1 comprimé jusqu'à 3 fois par jour si douleur", "7 jours"),
+    ("AMOXICILLINE/ACIDE CLAVULANIQUE ALMUS 1", "1 g matin, midi et soir", "5 jours"),
+    ("LOVENOX 4 000", "1 injection sous-cutanée le soir", "35 jours"),
+    ("INEXIUM 20", "1 comprimé le soir", "1 mois"),
+    ("TRAMADOL", "50 mg si douleur, maximum 4 prises par jour", "5 jours"),
+    ("PREDNISOLONE ARROW 20", "40 mg le matin", "5 jours"),
+]
+
+PROFILES = [  # (profile, weight)
+    ("complete", 34),
+    ("missing_treatment", 9),
+    ("missing_follow_up", 9),
+    ("incomplete_lines", 6),
+    ("unanswered_questions", 5),
+    ("not_handed_over", 10),
+    ("signed_next_day", 8),
+    ("draft", 8),
+    ("no_letter", 4),
+    ("corrected", 4),
+    ("no_medication_explicit", 3),
+]
+
+
+@dataclass
+class DemoSummary:
+    establishment: Establishment
+    stays: int
+    letters: int
+    accounts: list[tuple[str, str, str]]  # username, role label, units
+
+
+class _Ids:
+    """Deterministic valid identifiers."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.used_rpps: set[str] = set()
+
+    def rpps(self) -> str:
+        while True:
+            body = "10" + f"{self.rng.randrange(10**8):08d}"
+            value = body + luhn_key(body)
+            if value not in self.used_rpps:
+                self.used_rpps.add(value)
+                return value
+
+    def finess(self, dept: str) -> str:
+        body = dept + f"{self.rng.randrange(10**6):06d}"
+        return body + luhn_key(body)
+
+    def nir(self, sex: str, birth: dt.date) -> tuple[str, str]:
+        dept = self.rng.choice(["45", "75", "41", "18", "37", "28", "69", "13"])
+        commune = f"{self.rng.randrange(1, 400):03d}"
+        order = f"{self.rng.randrange(1, 1000):03d}"
+        body = f"{'1' if sex == 'M' else '2'}{birth.year % 100:02d}{birth.month:02d}{dept}{commune}{order}"
+        return body + nir_key(body), dept + commune
+
+
+def _aware(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=PARIS)
+
+
+def _accounts(
+    est: Establishment, units: dict[str, Unit], ids: _Ids, fake: Faker
+) -> list[tuple[str, str, str]]:
+    groups = {r: Group.objects.get_or_create(name=r.value)[0] for r in Role}
+    specs = [
+        ("dr.martin", Role.MEDECIN, "Claire", "Martin", ["CARDIO", "MEDINT", "PNEUMO"], "Cardiologie"),
+        ("dr.bernard", Role.MEDECIN, "Hugo", "Bernard", ["ORTHO", "AMBU"], "Chirurgie orthopédique"),
+        ("interne.petit", Role.INTERNE, "Lina", "Petit", ["CARDIO", "MEDINT"], ""),
+        ("sf.robin", Role.SAGE_FEMME, "Emma", "Robin", ["MATER"], ""),
+        ("sec.durand", Role.SECRETAIRE, "Sophie", "Durand", list(units), ""),
+        ("ide.moreau", Role.INFIRMIER, "Julien", "Moreau", ["CARDIO", "MEDINT", "PNEUMO", "AMBU"], ""),
+        ("qualite", Role.QUALITE, "Nadia", "Lefebvre", [], ""),
+        ("admin.etab", Role.ADMIN_ETABLISSEMENT, "Marc", "Garnier", [], ""),
+        ("campagne.ars", Role.CAMPAGNE, "Paul", "Rousseau", [], ""),
+    ]
+    out = []
+    for username, role, given, family, unit_codes, specialty in specs:
+        user = User.objects.create_user(username, password=DEMO_PASSWORD, first_name=given, last_name=family)
+        user.groups.add(groups[role])
+        if role == Role.ADMIN_ETABLISSEMENT:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        profile = UserProfile.objects.create(user=user, establishment=est)
+        profile.units.set([units[c] for c in unit_codes])
+        if role in (Role.MEDECIN, Role.INTERNE, Role.SAGE_FEMME):
+            pr = Practitioner.objects.create(
+                establishment=est,
+                rpps=ids.rpps(),
+                title="Dr" if role == Role.MEDECIN else "",
+                family_name=family,
+                given_name=given,
+                profession={
+                    Role.MEDECIN: Profession.MEDECIN,
+                    Role.INTERNE: Profession.INTERNE,
+                    Role.SAGE_FEMME: Profession.SAGE_FEMME,
+                }[role],
+                specialty=specialty,
+                mssante=f"{given.lower()}.{family.lower()}@ch-liaison.mssante.fr",
+                user=user,
+            )
+            pr.units.set([units[c] for c in unit_codes])
+        label = ", ".join(units[c].name for c in unit_codes) if unit_codes else "—"
+        out.append((username, ROLE_LABELS[role], label))
+    return out
+
+
+def _medications(rng: random.Random, profile: str, drugs: list[tuple]) -> list[MedicationLine]:
+    lines = []
+    for med, dosage, duration in rng.sample(drugs, rng.randint(2, 5)):
+        status = rng.choices(
+            [
+                MedicationStatus.POURSUIVI,
+                MedicationStatus.MODIFIE,
+                MedicationStatus.NOUVEAU,
+                MedicationStatus.ARRETE,
+            ],
+            weights=[5, 2, 3, 1],
+        )[0]
+        line = MedicationLine(
+            medicine=med.name if med else "",
+            cis=med.cis if med else None,
+            atc=med.atc if med else None,
+            status=status,
+            dosage=dosage,
+            route="orale" if med and "orale" in med.routes else "",
+            duration=duration,
+            usual_treatment="" if status == MedicationStatus.NOUVEAU else (med.name if med else ""),
+        )
+        if status == MedicationStatus.MODIFIE:
+            line = line.model_copy(
+                update={
+                    "reason": "Adaptation à la fonction rénale",
+                    "usual_treatment": f"{med.name} (posologie antérieure double)",
+                }
+            )
+        if status == MedicationStatus.ARRETE:
+            line = line.model_copy(
+                update={"dosage": "", "duration": "", "reason": "Hypotension orthostatique pendant le séjour"}
+            )
+        lines.append(line)
+    if profile == "incomplete_lines":
+        victim = rng.randrange(len(lines))
+        field = rng.choice(["duration", "dosage", "reason"])
+        lines[victim] = lines[victim].model_copy(update={field: ""})
+    return lines
+
+
+def _follow_up(rng: random.Random, stay_end: dt.date, sector: str) -> list[FollowUpItem]:
+    items = [
+        FollowUpItem(
+            kind=FollowUpKind.RDV_PRIS,
+            description="Consultation de contrôle avec le chirurgien"
+            if sector == "CA"
+            else "Consultation de suivi dans le service",
+            date=stay_end + dt.timedelta(days=rng.choice([15, 21, 30, 42])),
+            with_whom="Service",
+        )
+    ]
+    if rng.random() < 0.6:
+        items.append(
+            FollowUpItem(
+                kind=FollowUpKind.RDV_A_PRENDRE,
+                description="Consultation chez le médecin traitant sous 8 jours",
+            )
+        )
+    if rng.random() < 0.35:
+        items.append(
+            FollowUpItem(
+                kind=FollowUpKind.SURVEILLANCE,
+                description="Bilan biologique (NFS, ionogramme, créatinine) à J7",
+            )
+        )
+    if rng.random() < 0.2:
+        items.append(
+            FollowUpItem(
+                kind=FollowUpKind.SOINS_INFIRMIERS,
+                description="Soins de plaie par IDE à domicile tous les 2 jours",
+            )
+        )
+    if sector != "CA" and rng.random() < 0.15:
+        items.append(
+            FollowUpItem(
+                kind=FollowUpKind.ORIENTATION,
+                description="Retour à domicile accompagné",
+                orientation=rng.choice([Orientation.PRADO, Orientation.SSIAD]),
+            )
+        )
+    return items
+
+
+def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary:
+    """Create the demo hospital; the database must hold no establishment yet."""
+    rng = random.Random(seed)
+    fake = Faker("fr_FR")
+    fake.seed_instance(seed)
+    ids = _Ids(rng)
+    today = today or dt.datetime.now(PARIS).date()
+    drugs = []
+    for term, dosage, duration in DRUGS:
+        found = search_medicines(term, 1)
+        drugs.append((found[0] if found else None, dosage, duration))
+    drugs = [d for d in drugs if d[0] is not None]
+
+    with transaction.atomic():
+        est = Establishment.objects.create(
+            name="Centre hospitalier de Liaison-sur-Loire",
+            finess_ej=ids.finess("45"),
+            finess_eg=ids.finess("45"),
+            sector="MCO",
+            address="1 avenue de l'Hôpital, 45000 Orléans",
+            phone="02 38 00 00 00",
+            emergency_phone="02 38 00 00 15",
+            mssante="secretariat@ch-liaison.mssante.fr",
+            ipp_oid="1.2.250.1.999.1.1.1",
+        )
+        units = {
+            code: Unit.objects.create(
+                establishment=est,
+                code=code,
+                name=name,
+                sector=sector,
+                is_obstetric=obst,
+                phone=f"02 38 00 1{i} 00",
+            )
+            for i, (code, name, sector, obst, _) in enumerate(UNITS)
+        }
+        unit_reasons = {code: reasons for code, _, _, _, reasons in UNITS}
+        accounts = _accounts(est, units, ids, fake)
+        physicians: dict[str, list[Practitioner]] = {code: [] for code in units}
+        for pr in Practitioner.objects.filter(profession__in=[Profession.MEDECIN, Profession.SAGE_FEMME]):
+            for u in pr.units.all():
+                physicians[u.code].append(pr)
+        for code in units:  # every unit has at least two seniors, without login for most
+            while len(physicians[code]) < 2:
+                g = fake.first_name()
+                f = fake.last_name()
+                physicians[code].append(
+                    Practitioner.objects.create(
+                        establishment=est,
+                        rpps=ids.rpps(),
+                        title="Dr",
+                        family_name=f,
+                        given_name=g,
+                        profession=Profession.MEDECIN,
+                        specialty=units[code].name,
+                        mssante=f"{g.lower()}.{f.lower()}@ch-liaison.mssante.fr".replace(" ", "-"),
+                    )
+                )
+        user_of_practitioner = {pr.pk: pr.user for code in physicians for pr in physicians[code]}
+
+        gps = []
+        for _ in range(max(10, stays // 8)):
+            g, f = fake.first_name(), fake.last_name()
+            gps.append(
+                Correspondent(
+                    kind=Correspondent.Kind.PERSON,
+                    rpps=ids.rpps(),
+                    title="Dr",
+                    family_name=f,
+                    given_name=g,
+                    specialty="Médecine générale",
+                    address=fake.address().replace("\n", ", "),
+                    phone=fake.phone_number(),
+                    mssante=(
+                        f"{g}.{f}@medecin.mssante.fr".lower().replace(" ", "-") if rng.random() < 0.85 else ""
+                    ),
+                )
+            )
+        Correspondent.objects.bulk_create(gps)
+        gps = list(Correspondent.objects.filter(kind=Correspondent.Kind.PERSON))
+        structures = Correspondent.objects.bulk_create(
+            [
+                Correspondent(
+                    kind=Correspondent.Kind.STRUCTURE,
+                    organisation=name,
+                    finess=ids.finess("45"),
+                    mssante=mss,
+                    phone="02 38 55 00 00",
+                )
+                for name, mss in [
+                    ("SMR Les Tilleuls", "admissions@smr-tilleuls.mssante.fr"),
+                    ("HAD du Loiret", "coordination@had45.mssante.fr"),
+                    ("EHPAD Les Glycines", ""),
+                ]
+            ]
+        )
+
+        patients, stay_rows, plans = [], [], []
+        for i in range(stays):
+            code = rng.choices(list(units), weights=[18, 20, 14, 10, 10, 28])[0]
+            unit = units[code]
+            sex = "F" if code == "MATER" else rng.choice("MF")
+            birth = fake.date_of_birth(
+                minimum_age=20 if code == "MATER" else 18, maximum_age=42 if code == "MATER" else 95
+            )
+            given = fake.first_name_female() if sex == "F" else fake.first_name_male()
+            family = fake.last_name()
+            status = rng.choices(["qualifiee", "validee", "provisoire"], weights=[85, 10, 5])[0]
+            nir, cog = ids.nir(sex, birth)
+            patients.append(
+                Patient(
+                    establishment=est,
+                    ipp=f"{900000 + i}",
+                    ins_matricule=nir if status != "provisoire" else None,
+                    ins_oid=OID_INS_NIR_TEST if status != "provisoire" else "",
+                    identity_status=status,
+                    birth_family_name=family.upper(),
+                    first_given_name=given,
+                    given_names=given + (" " + fake.first_name() if rng.random() < 0.4 else ""),
+                    birth_date=birth,
+                    birth_place_cog=cog,
+                    sex=sex,
+                    address=fake.address().replace("\n", ", "),
+                    phone=fake.phone_number(),
+                    medecin_traitant=rng.choice(gps) if rng.random() < 0.92 else None,
+                )
+            )
+            ambulatory = unit.sector == "CA"
+            days_ago = rng.randrange(0, 56)
+            los = 0 if ambulatory else rng.choice([1, 2, 3, 4, 5, 6, 8, 10, 13])
+            discharge_day = today - dt.timedelta(days=days_ago)
+            admission_day = discharge_day - dt.timedelta(days=los)
+            in_house = not ambulatory and days_ago < 3 and rng.random() < 0.5
+            admission_at = _aware(
+                admission_day, 7 if ambulatory else rng.randrange(8, 22), rng.choice([0, 15, 30])
+            )
+            discharge_at = (
+                None
+                if in_house
+                else _aware(
+                    discharge_day,
+                    rng.randrange(15, 19) if ambulatory else rng.randrange(10, 18),
+                    rng.choice([0, 20, 40]),
+                )
+            )
+            exit_mode = rng.choices(["domicile", "smr", "had", "ehpad", "deces"], weights=[82, 7, 4, 5, 2])[0]
+            if ambulatory:
+                exit_mode = "domicile"
+            receiving = {"smr": structures[0], "had": structures[1], "ehpad": structures[2]}.get(exit_mode)
+            stay_rows.append(
+                Stay(
+                    establishment=est,
+                    unit=unit,
+                    visit_number=f"{today:%y}{500000 + i}",
+                    sector=unit.sector,
+                    admission_at=admission_at,
+                    discharge_at=discharge_at,
+                    planned_discharge_at=_aware(today + dt.timedelta(days=rng.randrange(0, 3)), 14)
+                    if in_house
+                    else None,
+                    entry_mode="programmee"
+                    if ambulatory
+                    else rng.choices(["urgence", "programmee", "transfert"], weights=[60, 35, 5])[0],
+                    exit_mode="" if in_house else exit_mode,
+                    destination="",
+                    responsible_physician=rng.choice(physicians[code]),
+                    adresseur=rng.choice(gps) if rng.random() < 0.3 else None,
+                    receiving_structure=receiving,
+                )
+            )
+            profile = rng.choices([p for p, _ in PROFILES], weights=[w for _, w in PROFILES])[0]
+            if in_house:
+                profile = rng.choice(["draft", "no_letter"])
+            plans.append((code, profile))
+        Patient.objects.bulk_create(patients)
+        for p, s in zip(patients, stay_rows, strict=True):
+            s.patient = p
+        Stay.objects.bulk_create(stay_rows)
+
+        letters, events = [], []
+        for stay, (code, profile) in zip(stay_rows, plans, strict=True):
+            if profile == "no_letter":
+                continue
+            reason, summary = rng.choice(unit_reasons[code])
+            content = initial_content(stay)
+            meds = _medications(rng, profile, drugs)
+            updates = dict(
+                reason=reason,
+                medical_summary=summary,
+                procedures_and_exams="Biologie, ECG, imagerie selon le motif.",
+                adverse_events=Presence(present=False),
+                resistant_organisms=(
+                    Presence(present=True, details="Portage digestif d'E. coli BLSE")
+                    if rng.random() < 0.05
+                    else Presence(present=False)
+                ),
+                transfusion=(
+                    Presence(present=True, details="2 culots globulaires à J2")
+                    if code == "ORTHO" and rng.random() < 0.4
+                    else Presence(present=False)
+                ),
+                blood_derivatives=Presence(present=False),
+                implanted_devices=(
+                    Presence(present=True, details="Prothèse de hanche (carte remise au patient)")
+                    if code == "ORTHO"
+                    else Presence(present=False)
+                ),
+                medications=meds,
+                follow_up=_follow_up(
+                    rng, (stay.discharge_at or stay.planned_discharge_at).date(), stay.sector
+                ),
+                pending_results=(
+                    [PendingResult(description="Résultat anatomopathologique attendu sous 15 jours")]
+                    if code in ("AMBU", "ORTHO") and rng.random() < 0.4
+                    else []
+                ),
+                no_pending_results=False,
+            )
+            if profile == "missing_treatment":
+                updates["medications"] = []
+            if profile == "no_medication_explicit":
+                updates.update(medications=[], no_discharge_medication=True)
+            if profile == "missing_follow_up":
+                updates["follow_up"] = []
+            if profile == "unanswered_questions":
+                updates.update(adverse_events=Presence(), transfusion=Presence())
+            if stay.sector == "CA" and rng.random() < 0.15:
+                updates["emergency_contact"] = ""
+            if profile == "draft" and rng.random() < 0.5:
+                updates.update(medications=[], follow_up=[])
+            content = content.model_copy(update=updates)
+            doc = content.model_dump(mode="json")
+            physician = stay.responsible_physician
+            user = user_of_practitioner.get(physician.pk)
+            if profile == "draft" or stay.discharge_at is None:
+                letters.append(Letter(stay=stay, version=1, content=doc, created_by=user))
+                continue
+            if profile == "signed_next_day":
+                next_day = stay.discharge_at.astimezone(PARIS).date() + dt.timedelta(days=1)
+                signed_at = _aware(next_day, rng.randrange(9, 17))
+            else:
+                signed_at = max(
+                    stay.admission_at, stay.discharge_at - dt.timedelta(minutes=rng.randrange(20, 180))
+                )
+            content = content.model_copy(update={"responsible_physician": practitioner_snapshot(physician)})
+            doc = content.model_dump(mode="json")
+            handed = None
+            if profile not in ("not_handed_over", "signed_next_day") and stay.exit_mode != "deces":
+                handed = max(signed_at, stay.discharge_at - dt.timedelta(minutes=rng.choice([5, 15, 30])))
+            letter = Letter(
+                stay=stay,
+                version=1,
+                status=Letter.Status.SIGNED,
+                content=doc,
+                content_sha256=content_sha256(doc),
+                signed_at=signed_at,
+                signed_by=physician,
+                handed_over_at=handed,
+                handed_over_role="infirmier" if handed else "",
+                handed_over_to="patient" if handed else "",
+                understanding_checked=bool(handed) and rng.random() < 0.7,
+                created_by=user,
+                updated_by=user,
+            )
+            letters.append(letter)
+            if profile == "corrected":
+                letter.status = Letter.Status.SUPERSEDED
+                fixed = content.model_copy(
+                    update={
+                        "medical_summary": content.medical_summary
+                        + " Correction : résultat de biologie ajouté."
+                    }
+                )
+                fdoc = fixed.model_dump(mode="json")
+                letters.append(
+                    Letter(
+                        stay=stay,
+                        version=2,
+                        status=Letter.Status.SIGNED,
+                        content=fdoc,
+                        content_sha256=content_sha256(fdoc),
+                        set_oid=letter.set_oid,
+                        signed_at=signed_at + dt.timedelta(days=1),
+                        signed_by=physician,
+                        created_by=user,
+                        updated_by=user,
+                        replaces=letter,
+                    )
+                )
+        # replaces must point to saved rows: save the versions 1 first.
+        first = [x for x in letters if x.version == 1]
+        Letter.objects.bulk_create(first)
+        second = [x for x in letters if x.version == 2]
+        for x in second:
+            x.replaces_id = x.replaces.pk
+        Letter.objects.bulk_create(second)
+        for x in letters:
+            if x.signed_at:
+                events.append(
+                    AuditEvent(
+                        user=x.created_by,
+                        username=x.created_by.username if x.created_by else "système",
+                        role="medecin",
+                        action="sign",
+                        object_type="letter",
+                        object_id=str(x.pk),
+                        patient_id=x.stay.patient_id,
+                        why="signature",
+                    )
+                )
+        AuditEvent.objects.bulk_create(events)
+    return DemoSummary(est, len(stay_rows), len(letters), accounts)

@@ -1,0 +1,216 @@
+"""The letter lifecycle, every rule in one place.
+
+draft ──sign──► signed ──hand_over──► (handed over)
+                  └──start_correction──► new draft (version n+1, replaces n) ──sign──► n superseded
+
+Rules: only a physician (or a sage-femme for an obstetric stay) signs; a signed letter is
+immutable; a correction is a new version; a stale edit is refused (optimistic locking on
+`Letter.revision`) and nothing already saved is lost; each step leaves an audit row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from liaison.letters import audit
+from liaison.letters.content import LetterContent
+from liaison.letters.models import PARIS, Letter, Stay
+from liaison.letters.permissions import (
+    User,
+    check_correct,
+    check_edit,
+    check_hand_over,
+    check_sign,
+    role_of,
+)
+from liaison.letters.prefill import apply_stay_facts, initial_content, practitioner_snapshot
+
+
+class LifecycleError(Exception):
+    """A refused lifecycle step; `str(error)` is the French message for the user."""
+
+
+class StaleEditError(LifecycleError):
+    """Someone saved the draft since this user loaded it."""
+
+    def __init__(self, letter: Letter):
+        who = letter.updated_by.get_username() if letter.updated_by else "un autre utilisateur"
+        when = timezone.localtime(letter.updated_at, PARIS).strftime("%H:%M")
+        super().__init__(
+            f"Cette lettre a été modifiée par {who} à {when} depuis que vous l'avez ouverte. "
+            "Vos modifications n'ont pas été enregistrées : rechargez la lettre, puis reportez-les."
+        )
+        self.current_revision = letter.revision
+
+
+def content_sha256(content: dict) -> str:
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _dump(content: LetterContent) -> dict:
+    return content.model_dump(mode="json")
+
+
+def _locked(letter_id: int) -> Letter:
+    return Letter.objects.select_for_update().select_related("stay__unit", "stay__patient").get(pk=letter_id)
+
+
+def open_letter(stay: Stay, user: User | None = None) -> Letter:
+    """The stay's current letter, or a new draft pre-filled from the stay (idempotent)."""
+    existing = stay.current_letter
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            letter = Letter.objects.create(
+                stay=stay,
+                version=1,
+                content=_dump(initial_content(stay)),
+                created_by=user if user is not None and user.is_authenticated else None,
+            )
+            audit.record(user, "create", letter, why="ouverture de la lettre")
+            return letter
+    except IntegrityError:  # opened concurrently by another request or the ADT listener
+        return stay.current_letter
+
+
+def refresh_from_stay(letter: Letter, user: User | None = None) -> Letter:
+    """Update a draft's GAM-owned parts (identity, dates, modes) after an ADT change."""
+    with transaction.atomic():
+        letter = _locked(letter.pk)
+        if letter.status != Letter.Status.DRAFT:
+            return letter
+        content = apply_stay_facts(letter.parsed(), letter.stay)
+        letter.content = _dump(content)
+        letter.revision = F("revision") + 1
+        letter.save(update_fields=["content", "revision", "updated_at"])
+        audit.record(user, "update", letter, why="mise à jour depuis le séjour")
+    letter.refresh_from_db()
+    return letter
+
+
+def save_draft(
+    letter_id: int, content: LetterContent, expected_revision: int, user: User, why: str = "rédaction"
+) -> Letter:
+    """Save a draft if nobody else saved it since `expected_revision`; otherwise refuse."""
+    with transaction.atomic():
+        letter = _locked(letter_id)
+        check_edit(user, letter.stay)
+        if letter.status != Letter.Status.DRAFT:
+            raise LifecycleError(
+                "Cette lettre est signée : elle ne peut plus être modifiée. "
+                "Ouvrez une correction pour en créer une nouvelle version."
+            )
+        if letter.revision != expected_revision:
+            raise StaleEditError(letter)
+        # Identities and dates stay those of the GAM, whatever the form sent.
+        content = apply_stay_facts(content, letter.stay)
+        letter.content = _dump(content)
+        letter.revision += 1
+        letter.updated_by = user
+        letter.save(update_fields=["content", "revision", "updated_by", "updated_at"])
+        audit.record(user, "update", letter, why=why, details={"revision": letter.revision})
+        return letter
+
+
+def sign(letter_id: int, user: User, at: dt.datetime | None = None) -> Letter:
+    """Sign and freeze a draft; the version it replaces becomes superseded."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        letter = _locked(letter_id)
+        check_sign(user, letter.stay)
+        if letter.status != Letter.Status.DRAFT:
+            raise LifecycleError("Cette lettre est déjà signée.")
+        content = apply_stay_facts(letter.parsed(), letter.stay)
+        signer = user.practitioner
+        if content.responsible_physician is None:
+            content = content.model_copy(update={"responsible_physician": practitioner_snapshot(signer)})
+        blockers = content.signature_blockers()
+        if blockers:
+            raise LifecycleError(
+                "La lettre ne peut pas être signée : " + " ".join(p.message for p in blockers)
+            )
+        letter.content = _dump(content)
+        letter.content_sha256 = content_sha256(letter.content)
+        letter.status = Letter.Status.SIGNED
+        letter.signed_at = at
+        letter.signed_by = signer
+        letter.revision += 1
+        letter.updated_by = user
+        letter.save()
+        if letter.replaces_id:
+            Letter.objects.filter(pk=letter.replaces_id).update(status=Letter.Status.SUPERSEDED)
+        audit.record(user, "sign", letter, why="signature", details={"sha256": letter.content_sha256})
+        return letter
+
+
+def hand_over(
+    letter_id: int,
+    user: User,
+    at: dt.datetime | None = None,
+    to: str = "patient",
+    understanding_checked: bool = False,
+) -> Letter:
+    """Record that the signed letter was handed over (to the patient or a relative)."""
+    now = timezone.now()
+    at = at or now
+    with transaction.atomic():
+        letter = _locked(letter_id)
+        check_hand_over(user, letter.stay)
+        if letter.status != Letter.Status.SIGNED:
+            raise LifecycleError("Seule une lettre signée (version en vigueur) peut être remise au patient.")
+        if letter.handed_over_at is not None:
+            when = timezone.localtime(letter.handed_over_at, PARIS).strftime("%d/%m/%Y à %H:%M")
+            raise LifecycleError(f"La remise de cette lettre est déjà enregistrée ({when}).")
+        if at > now + dt.timedelta(minutes=5):
+            raise LifecycleError("L'heure de remise ne peut pas être dans le futur.")
+        if letter.signed_at and at < letter.signed_at:
+            raise LifecycleError("L'heure de remise précède la signature de la lettre.")
+        letter.handed_over_at = at
+        letter.handed_over_by = user
+        letter.handed_over_role = role_of(user) or ""
+        letter.handed_over_to = to
+        letter.understanding_checked = understanding_checked
+        letter.save(
+            update_fields=[
+                "handed_over_at",
+                "handed_over_by",
+                "handed_over_role",
+                "handed_over_to",
+                "understanding_checked",
+                "updated_at",
+            ]
+        )
+        audit.record(user, "hand_over", letter, why="remise au patient", details={"to": to})
+        return letter
+
+
+def start_correction(letter_id: int, user: User, why: str) -> Letter:
+    """Open a new draft version that will replace a signed letter once signed."""
+    if not why.strip():
+        raise LifecycleError("Indiquez le motif de la correction.")
+    with transaction.atomic():
+        letter = _locked(letter_id)
+        check_correct(user, letter.stay)
+        if letter.status != Letter.Status.SIGNED:
+            raise LifecycleError("Seule la version signée en vigueur peut être corrigée.")
+        if Letter.objects.filter(replaces=letter).exists():
+            raise LifecycleError("Une correction de cette lettre est déjà en cours.")
+        new = Letter.objects.create(
+            stay=letter.stay,
+            version=letter.version + 1,
+            replaces=letter,
+            content=letter.content,
+            set_oid=letter.set_oid,
+            created_by=user,
+            updated_by=user,
+        )
+        audit.record(user, "correct", new, why=why, details={"replaces": letter.pk})
+        return new

@@ -1,0 +1,47 @@
+"""`liaison demo-data --stays N --seed S`: create the synthetic demo hospital."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from liaison.letters.demo import DEMO_PASSWORD, generate
+from liaison.letters.models import Establishment
+
+
+class Command(BaseCommand):
+    help = "Crée un hôpital fictif de démonstration (patients synthétiques, INS de test)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--stays", type=int, default=300, help="nombre de séjours (défaut 300)")
+        parser.add_argument("--seed", type=int, default=1, help="graine : même graine, mêmes données")
+        parser.add_argument(
+            "--today",
+            type=dt.date.fromisoformat,
+            default=None,
+            help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)",
+        )
+        parser.add_argument(
+            "--if-empty", action="store_true", help="ne rien faire si un établissement existe déjà"
+        )
+
+    def handle(self, *args, **opts) -> None:
+        if Establishment.objects.exists():
+            if opts["if_empty"]:
+                self.stdout.write("Données déjà présentes : rien à faire.")
+                return
+            raise CommandError("La base contient déjà un établissement ; utilisez une base vide.")
+        if opts["stays"] < 1:
+            raise CommandError("--stays doit être au moins 1.")
+        t0 = time.perf_counter()
+        summary = generate(opts["stays"], opts["seed"], opts["today"])
+        elapsed = time.perf_counter() - t0
+        self.stdout.write(
+            f"{summary.establishment.name} : {summary.stays} séjours, {summary.letters} lettres "
+            f"en {elapsed:.1f} s."
+        )
+        self.stdout.write(f"Comptes de démonstration (mot de passe « {DEMO_PASSWORD} ») :")
+        for username, role, units in summary.accounts:
+            self.stdout.write(f"  {username:<14} {role:<30} {units}")

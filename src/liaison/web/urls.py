@@ -1,0 +1,19 @@
+"""URL map of the web app."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from liaison.web import views
+
+urlpatterns = [
+    path("", views.stays, name="stays"),
+    path("connexion/", auth_views.LoginView.as_view(), name="login"),
+    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("sejours/<int:stay_id>/lettre/", views.open_stay_letter, name="open_letter"),
+    path("lettres/<int:letter_id>/", views.letter_detail, name="letter"),
+    path("lettres/<int:letter_id>/signer/", views.letter_sign, name="letter_sign"),
+    path("lettres/<int:letter_id>/remise/", views.letter_hand_over, name="letter_hand_over"),
+    path("lettres/<int:letter_id>/correction/", views.letter_correct, name="letter_correct"),
+    path("admin/", admin.site.urls),
+]
