@@ -284,6 +284,17 @@ def _accounts(
     return out
 
 
+def demo_accounts() -> list[tuple[str, str, str]]:
+    """The demo accounts present in the database: username, role label, units."""
+    out = []
+    for profile in UserProfile.objects.select_related("user").prefetch_related("units", "user__groups"):
+        group = profile.user.groups.first()
+        role = ROLE_LABELS.get(Role(group.name), group.name) if group else "—"
+        units = ", ".join(u.name for u in profile.units.all()) or "—"
+        out.append((profile.user.username, role, units))
+    return out
+
+
 def _medications(rng: random.Random, profile: str, drugs: list[tuple]) -> list[MedicationLine]:
     lines = []
     for med, dosage, duration in rng.sample(drugs, rng.randint(2, 5)):

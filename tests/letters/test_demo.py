@@ -1,0 +1,90 @@
+"""The demo hospital: reproducible, realistic, and in every state and quality."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+
+from liaison.identifiers import OID_INS_NIR_TEST, validate_ins, validate_rpps
+from liaison.letters.demo import generate
+from liaison.letters.models import Letter, Patient, Practitioner, Stay
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 11, 20)
+
+
+def _fingerprint() -> list[tuple]:
+    return list(
+        Letter.objects.order_by("stay__visit_number", "version").values_list(
+            "stay__visit_number",
+            "stay__patient__birth_family_name",
+            "stay__patient__ins_matricule",
+            "status",
+            "signed_at",
+            "handed_over_at",
+            "content_sha256",
+        )
+    )
+
+
+def _wipe() -> None:
+    from django.contrib.auth.models import User
+
+    from liaison.letters.models import AuditEvent, Correspondent, Establishment, Unit, UserProfile
+
+    AuditEvent.objects.all().delete()
+    Letter.objects.filter(replaces__isnull=False).delete()
+    Letter.objects.all().delete()
+    Stay.objects.all().delete()
+    Patient.objects.all().delete()
+    Practitioner.objects.all().delete()
+    UserProfile.objects.all().delete()
+    User.objects.all().delete()
+    Correspondent.objects.all().delete()
+    Unit.objects.all().delete()
+    Establishment.objects.all().delete()
+
+
+def test_same_seed_same_data():
+    generate(60, seed=7, today=TODAY)
+    first = _fingerprint()
+    _wipe()
+    generate(60, seed=7, today=TODAY)
+    assert _fingerprint() == first
+    _wipe()
+    generate(60, seed=8, today=TODAY)
+    assert _fingerprint() != first
+
+
+def test_demo_has_every_state_and_quality():
+    summary = generate(400, seed=1, today=TODAY)
+    assert summary.stays == 400
+    letters = list(Letter.objects.select_related("stay"))
+    statuses = Counter(x.status for x in letters)
+    assert statuses[Letter.Status.DRAFT] > 10 and statuses[Letter.Status.SIGNED] > 200
+    assert statuses[Letter.Status.SUPERSEDED] > 3
+    current = [x for x in letters if x.status == Letter.Status.SIGNED]
+    handed = [x for x in current if x.handed_over_at]
+    assert 0.3 < len(handed) / len(current) < 0.9
+    next_day = [x for x in current if x.signed_at.date() > x.stay.discharge_day]
+    assert next_day, "some letters are signed the day after discharge"
+    problems = Counter(p.field.split(".")[0] for x in current for p in x.parsed().problems())
+    assert problems["medications"] > 5 and problems["follow_up"] > 5
+    assert any(not x.parsed().problems() for x in current), "some letters are complete"
+    assert Stay.objects.filter(letters__isnull=True).exists(), "some stays have no letter yet"
+    assert Stay.objects.filter(discharge_at__isnull=True).exists(), "some patients are still in"
+    assert {"MCO", "CA"} <= set(Stay.objects.values_list("sector", flat=True))
+
+
+def test_demo_identities_are_synthetic_and_valid():
+    generate(80, seed=3, today=TODAY)
+    for p in Patient.objects.exclude(ins_matricule=None):
+        assert p.ins_oid == OID_INS_NIR_TEST
+        validate_ins(p.ins_matricule)
+    for pr in Practitioner.objects.all():
+        validate_rpps(pr.rpps)
+    meds = [m for x in Letter.objects.all() for m in x.parsed().medications]
+    assert meds and sum(1 for m in meds if m.cis) / len(meds) > 0.9  # real BDPM medicines
