@@ -63,7 +63,7 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{Path.cwd() / 'liaison.sqlite3'}"),
-        conn_max_age=60,
+        conn_max_age=int(os.environ.get("LIAISON_CONN_MAX_AGE", "0")),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
