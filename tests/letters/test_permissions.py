@@ -78,3 +78,18 @@ def test_physician_account_without_rpps_cannot_sign(hospital):
     )
     with pytest.raises(PermissionDeniedFr, match="RPPS"):
         lifecycle.sign(letter.pk, hospital["users"]["medecin"])
+
+
+def test_administrator_manages_reference_data_not_patients(client, hospital):
+    from liaison.letters.permissions import ensure_groups
+
+    ensure_groups()
+    admin = hospital["users"]["admin_etablissement"]
+    admin.is_staff = True
+    admin.save()
+    client.force_login(admin)
+    assert client.get("/admin/letters/unit/").status_code == 200
+    assert client.get("/admin/letters/practitioner/").status_code == 200
+    assert client.get("/admin/letters/patient/").status_code == 404  # not in the admin at all
+    page = client.get("/admin/letters/auditevent/")
+    assert page.status_code == 403  # no permission on the audit trail

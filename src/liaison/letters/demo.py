@@ -41,7 +41,7 @@ from liaison.letters.models import (
     Unit,
     UserProfile,
 )
-from liaison.letters.permissions import ROLE_LABELS, Role
+from liaison.letters.permissions import ROLE_LABELS, Role, ensure_groups
 from liaison.letters.prefill import initial_content, practitioner_snapshot
 
 DEMO_PASSWORD = "liaison-demo"
@@ -241,7 +241,8 @@ def _aware(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 def _accounts(
     est: Establishment, units: dict[str, Unit], ids: _Ids, fake: Faker
 ) -> list[tuple[str, str, str]]:
-    groups = {r: Group.objects.get_or_create(name=r.value)[0] for r in Role}
+    ensure_groups()
+    groups = {r: Group.objects.get(name=r.value) for r in Role}
     specs = [
         ("dr.martin", Role.MEDECIN, "Claire", "Martin", ["CARDIO", "MEDINT", "PNEUMO"], "Cardiologie"),
         ("dr.bernard", Role.MEDECIN, "Hugo", "Bernard", ["ORTHO", "AMBU"], "Chirurgie orthopédique"),

@@ -142,3 +142,20 @@ def check_correct(user: User, stay: Stay) -> None:
         role_of(user) in CORRECTING_ROLES,
         "Seul un médecin, un interne ou une sage-femme peut ouvrir une correction de la lettre.",
     )
+
+
+# Reference data the establishment administrator maintains in the Django admin (no clinical data).
+ADMIN_MODELS = ("establishment", "unit", "practitioner", "correspondent", "userprofile")
+
+
+def ensure_groups() -> None:
+    """Create one Django group per role; give the administrator the reference-data permissions."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role in Role:
+        Group.objects.get_or_create(name=role.value)
+    admin = Group.objects.get(name=Role.ADMIN_ETABLISSEMENT.value)
+    perms = Permission.objects.filter(content_type__app_label="letters", content_type__model__in=ADMIN_MODELS)
+    admin.permissions.add(
+        *perms, *Permission.objects.filter(content_type__app_label="auth", content_type__model="user")
+    )
