@@ -1,7 +1,8 @@
 """Where Liaison finds the shared folder (standards, reference data, open data).
 
 `LIAISON_SHARED` wins; otherwise the `shared/` folder beside the repository (the layout of
-the development machine and CI), found by walking up from this file.
+the development machine), found by walking up from this file; then `/work/shared`, where the
+machine keeps it for checkouts made elsewhere (CI).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def shared_dir() -> Path:
     env = os.environ.get("LIAISON_SHARED")
     if env:
         return Path(env)
-    for parent in Path(__file__).resolve().parents:
+    for parent in [*Path(__file__).resolve().parents, Path("/work")]:
         candidate = parent / "shared"
         if (candidate / "DESIGN.md").is_file():
             return candidate
