@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from liaison.api.urls import api
 from liaison.web import views
 
 urlpatterns = [
@@ -15,5 +16,6 @@ urlpatterns = [
     path("lettres/<int:letter_id>/signer/", views.letter_sign, name="letter_sign"),
     path("lettres/<int:letter_id>/remise/", views.letter_hand_over, name="letter_hand_over"),
     path("lettres/<int:letter_id>/correction/", views.letter_correct, name="letter_correct"),
+    path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

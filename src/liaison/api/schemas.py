@@ -1,0 +1,54 @@
+"""API payloads (ninja schemas); the letter content itself is `LetterContent`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Schema
+
+from liaison.letters.content import LetterContent
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class StayOut(Schema):
+    id: int
+    visit_number: str
+    unit: str
+    sector: str
+    patient: str
+    admission_at: dt.datetime
+    discharge_at: dt.datetime | None
+    letter_id: int | None
+    letter_state: str
+
+
+class LetterOut(Schema):
+    id: int
+    stay_id: int
+    version: int
+    status: str
+    state: str
+    revision: int
+    document_oid: str
+    signed_at: dt.datetime | None
+    handed_over_at: dt.datetime | None
+    content: LetterContent
+    problems: list[dict]
+
+
+class DraftIn(Schema):
+    revision: int
+    content: LetterContent
+
+
+class HandOverIn(Schema):
+    at: dt.datetime | None = None
+    to: str = "patient"
+    understanding_checked: bool = False
+
+
+class CorrectionIn(Schema):
+    why: str

@@ -1,0 +1,158 @@
+"""REST API (django-ninja, OpenAPI at /api/docs): stays and the letter lifecycle.
+
+Authentication is the web session (with CSRF); the same permission rules and audit trail as
+the web screens apply, since every call goes through `letters.lifecycle` and `permissions`.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.security import SessionAuth
+
+from liaison.api.schemas import CorrectionIn, DraftIn, ErrorOut, HandOverIn, LetterOut, StayOut
+from liaison.letters import audit, lifecycle
+from liaison.letters.models import Letter
+from liaison.letters.permissions import PermissionDeniedFr, check_view, stays_visible_to
+
+api = NinjaAPI(title="Liaison", version="1", auth=SessionAuth(), urls_namespace="api")
+
+
+@api.exception_handler(PermissionDeniedFr)
+def _forbidden(request: HttpRequest, exc: PermissionDeniedFr):  # type: ignore[no-untyped-def]
+    return api.create_response(request, {"detail": str(exc)}, status=403)
+
+
+@api.exception_handler(lifecycle.StaleEditError)
+def _stale(request: HttpRequest, exc: lifecycle.StaleEditError):  # type: ignore[no-untyped-def]
+    return api.create_response(
+        request, {"detail": str(exc), "current_revision": exc.current_revision}, status=409
+    )
+
+
+@api.exception_handler(lifecycle.LifecycleError)
+def _refused(request: HttpRequest, exc: lifecycle.LifecycleError):  # type: ignore[no-untyped-def]
+    return api.create_response(request, {"detail": str(exc)}, status=422)
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def _missing(request: HttpRequest, exc: ObjectDoesNotExist):  # type: ignore[no-untyped-def]
+    return api.create_response(request, {"detail": "Objet introuvable."}, status=404)
+
+
+def _letter_out(letter: Letter) -> LetterOut:
+    content = letter.parsed()
+    return LetterOut(
+        id=letter.pk,
+        stay_id=letter.stay_id,
+        version=letter.version,
+        status=letter.status,
+        state=letter.state_label,
+        revision=letter.revision,
+        document_oid=letter.document_oid,
+        signed_at=letter.signed_at,
+        handed_over_at=letter.handed_over_at,
+        content=content,
+        problems=[p.model_dump() for p in content.problems()],
+    )
+
+
+def _visible_letter(request: HttpRequest, letter_id: int) -> Letter:
+    letter = Letter.objects.select_related("stay__unit", "stay__patient").get(pk=letter_id)
+    check_view(request.user, letter.stay)
+    return letter
+
+
+@api.get("/stays", response=list[StayOut], summary="Séjours des services de l'utilisateur")
+def list_stays(request: HttpRequest):  # type: ignore[no-untyped-def]
+    stays = stays_visible_to(request.user).select_related("unit", "patient").order_by("-admission_at")[:500]
+    out = []
+    for s in stays:
+        letter = s.current_letter
+        out.append(
+            StayOut(
+                id=s.pk,
+                visit_number=s.visit_number,
+                unit=s.unit.name,
+                sector=s.sector,
+                patient=f"{s.patient.display_family_name} {s.patient.first_given_name}",
+                admission_at=s.admission_at,
+                discharge_at=s.discharge_at,
+                letter_id=letter.pk if letter else None,
+                letter_state=letter.state_label if letter else "Aucune lettre",
+            )
+        )
+    if out:
+        audit.record_list(request.user, "stay", [s.id for s in out], why="API : liste des séjours")
+    return out
+
+
+@api.post(
+    "/stays/{stay_id}/letter",
+    response={200: LetterOut, 403: ErrorOut},
+    summary="Ouvrir (ou retrouver) la lettre du séjour",
+)
+def open_letter(request: HttpRequest, stay_id: int):  # type: ignore[no-untyped-def]
+    from liaison.letters.models import Stay
+
+    stay = Stay.objects.get(pk=stay_id)
+    check_view(request.user, stay)
+    return _letter_out(lifecycle.open_letter(stay, request.user))
+
+
+@api.get(
+    "/letters/{letter_id}", response={200: LetterOut, 403: ErrorOut, 404: ErrorOut}, summary="Lire une lettre"
+)
+def get_letter(request: HttpRequest, letter_id: int):  # type: ignore[no-untyped-def]
+    letter = _visible_letter(request, letter_id)
+    audit.record(request.user, "read", letter, why="API : lecture de la lettre")
+    return _letter_out(letter)
+
+
+@api.put(
+    "/letters/{letter_id}",
+    response={200: LetterOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Enregistrer le brouillon (verrou optimiste sur `revision`)",
+)
+def save_letter(request: HttpRequest, letter_id: int, payload: DraftIn):  # type: ignore[no-untyped-def]
+    _visible_letter(request, letter_id)
+    return _letter_out(lifecycle.save_draft(letter_id, payload.content, payload.revision, request.user))
+
+
+@api.post(
+    "/letters/{letter_id}/sign",
+    response={200: LetterOut, 403: ErrorOut, 422: ErrorOut},
+    summary="Signer la lettre",
+)
+def sign_letter(request: HttpRequest, letter_id: int):  # type: ignore[no-untyped-def]
+    _visible_letter(request, letter_id)
+    return _letter_out(lifecycle.sign(letter_id, request.user))
+
+
+@api.post(
+    "/letters/{letter_id}/hand-over",
+    response={200: LetterOut, 403: ErrorOut, 422: ErrorOut},
+    summary="Enregistrer la remise au patient",
+)
+def hand_over_letter(request: HttpRequest, letter_id: int, payload: HandOverIn):  # type: ignore[no-untyped-def]
+    _visible_letter(request, letter_id)
+    return _letter_out(
+        lifecycle.hand_over(
+            letter_id,
+            request.user,
+            at=payload.at,
+            to=payload.to,
+            understanding_checked=payload.understanding_checked,
+        )
+    )
+
+
+@api.post(
+    "/letters/{letter_id}/correction",
+    response={200: LetterOut, 403: ErrorOut, 422: ErrorOut},
+    summary="Ouvrir une correction (nouvelle version)",
+)
+def correct_letter(request: HttpRequest, letter_id: int, payload: CorrectionIn):  # type: ignore[no-untyped-def]
+    _visible_letter(request, letter_id)
+    return _letter_out(lifecycle.start_correction(letter_id, request.user, payload.why))
