@@ -28,7 +28,7 @@ system-deps:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || (pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2)
 
 lint: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check
 
 test: install system-deps lint
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest
