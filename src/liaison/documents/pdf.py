@@ -1,0 +1,243 @@
+"""PDF/A-3b copy of the letter (Typst), carrying its CDA as an associated file.
+
+`render_pdf(content, meta, cda_bytes)` lays the letter out in the order a patient and a GP read
+it (who, why, what happened, the treatment to take at home, what next, whom to call, signature)
+with the Typst template `letter.typ`. The CDA is attached with `pdf.attach` (Typst ≥ 0.14),
+AFRelationship /Source, so the PDF is PDF/A-3b. `extract_cda(pdf)` reads it back byte for byte.
+Pure Python, no Django.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import zlib
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import typst
+
+from liaison.documents.cda import DocumentMeta
+from liaison.letters.content import (
+    ENTRY_MODE_LABELS,
+    EXIT_MODE_LABELS,
+    FOLLOW_UP_LABELS,
+    IDENTITY_STATUS_LABELS,
+    MEDICATION_STATUS_LABELS,
+    RECIPIENT_ROLE_LABELS,
+    LetterContent,
+    Presence,
+    Professional,
+)
+
+TEMPLATE = Path(__file__).with_name("letter.typ")
+PDF_STANDARDS = ["a-3b"]  # typst 0.14+: "a-3b" allows attachments (PDF/A-2 forbids them)
+CDA_NAME = "lettre-de-liaison-cda.xml"
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class PdfError(ValueError):
+    """The PDF carries no CDA, or it cannot be read."""
+
+
+def _date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(PARIS).strftime("%d/%m/%Y à %H h %M")
+    return value.strftime("%d/%m/%Y")
+
+
+def _who(p: Professional | None) -> str:
+    if p is None:
+        return ""
+    parts = [p.display_name, p.specialty, p.organisation if p.organisation != p.display_name else ""]
+    return ", ".join(x for x in parts if x)
+
+
+def _presence(item: Presence, yes: str = "Oui", no: str = "Non") -> str:
+    if item.present is None:
+        return "Non renseigné"
+    if item.present:
+        return f"{yes} : {item.details}" if item.details else yes
+    return no
+
+
+def letter_data(content: LetterContent, meta: DocumentMeta) -> dict:
+    """Everything the template prints, as JSON-ready French strings."""
+    c, p = content, content.patient
+    patient_name = " ".join(
+        x for x in (p.used_given_name or p.first_given_name, p.used_family_name or p.birth_family_name) if x
+    )
+    ins = (
+        f"{p.ins_matricule} ({IDENTITY_STATUS_LABELS[p.identity_status].lower()})" if p.ins_matricule else ""
+    )
+    stay_admission = _date(c.admission_at)
+    if c.entry_mode:
+        stay_admission += f" — {ENTRY_MODE_LABELS[c.entry_mode]}"
+    stay_discharge = _date(c.discharge_at)
+    if c.exit_mode:
+        stay_discharge += f" — {EXIT_MODE_LABELS[c.exit_mode]}"
+    if c.destination:
+        stay_discharge += f" ({c.destination})"
+    items = [
+        ("Événements indésirables pendant le séjour", _presence(c.adverse_events, no="Aucun")),
+        (
+            "Bactéries multirésistantes ou émergentes (BMR/BHRe)",
+            _presence(c.resistant_organisms, no="Aucune"),
+        ),
+        ("Transfusion de produits sanguins", _presence(c.transfusion)),
+        ("Administration de dérivés du sang", _presence(c.blood_derivatives)),
+        ("Dispositif médical implanté", _presence(c.implanted_devices, no="Aucun")),
+        ("Allergies ou intolérances identifiées", _presence(c.allergies, no="Aucune")),
+    ]
+    for device in c.devices:
+        detail = ", ".join(
+            x for x in (device.udi and f"IUD {device.udi}", device.lot and f"lot {device.lot}") if x
+        )
+        items.append(
+            ("Dispositif implanté", f"{device.description} {_date(device.implanted_on)} {detail}".strip())
+        )
+    home, stopped = [], []
+    for m in c.medications:
+        row = {
+            "medicine": m.medicine,
+            "route": m.route,
+            "dosage": m.dosage or "non précisée",
+            "duration": m.duration or "non précisée",
+            "status": MEDICATION_STATUS_LABELS[m.status] if m.status else "",
+            "why": "; ".join(x for x in (m.reason, m.comment) if x.strip())
+            + (
+                f" (avant : {m.usual_treatment})"
+                if m.usual_treatment and m.usual_treatment != m.medicine
+                else ""
+            ),
+        }
+        (home if m.taken_at_home else stopped).append(row)
+    mt = c.medecin_traitant
+    author = meta.author
+    return {
+        "title": "Lettre de liaison à la sortie",
+        "version_note": f"Version {meta.version_number}"
+        + (" — remplace la version précédente" if meta.replaces else ""),
+        "effective_time": _date(meta.effective_time),
+        "document_id": f"{meta.id.root}" + (f"^{meta.id.extension}" if meta.id.extension else ""),
+        "cda_name": CDA_NAME,
+        "establishment": {
+            "name": c.establishment.name,
+            "unit": c.establishment.unit_name,
+            "address": c.establishment.address,
+            "phone": c.establishment.phone,
+            "contact": " — ".join(x for x in (c.establishment.unit_name, c.establishment.phone) if x),
+        },
+        "patient": {
+            "name": patient_name,
+            "birth_name": p.birth_family_name
+            if p.used_family_name and p.used_family_name != p.birth_family_name
+            else "",
+            "birth_date": _date(p.birth_date),
+            "ins": ins,
+            "ipp": p.ipp or "",
+            "address": p.address.replace("\n", ", "),
+        },
+        "physician": _who(c.responsible_physician or author),
+        "medecin_traitant": _who(mt)
+        if mt
+        else ("Pas de médecin traitant déclaré" if c.no_medecin_traitant else ""),
+        "medecin_traitant_contact": " — ".join(x for x in (mt.display_name, mt.phone) if x) if mt else "",
+        "adresseur": _who(c.adresseur),
+        "receiving": _who(c.receiving_structure),
+        "stay": {"admission": stay_admission, "discharge": stay_discharge},
+        "reason": c.reason,
+        "summary": c.medical_summary,
+        "procedures": c.procedures_and_exams,
+        "items": [{"label": label, "value": value} for label, value in items],
+        "home_medications": home,
+        "stopped_medications": stopped,
+        "no_medication_text": "Aucun traitement médicamenteux à la sortie."
+        if c.no_discharge_medication or c.medications
+        else "Traitement de sortie non renseigné.",
+        "follow_up": [
+            {
+                "kind": FOLLOW_UP_LABELS[f.kind],
+                "description": f.description
+                + (f" (orientation : {f.orientation.value})" if f.orientation else ""),
+                "date": _date(f.date),
+                "with_whom": f.with_whom,
+            }
+            for f in c.follow_up
+        ],
+        "no_follow_up_text": "Aucune suite particulière."
+        if c.no_follow_up
+        else "Suites à donner non renseignées.",
+        "pending_results": [
+            {"description": r.description, "expected_on": _date(r.expected_on), "followed_by": r.followed_by}
+            for r in c.pending_results
+        ],
+        "no_pending_results": c.no_pending_results,
+        "emergency_contact": c.emergency_contact,
+        "recipients": [
+            f"{RECIPIENT_ROLE_LABELS[r.role]}{' : ' + r.name if r.name else ''}" for r in c.recipients
+        ],
+        "signer": {"name": author.display_name, "rpps": author.rpps or ""},
+        "signed_at": _date(meta.signed_at),
+    }
+
+
+_compiler: typst.Compiler | None = None
+
+
+def render_pdf(content: LetterContent, meta: DocumentMeta, cda_bytes: bytes) -> bytes:
+    """The patient's PDF/A-3b letter with the CDA attached (AFRelationship /Source).
+
+    Deterministic: the PDF timestamp is the document's effective time.
+    """
+    global _compiler
+    try:
+        cda_text = cda_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PdfError("Le CDA à joindre n'est pas encodé en UTF-8.") from exc
+    if _compiler is None:  # fonts are scanned once per process
+        _compiler = typst.Compiler(str(TEMPLATE))
+    inputs = {"data": json.dumps(letter_data(content, meta), ensure_ascii=False), "cda": cda_text}
+    return _compiler.compile(
+        sys_inputs=inputs,
+        pdf_standards=PDF_STANDARDS,
+        timestamp=int(meta.effective_time.timestamp()),
+    )
+
+
+# --- reading the CDA back ---------------------------------------------------------------------
+
+_STREAM_RE = re.compile(rb"(\d+)\s+0\s+obj\s*<<(.*?)>>\s*stream\r?\n", re.S)
+_INDIRECT_RE = rb"%d\s+0\s+obj\s*(\d+)\s*endobj"
+
+
+def extract_cda(pdf_bytes: bytes) -> bytes:
+    """The CDA attached to a PDF made by `render_pdf`, byte-identical to what was attached.
+
+    A small reader for our own output (stream objects are never inside object streams, so the
+    embedded-file dictionary is always readable): the first `/Type/EmbeddedFile` stream,
+    inflated if it is Flate-encoded.
+    """
+    if not pdf_bytes.startswith(b"%PDF"):
+        raise PdfError("Ce fichier n'est pas un PDF.")
+    for m in _STREAM_RE.finditer(pdf_bytes):
+        head = m.group(2)
+        if b"/EmbeddedFile" not in head or b"/Type/EmbeddedFile" not in head.replace(b" ", b""):
+            continue
+        length = re.search(rb"/Length\s+(\d+)(\s+0\s+R)?", head)
+        if not length:
+            raise PdfError("Pièce jointe CDA illisible : longueur absente.")
+        n = int(length.group(1))
+        if length.group(2):
+            ref = re.search(_INDIRECT_RE % n, pdf_bytes)
+            if not ref:
+                raise PdfError("Pièce jointe CDA illisible : longueur introuvable.")
+            n = int(ref.group(1))
+        data = pdf_bytes[m.end() : m.end() + n]
+        if b"/FlateDecode" in head:
+            data = zlib.decompress(data)
+        return data
+    raise PdfError("Ce PDF ne contient pas de lettre de liaison au format CDA.")

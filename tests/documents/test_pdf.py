@@ -1,0 +1,60 @@
+"""PDF/A-3b letter: starts with %PDF, carries the CDA byte for byte, has PDF/A metadata, is tagged."""
+
+from __future__ import annotations
+
+import pytest
+
+from liaison.documents.cda import build_cda
+from liaison.documents.pdf import PdfError, extract_cda, letter_data, render_pdf
+from tests.documents import sample_letters as letters
+from tests.documents.test_cda import SHAPES
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_pdf_carries_the_cda(shape: str) -> None:
+    content, meta = SHAPES[shape](), letters.meta()
+    cda = build_cda(content, meta)
+    pdf = render_pdf(content, meta, cda)
+    assert pdf.startswith(b"%PDF")
+    assert extract_cda(pdf) == cda
+
+
+def test_pdfa_metadata_and_tags() -> None:
+    content, meta = letters.complete(), letters.meta()
+    pdf = render_pdf(content, meta, build_cda(content, meta))
+    assert b"<pdfaid:part>3</pdfaid:part>" in pdf
+    assert b"<pdfaid:conformance>B</pdfaid:conformance>" in pdf
+    assert b"/AFRelationship/Source" in pdf
+    assert b"/EmbeddedFiles" in pdf and b"/AF[" in pdf
+    assert b"/StructTreeRoot" in pdf and b"/Lang(fr" in pdf
+    assert b"/OutputIntents" in pdf
+
+
+def test_pdf_is_deterministic() -> None:
+    content, meta = letters.complete(), letters.meta()
+    cda = build_cda(content, meta)
+    assert render_pdf(content, meta, cda) == render_pdf(content, meta, cda)
+
+
+def test_letter_data_reads_like_a_letter() -> None:
+    data = letter_data(letters.complete(), letters.meta())
+    assert [m["status"] for m in data["home_medications"]] == ["Nouveau", "Poursuivi", "Modifié"]
+    assert data["stopped_medications"][0]["why"].startswith("Insuffisance rénale aiguë")
+    assert data["patient"]["ins"].endswith("(identité qualifiée)")
+
+
+def test_extract_refuses_a_pdf_without_cda() -> None:
+    with pytest.raises(PdfError):
+        extract_cda(b"%PDF-1.7\n%%EOF")
+    with pytest.raises(PdfError):
+        extract_cda(b"not a pdf")
+
+
+def test_pypdf_sees_the_same_attachment() -> None:
+    pypdf = pytest.importorskip("pypdf")
+    import io
+
+    content, meta = letters.complete(), letters.meta()
+    cda = build_cda(content, meta)
+    reader = pypdf.PdfReader(io.BytesIO(render_pdf(content, meta, cda)))
+    assert next(iter(reader.attachments.values()))[0] == cda
