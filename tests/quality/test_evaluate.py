@@ -178,10 +178,10 @@ def test_unknown_grid_id() -> None:
 
 
 PUBLISHED = {
-    "decret/all/r1112-1-2": "f76afea23a46888a33103134717dd6f77fe36dc6e05c636eedb4eb6ebd84fd32",
-    "qls/ca/v2-2022": "9a8d9db734f8bfb3fc2e5abe53dec9fb525b57b3293a3a145ce4fbf10e2920c9",
+    "decret/all/r1112-1-2": "dc5341f1683f3fc6b5d32708e3d7a6fd77c59bcecb654ad3b0b56786575052fd",
+    "qls/ca/v2-2022": "c8249b9ebc7fbb99032a392c4120195790542ddadf2fee9fa9a91193f02deae7",
     "qls/mco/v1-2016": "2a2553213d87e1cb8e12e19b1465839c5eeaa0fb67aa26b0417a16eae706bea8",
-    "qls/mco/v2-2022": "4fc510b3f01ab4a80d57de28254392097a9447b0174b087fcaa4f1ee8d3d733f",
+    "qls/mco/v2-2022": "36e84a30bddc92af8a264f169671f453f3a994312f531083ac3f4b164efa4b91",
 }
 
 

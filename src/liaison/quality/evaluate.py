@@ -81,7 +81,9 @@ class Evaluation:
 def _item_result(item: Item, outcome: Outcome) -> ItemResult:
     if outcome.result is not Result.NOT_MET:
         return ItemResult(item.id, outcome.result, gate=item.gate)
-    explanation = f"{item.explanation_fr} ({outcome.detail})" if outcome.detail else item.explanation_fr
+    explanation = item.explanation_fr
+    if outcome.detail:
+        explanation = f"{explanation.rstrip('.')} — {outcome.detail}."
     return ItemResult(item.id, Result.NOT_MET, explanation, outcome.field or item.field, item.gate)
 
 

@@ -170,7 +170,7 @@ def handed_over(letter: LetterView, *, absence_statement: bool, same_day: bool =
     """The letter was handed to the patient (on the day of discharge, Europe/Paris, if `same_day`)."""
     moment = letter.facts.handed_over_at
     if moment is None:
-        return _not_met("remise au patient non tracée")
+        return _not_met()
     if same_day:
         if letter.discharge_day is None:
             return _not_met("date de sortie absente", "discharge_at")
