@@ -58,3 +58,15 @@ def test_pypdf_sees_the_same_attachment() -> None:
     cda = build_cda(content, meta)
     reader = pypdf.PdfReader(io.BytesIO(render_pdf(content, meta, cda)))
     assert next(iter(reader.attachments.values()))[0] == cda
+
+
+def test_any_ldl_ses_cda_renders_with_the_same_layout() -> None:
+    from liaison.documents.pdf import render_cda_pdf
+    from liaison.paths import ldl_ses_dir
+
+    pytest.importorskip("liaison.documents.reader")
+    example = (ldl_ses_dir() / "ExemplesCDA/LDL-SES_2022.01.xml").read_bytes()
+    pdf = render_cda_pdf(example)
+    assert pdf.startswith(b"%PDF") and extract_cda(pdf) == example
+    ours = build_cda(letters.complete(), letters.meta())
+    assert extract_cda(render_cda_pdf(ours)) == ours

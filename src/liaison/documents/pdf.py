@@ -241,3 +241,43 @@ def extract_cda(pdf_bytes: bytes) -> bytes:
             data = zlib.decompress(data)
         return data
     raise PdfError("Ce PDF ne contient pas de lettre de liaison au format CDA.")
+
+
+# --- any LDL-SES CDA → the same layout --------------------------------------------------------
+
+
+def render_cda_pdf(cda_bytes: bytes) -> bytes:
+    """The PDF/A-3b layout of any LDL-SES CDA (read with `reader.read_cda`), CDA attached as is."""
+    from lxml import etree
+
+    from liaison.documents.cda import DocumentId
+    from liaison.documents.reader import parse_ts, read_cda
+
+    reading = read_cda(cda_bytes)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    doc = etree.fromstring(cda_bytes, parser)
+    ns = {"h": "urn:hl7-org:v3"}
+
+    def ii(path: str) -> DocumentId | None:
+        el = doc.find(path, ns)
+        return DocumentId(el.get("root", ""), el.get("extension")) if el is not None else None
+
+    when = parse_ts(_attr(doc, "h:effectiveTime", ns))
+    when = when or reading.facts.signed_at or dt.datetime.now(PARIS)
+    version = _attr(doc, "h:versionNumber", ns)
+    meta = DocumentMeta(
+        id=ii("h:id") or DocumentId("inconnu"),
+        set_id=ii("h:setId") or DocumentId("inconnu"),
+        version_number=int(version) if version.isdigit() else 1,
+        effective_time=when,
+        author=reading.content.responsible_physician or Professional(),
+        signed_at=reading.facts.signed_at or when,
+        confidentiality_code=_attr(doc, "h:confidentialityCode", ns, "code") or "N",
+        replaces=ii("h:relatedDocument[@typeCode='RPLC']/h:parentDocument/h:id"),
+    )
+    return render_pdf(reading.content, meta, cda_bytes)
+
+
+def _attr(doc: object, path: str, ns: dict[str, str], name: str = "value") -> str:
+    el = doc.find(path, ns)
+    return el.get(name, "") if el is not None else ""
