@@ -3,7 +3,16 @@ finds a patient, signs the letter; a nurse records the hand-over."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
 import pytest
+from django.conf import settings
+from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 
 from liaison.letters import lifecycle
@@ -32,10 +41,40 @@ def page(monkeypatch):
         pg = browser.new_page()
         yield pg
         browser.close()
+        # ORM calls made while Playwright's loop runs get their own connection: close it here.
+        connections.close_all()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_sign_then_hand_over_in_the_browser(live_server, page, hospital):
+@pytest.fixture
+def server_url(transactional_db):
+    """`liaison runserver` in its own process, on the test database (what a user really runs)."""
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "liaison.cli", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        env={**os.environ, "DATABASE_URL": url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/connexion/", timeout=2)
+            break
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, "runserver did not start"
+            time.sleep(0.2)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_sign_then_hand_over_in_the_browser(hospital, settings, server_url, page):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]  # the server's default
     for user in hospital["users"].values():
         user.set_password("secret-demo")
         user.save()
@@ -48,7 +87,7 @@ def test_sign_then_hand_over_in_the_browser(live_server, page, hospital):
     )
 
     def login(username: str) -> None:
-        page.goto(f"{live_server.url}/connexion/")
+        page.goto(f"{server_url}/connexion/")
         page.get_by_label("Identifiant").fill(username)
         page.get_by_label("Mot de passe").fill("secret-demo")
         page.get_by_role("button", name="Se connecter").click()
