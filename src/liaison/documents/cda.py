@@ -33,11 +33,9 @@ from liaison.letters.content import (
     EXIT_MODE_LABELS,
     FOLLOW_UP_LABELS,
     MEDICATION_STATUS_LABELS,
-    RECIPIENT_ROLE_LABELS,
     IdentityStatus,
     LetterContent,
     MedicationLine,
-    MedicationStatus,
     Presence,
     Professional,
     RecipientRole,
@@ -833,8 +831,7 @@ class _Builder:
     ) -> None:
         sec, text = self.section(body, spec, title)
         if not lines:
-            _el(text, "paragraph", text="").append(etree.Element(f"{{{V3}}}content", ID="aucun-traitement"))
-            text[0][0].text = none_text
+            _el(_el(text, "paragraph"), "content", {"ID": "aucun-traitement"}, none_text)
             self.no_medication(sec)
             return
         tbody = self.table(text, MEDICATION_TABLE_HEADERS)
@@ -1074,5 +1071,4 @@ def build_cda(content: LetterContent, meta: DocumentMeta) -> bytes:
     return etree.tostring(build_cda_tree(content, meta), xml_declaration=True, encoding="UTF-8")
 
 
-RECIPIENT_LABELS = RECIPIENT_ROLE_LABELS  # re-exported for the PDF
-__all__ = ["CdaBuildError", "DocumentId", "DocumentMeta", "MedicationStatus", "build_cda", "build_cda_tree"]
+__all__ = ["CdaBuildError", "DocumentId", "DocumentMeta", "build_cda", "build_cda_tree"]

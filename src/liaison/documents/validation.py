@@ -204,7 +204,7 @@ def _may_match_attribute(match: str) -> bool:
 class LdlSesValidator:
     """XSD + ANS schematrons + terminology + Liaison checks for LDL-SES documents.
 
-    Not thread-safe per call order guarantees of Saxon are unknown: use one per thread, or a lock.
+    Calls into Saxon are serialised by a lock, so one instance may be shared by threads.
     """
 
     def __init__(self, cache_dir: Path | None = None, full: bool = False, standards: Path | None = None):
