@@ -11,12 +11,15 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
+from liaison.api.quality import router as quality_router
 from liaison.api.schemas import CorrectionIn, DraftIn, ErrorOut, HandOverIn, LetterOut, StayOut
+from liaison.indicators.qls import AuditError
 from liaison.letters import audit, lifecycle
 from liaison.letters.models import Letter
 from liaison.letters.permissions import PermissionDeniedFr, check_view, stays_visible_to
 
 api = NinjaAPI(title="Liaison", version="1", auth=SessionAuth(), urls_namespace="api")
+api.add_router("/quality", quality_router)
 
 
 @api.exception_handler(PermissionDeniedFr)
@@ -33,6 +36,11 @@ def _stale(request: HttpRequest, exc: lifecycle.StaleEditError):  # type: ignore
 
 @api.exception_handler(lifecycle.LifecycleError)
 def _refused(request: HttpRequest, exc: lifecycle.LifecycleError):  # type: ignore[no-untyped-def]
+    return api.create_response(request, {"detail": str(exc)}, status=422)
+
+
+@api.exception_handler(AuditError)
+def _bad_audit(request: HttpRequest, exc: AuditError):  # type: ignore[no-untyped-def]
     return api.create_response(request, {"detail": str(exc)}, status=422)
 
 

@@ -74,19 +74,32 @@ def sees_clinical_content(user: User) -> bool:
     return role_of(user) in CLINICAL_ROLES
 
 
+def audit_sample_stay_ids(user: User) -> set[int]:
+    """The quality role reads the records of its establishment's QLS audit samples, nothing else."""
+    if role_of(user) != Role.QUALITE:
+        return set()
+    from liaison.indicators.models import QlsAudit
+
+    profile = getattr(user, "profile", None)
+    draws = QlsAudit.objects.filter(establishment_id=profile.establishment_id if profile else None)
+    return {int(s) for d in draws.values_list("draw", flat=True) for s in d["sample"]}
+
+
 def stays_visible_to(user: User) -> QuerySet[Stay]:
+    if role_of(user) == Role.QUALITE:
+        return Stay.objects.filter(pk__in=audit_sample_stay_ids(user))
     if not sees_clinical_content(user):
         return Stay.objects.none()
     return Stay.objects.filter(unit_id__in=unit_ids(user), cancelled=False)
 
 
 def letters_visible_to(user: User) -> QuerySet[Letter]:
-    if not sees_clinical_content(user):
-        return Letter.objects.none()
-    return Letter.objects.filter(stay__unit_id__in=unit_ids(user))
+    return Letter.objects.filter(stay__in=stays_visible_to(user))
 
 
 def can_view_stay(user: User, stay: Stay) -> bool:
+    if role_of(user) == Role.QUALITE:
+        return stay.pk in audit_sample_stay_ids(user)
     return sees_clinical_content(user) and stay.unit_id in unit_ids(user)
 
 

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "liaison.letters",
+    "liaison.indicators",
     "liaison.web",
 ]
 

@@ -1,0 +1,215 @@
+"""The QLS audit on the establishment's own stays: database records in, pure `quality` out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Prefetch
+
+from liaison.letters.content import LetterContent, LetterFacts, Sector
+from liaison.letters.models import PARIS, Establishment, Letter, Stay
+from liaison.quality.audit import Audit, AuditRecord, Override, run_audit
+from liaison.quality.grid import Grid, load_grid
+from liaison.quality.rules import Result
+from liaison.quality.sampling import Draw, Replacement, StayRecord
+
+DEFAULT_GRIDS = {Sector.MCO: "qls/mco/v2-2022", Sector.CA: "qls/ca/v2-2022"}
+
+
+class AuditError(ValueError):
+    """A refused audit request; the message is French."""
+
+
+def default_grid(sector: str) -> Grid:
+    try:
+        return load_grid(DEFAULT_GRIDS[Sector(sector)])
+    except (KeyError, ValueError) as exc:
+        raise AuditError(
+            f"Pas de grille QLS par défaut pour le secteur {sector!r} : précisez --grid "
+            f"({', '.join(DEFAULT_GRIDS.values())} ou une autre grille)."
+        ) from exc
+
+
+def _day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    if end < start:
+        raise AuditError("La fin de la période précède son début.")
+    lo = dt.datetime.combine(start, dt.time(), PARIS)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), PARIS)
+    return lo, hi
+
+
+def letter_facts(stay: Stay, letter: Letter | None) -> LetterFacts:
+    """What the record shows beyond the content: a signed letter, its signature, its hand-over."""
+    if letter is None or letter.status != Letter.Status.SIGNED:
+        return LetterFacts(exists=False, stay_id=str(stay.pk))
+    return LetterFacts(
+        letter_id=str(letter.pk),
+        exists=True,
+        signed_at=letter.signed_at,
+        signer_profession=letter.signed_by.profession if letter.signed_by else None,
+        handed_over_at=letter.handed_over_at,
+        stay_id=str(stay.pk),
+    )
+
+
+def records(
+    establishment: Establishment, sectors: Iterable[str], start: dt.date, end: dt.date
+) -> list[AuditRecord]:
+    """One record per stay discharged in [start, end] (Europe/Paris days), with its current letter."""
+    lo, hi = _day_bounds(start, end)
+    signed = Prefetch(
+        "letters",
+        queryset=Letter.objects.filter(status=Letter.Status.SIGNED).select_related("signed_by"),
+        to_attr="signed_letters",
+    )
+    stays = (
+        Stay.objects.filter(
+            establishment=establishment,
+            sector__in=list(sectors),
+            cancelled=False,
+            discharge_at__gte=lo,
+            discharge_at__lt=hi,
+        )
+        .select_related("unit")
+        .prefetch_related(signed)
+    )
+    out = []
+    for stay in stays:
+        letter = max(stay.signed_letters, key=lambda x: x.version, default=None)
+        content = letter.parsed() if letter else LetterContent()
+        out.append(
+            AuditRecord(
+                stay=StayRecord(
+                    str(stay.pk),
+                    stay.sector,
+                    stay.admission_at,
+                    stay.discharge_at,
+                    stay.exit_mode or None,
+                    stay.unit.name,
+                ),
+                content=content,
+                facts=letter_facts(stay, letter),
+            )
+        )
+    return out
+
+
+def run(
+    establishment: Establishment,
+    grid: Grid,
+    start: dt.date,
+    end: dt.date,
+    seed: str | int,
+    size: int | None = None,
+    draw: Draw | None = None,
+    overrides: dict[str, dict[str, Override]] | None = None,
+) -> Audit:
+    recs = records(establishment, grid.eligibility.sectors, start, end)
+    try:
+        return run_audit(grid, recs, seed=seed, size=size, draw=draw, overrides=overrides)
+    except ValueError as exc:
+        raise AuditError(str(exc)) from exc
+
+
+def the_establishment(finess: str | None = None) -> Establishment:
+    qs = Establishment.objects.all()
+    if finess:
+        qs = qs.filter(finess_eg=finess)
+    found = list(qs[:2])
+    if not found:
+        raise AuditError("Aucun établissement " + (f"de FINESS {finess}." if finess else "dans la base."))
+    if len(found) > 1:
+        raise AuditError("Plusieurs établissements : précisez --finess (FINESS géographique).")
+    return found[0]
+
+
+# --- saved audits ---------------------------------------------------------------------------
+
+
+def draw_from_dict(d: dict) -> Draw:
+    return Draw(
+        seed=d["seed"],
+        population_size=d["population_size"],
+        population_sha256=d["population_sha256"],
+        sample=tuple(d["sample"]),
+        reserve=tuple(d["reserve"]),
+        method=d["method"],
+        replacements=tuple(Replacement(r["removed"], r["added"], r["reason"]) for r in d["replacements"]),
+    )
+
+
+def start_audit(
+    establishment: Establishment,
+    grid: Grid,
+    start: dt.date,
+    end: dt.date,
+    seed: str | int,
+    user,
+    size: int | None = None,
+    label: str = "",
+):  # type: ignore[no-untyped-def]
+    """Draw the sample and freeze it: later runs of this audit grade the same records."""
+    from liaison.indicators.models import QlsAudit
+
+    audit = run(establishment, grid, start, end, seed, size)
+    return QlsAudit.objects.create(
+        establishment=establishment,
+        created_by=user,
+        label=label,
+        grid_id=grid.id,
+        grid_version=grid.version,
+        grid_sha256=grid.sha256,
+        sector=",".join(grid.eligibility.sectors),
+        period_from=start,
+        period_to=end,
+        draw=audit.draw.as_dict(),
+    )
+
+
+def saved_overrides(saved) -> dict[str, dict[str, Override]]:  # type: ignore[no-untyped-def]
+    out: dict[str, dict[str, Override]] = {}
+    for o in saved.overrides.select_related("by"):
+        out.setdefault(str(o.stay_id), {})[o.criterion] = Override(Result(o.result), o.reason, o.by.username)
+    return out
+
+
+def result_of(saved) -> Audit:  # type: ignore[no-untyped-def]
+    """Grade the frozen sample of a saved audit now, with the auditor's overrides."""
+    grid = load_grid(saved.grid_id)
+    if grid.sha256 != saved.grid_sha256:
+        raise AuditError("La grille de cet audit a changé depuis son ouverture : résultat non comparable.")
+    return run(
+        saved.establishment,
+        grid,
+        saved.period_from,
+        saved.period_to,
+        saved.draw["seed"],
+        draw=draw_from_dict(saved.draw),
+        overrides=saved_overrides(saved),
+    )
+
+
+def override(saved, stay_id: int, criterion: str, result: str, reason: str, user):  # type: ignore[no-untyped-def]
+    from liaison.indicators.models import QlsOverride
+
+    grid = load_grid(saved.grid_id)
+    if criterion not in {i.id for i in grid.items}:
+        raise AuditError(f"Critère inconnu dans la grille {grid.id} : {criterion!r}.")
+    try:
+        value = Result(result)
+    except ValueError as exc:
+        raise AuditError("Résultat attendu : met, not_met ou not_applicable.") from exc
+    if str(stay_id) not in saved.draw["sample"]:
+        raise AuditError("Ce séjour n'est pas dans l'échantillon de l'audit.")
+    if not reason.strip():
+        raise AuditError("Le motif de la correction est obligatoire.")
+    with transaction.atomic():
+        row, _ = QlsOverride.objects.update_or_create(
+            audit=saved,
+            stay_id=stay_id,
+            criterion=criterion,
+            defaults={"result": value.value, "reason": reason, "by": user},
+        )
+    return row

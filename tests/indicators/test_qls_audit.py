@@ -1,0 +1,147 @@
+"""The QLS audit on the establishment's own stays: the command, the saved audit with overrides,
+the API, and what the quality role may read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import shutil
+
+import openpyxl
+import pytest
+from django.core.management import CommandError, call_command
+
+from liaison.letters.demo import generate
+from liaison.letters.models import Letter, Stay
+from liaison.paths import ldl_ses_dir
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 11, 20)
+PERIOD = ["--from", "2026-09-01", "--to", "2026-11-20"]
+
+
+@pytest.fixture
+def demo():
+    return generate(400, seed=2, today=TODAY)
+
+
+def _audit_json(*args: str) -> dict:
+    out = io.StringIO()
+    call_command("audit", *args, "--format", "json", stdout=out, stderr=io.StringIO())
+    return json.loads(out.getvalue())
+
+
+def test_audit_command_json_shape_and_reproducibility(demo):
+    first = _audit_json("--sector", "MCO", *PERIOD, "--seed", "1")
+    assert first["grid"]["id"] == "qls/mco/v2-2022"
+    assert first["n"] == len(first["sample"]) == 80
+    record = first["sample"][0]
+    assert set(record) >= {"stay", "criteria", "compliant"}
+    assert set(record["criteria"].values()) <= {"met", "not_met", "not_applicable"}
+    assert record["compliant"] == all(v != "not_met" for v in record["criteria"].values())
+    low, high = first["ci95"]
+    assert low <= first["rate"] <= high and first["class"] in {"A", "B", "C"}
+    # the demo's mixture: most letters miss something, as nationally (class C)
+    assert 0.1 < first["rate"] < 0.6 and first["class"] == "C"
+    assert 0 < first["score_v1"]["mean"] < 100
+    assert _audit_json("--sector", "MCO", *PERIOD, "--seed", "1") == first
+    other = _audit_json("--sector", "MCO", *PERIOD, "--seed", "2")
+    assert [r["stay"] for r in other["sample"]] != [r["stay"] for r in first["sample"]]
+    # only MCO stays of more than 24 h, no deaths, in the sample
+    stays = Stay.objects.in_bulk([int(r["stay"]) for r in first["sample"]])
+    assert all(s.sector == "MCO" and s.exit_mode != "deces" for s in stays.values())
+    assert all((s.discharge_at - s.admission_at) > dt.timedelta(hours=24) for s in stays.values())
+
+
+def test_compliance_follows_the_letters(demo):
+    result = _audit_json("--sector", "MCO", *PERIOD, "--sample", "500")
+    by_stay = {int(r["stay"]): r for r in result["sample"]}
+    for stay in Stay.objects.filter(pk__in=by_stay).prefetch_related("letters"):
+        signed = [x for x in stay.letters.all() if x.status == Letter.Status.SIGNED]
+        if not signed:
+            assert by_stay[stay.pk]["criteria"]["found"] == "not_met"
+            assert not by_stay[stay.pk]["compliant"]
+        elif signed[0].handed_over_at is None:
+            assert not by_stay[stay.pk]["compliant"]
+
+
+def test_ambulatory_audit_and_xlsx_export(demo, tmp_path):
+    xlsx = tmp_path / "grille.xlsx"
+    call_command(
+        "audit", "--sector", "CA", *PERIOD, "--xlsx", str(xlsx), stdout=io.StringIO(), stderr=io.StringIO()
+    )
+    sheet = openpyxl.load_workbook(xlsx).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    assert sheet.max_row > 10 and any("urgence" in str(h).lower() for h in header)
+
+
+def test_audit_of_cda_files(tmp_path):
+    shutil.copy(ldl_ses_dir() / "ExemplesCDA" / "LDL-SES_2022.01.xml", tmp_path / "ans.xml")
+    (tmp_path / "cassé.xml").write_text("<ClinicalDocument><oops", encoding="utf-8")
+    out = io.StringIO()
+    call_command("audit", "--letters", str(tmp_path), "--format", "json", stdout=out)
+    results = {r["file"].split("/")[-1]: r for r in json.loads(out.getvalue())}
+    assert results["ans.xml"]["criteria"]["medical_summary"] == "met"
+    assert "error" in results["cassé.xml"] and results["cassé.xml"]["error"]
+
+
+def test_bad_requests_are_explained():
+    with pytest.raises(CommandError, match="Précisez --sector"):
+        call_command("audit", "--from", "2026-10-01")
+    with pytest.raises(CommandError, match="Pas de grille QLS par défaut"):
+        call_command("audit", "--sector", "PSY", *PERIOD)
+
+
+def test_saved_audit_overrides_and_quality_access(client, demo):
+    from django.contrib.auth.models import User
+
+    quality = User.objects.get(username="qualite")
+    client.force_login(quality)
+    resp = client.post(
+        "/api/quality/audits",
+        {"sector": "MCO", "start": "2026-09-01", "end": "2026-11-20"},
+        content_type="application/json",
+    )
+    assert resp.status_code == 200, resp.content
+    audit = resp.json()
+    record = next(r for r in audit["sample"] if r["criteria"]["drug_treatment"] == "not_met")
+    stay_id = int(record["stay"])
+    resp = client.post(
+        f"/api/quality/audits/{audit['id']}/overrides",
+        {
+            "stay": stay_id,
+            "criterion": "drug_treatment",
+            "result": "met",
+            "reason": "Ordonnance de sortie retrouvée dans le dossier papier",
+        },
+        content_type="application/json",
+    )
+    assert resp.status_code == 200
+    reviewed = next(r for r in resp.json()["sample"] if r["stay"] == str(stay_id))
+    assert reviewed["criteria"]["drug_treatment"] == "met"
+    assert reviewed["automatic"]["criteria"]["drug_treatment"] == "not_met"  # both kept, both visible
+    assert reviewed["overrides"][0]["reason"].startswith("Ordonnance")
+    again = client.get(f"/api/quality/audits/{audit['id']}").json()
+    assert [r["stay"] for r in again["sample"]] == [r["stay"] for r in audit["sample"]]  # frozen sample
+    # the quality role reads the letters of the sample, and only those
+    letter = Letter.objects.filter(stay_id=stay_id).first()
+    if letter:
+        assert client.get(f"/lettres/{letter.pk}/").status_code == 200
+    outside = Letter.objects.exclude(stay_id__in=[int(r["stay"]) for r in audit["sample"]]).first()
+    assert client.get(f"/lettres/{outside.pk}/").status_code == 403
+    bad = client.post(
+        f"/api/quality/audits/{audit['id']}/overrides",
+        {"stay": stay_id, "criterion": "drug_treatment", "result": "met", "reason": " "},
+        content_type="application/json",
+    )
+    assert bad.status_code == 422 and "motif" in bad.json()["detail"]
+
+
+def test_clinicians_cannot_run_audits(client, demo):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.get(username="dr.martin"))
+    resp = client.get("/api/quality/audit", {"start": "2026-09-01", "end": "2026-11-20"})
+    assert resp.status_code == 403 and "qualité" in resp.json()["detail"]
