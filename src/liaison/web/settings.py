@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "liaison.letters",
+    "liaison.ingest",
     "liaison.indicators",
     "liaison.web",
 ]
