@@ -235,10 +235,15 @@ def test_builder_refuses_missing_data(change, field: str, words: str) -> None:
     assert words in str(err.value)
 
 
-def test_builder_refuses_document_dated_before_discharge() -> None:
-    early = dt.datetime(2024, 12, 1, tzinfo=letters.PARIS)
-    with pytest.raises(CdaBuildError, match="avant la sortie"):
+def test_builder_refuses_document_dated_before_admission() -> None:
+    early = dt.datetime(2024, 11, 28, tzinfo=letters.PARIS)
+    with pytest.raises(CdaBuildError, match="avant l'entrée"):
         build_cda(letters.complete(), letters.meta(effective_time=early))
+
+
+def test_letter_signed_before_the_patient_leaves_is_accepted() -> None:
+    morning = dt.datetime(2024, 12, 3, 9, 0, tzinfo=letters.PARIS)  # discharge at 10:30
+    assert build_cda(letters.complete(), letters.meta(effective_time=morning, signed_at=morning))
 
 
 def test_builder_refuses_naive_datetimes() -> None:

@@ -33,9 +33,17 @@ def _fingerprint() -> list[tuple]:
 def _wipe() -> None:
     from django.contrib.auth.models import User
 
-    from liaison.letters.models import AuditEvent, Correspondent, Establishment, Unit, UserProfile
+    from liaison.letters.models import (
+        AuditEvent,
+        Correspondent,
+        Establishment,
+        LetterDocument,
+        Unit,
+        UserProfile,
+    )
 
     AuditEvent.objects.all().delete()
+    LetterDocument.objects.all().delete()
     Letter.objects.filter(replaces__isnull=False).delete()
     Letter.objects.all().delete()
     Stay.objects.all().delete()

@@ -342,11 +342,13 @@ class _Builder:
                 "discharge_at",
                 "La date de sortie précède la date d'entrée.",
             )
+            # The letter is usually signed a few hours before the patient leaves (it must be
+            # handed over that day), so its date is bounded by the admission, not the discharge.
             if meta.effective_time.tzinfo:
                 need(
-                    meta.effective_time >= c.discharge_at,
-                    "discharge_at",
-                    "Le document est daté d'avant la sortie du patient.",
+                    meta.effective_time >= c.admission_at,
+                    "admission_at",
+                    "Le document est daté d'avant l'entrée du patient.",
                 )
         need(c.entry_mode, "entry_mode", "Modalité d'entrée non renseignée.")
         need(c.exit_mode, "exit_mode", "Modalité de sortie non renseignée.")

@@ -43,6 +43,7 @@ from liaison.letters.models import (
 )
 from liaison.letters.permissions import ROLE_LABELS, Role, ensure_groups
 from liaison.letters.prefill import initial_content, practitioner_snapshot
+from liaison.letters.rendering import produce
 
 DEMO_PASSWORD = "liaison-demo"
 
@@ -330,10 +331,11 @@ def _medications(rng: random.Random, profile: str, drugs: list[tuple]) -> list[M
                 update={"dosage": "", "duration": "", "reason": "Hypotension orthostatique pendant le séjour"}
             )
         lines.append(line)
-    if profile == "incomplete_lines":
-        victim = rng.randrange(len(lines))
-        field = rng.choice(["duration", "dosage", "reason"])
-        lines[victim] = lines[victim].model_copy(update={field: ""})
+    if profile == "incomplete_lines":  # a line the prescriber left without dosage or duration
+        victim = rng.choice([i for i, x in enumerate(lines) if x.taken_at_home] or [0])
+        lines[victim] = lines[victim].model_copy(update={rng.choice(["duration", "dosage"]): ""})
+    if profile == "missing_treatment":  # lines named, but neither dosage nor duration written
+        lines = [x.model_copy(update={"dosage": "", "duration": ""}) for x in lines]
     return lines
 
 
@@ -598,14 +600,12 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
                 ),
                 no_pending_results=False,
             )
-            if profile == "missing_treatment":
-                updates["medications"] = []
             if profile == "no_medication_explicit":
                 updates.update(medications=[], no_discharge_medication=True)
             if profile == "missing_follow_up":
                 updates["follow_up"] = []
             if profile == "unanswered_questions":
-                updates.update(adverse_events=Presence(), transfusion=Presence())
+                updates.update(adverse_events=Presence(), implanted_devices=Presence())
             if stay.sector == "CA" and rng.random() < 0.15:
                 updates["emergency_contact"] = ""
             if profile == "draft" and rng.random() < 0.5:
@@ -676,6 +676,9 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
         for x in second:
             x.replaces_id = x.replaces.pk
         Letter.objects.bulk_create(second)
+        for x in first + second:  # the CDA and PDF of every signed version, as at signature
+            if x.signed_at:
+                produce(x, x.parsed(), practitioner_snapshot(x.signed_by), x.signed_at)
         for x in letters:
             if x.signed_at:
                 events.append(

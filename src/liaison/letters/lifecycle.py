@@ -1,5 +1,8 @@
 """The letter lifecycle, every rule in one place.
 
+At signature the CDA and the PDF are produced and validated (`rendering`); an invalid CDA
+blocks the signature with the reasons.
+
 draft ──sign──► signed ──hand_over──► (handed over)
                   └──start_correction──► new draft (version n+1, replaces n) ──sign──► n superseded
 
@@ -18,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from liaison.letters import audit
+from liaison.letters import audit, rendering
 from liaison.letters.content import LetterContent
 from liaison.letters.models import PARIS, Letter, Stay
 from liaison.letters.permissions import (
@@ -137,6 +140,10 @@ def sign(letter_id: int, user: User, at: dt.datetime | None = None) -> Letter:
             raise LifecycleError(
                 "La lettre ne peut pas être signée : " + " ".join(p.message for p in blockers)
             )
+        try:
+            rendering.produce(letter, content, practitioner_snapshot(signer), at)
+        except rendering.DocumentError as exc:
+            raise LifecycleError(f"La lettre ne peut pas être signée : {exc}") from exc
         letter.content = _dump(content)
         letter.content_sha256 = content_sha256(letter.content)
         letter.status = Letter.Status.SIGNED

@@ -403,3 +403,20 @@ class UserProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Profil de {self.user}"
+
+
+class LetterDocument(models.Model):
+    """The CDA and the PDF of a signed version, produced once at signature and never regenerated."""
+
+    letter = models.OneToOneField(Letter, on_delete=models.PROTECT, related_name="document")
+    cda = models.BinaryField("CDA R2 N3 LDL-SES")
+    cda_sha256 = models.CharField(max_length=64)
+    pdf = models.BinaryField("PDF/A-3b (CDA joint)")
+    pdf_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "documents de la lettre"
+
+    def __str__(self) -> str:
+        return f"Documents de {self.letter}"

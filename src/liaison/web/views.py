@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -115,6 +115,32 @@ def letter_detail(request: HttpRequest, letter_id: int) -> HttpResponse:
             "recipient_labels": RECIPIENT_ROLE_LABELS,
         },
     )
+
+
+def _document(request: HttpRequest, letter_id: int, kind: str) -> HttpResponse:
+    letter = _get_letter(request, letter_id)
+    doc = getattr(letter, "document", None) if letter.status != Letter.Status.DRAFT else None
+    if doc is None:
+        raise Http404("Cette lettre n'est pas signée : aucun document n'a été produit.")
+    audit.record(request.user, "download", letter, why=f"téléchargement du {kind.upper()}")
+    name = f"lettre-de-liaison-{letter.stay.visit_number}-v{letter.version}"
+    if kind == "cda":
+        resp = HttpResponse(bytes(doc.cda), content_type="text/xml; charset=utf-8")
+        resp["Content-Disposition"] = f'attachment; filename="{name}.xml"'
+    else:
+        resp = HttpResponse(bytes(doc.pdf), content_type="application/pdf")
+        resp["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    return resp
+
+
+@login_required
+def letter_cda(request: HttpRequest, letter_id: int) -> HttpResponse:
+    return _document(request, letter_id, "cda")
+
+
+@login_required
+def letter_pdf(request: HttpRequest, letter_id: int) -> HttpResponse:
+    return _document(request, letter_id, "pdf")
 
 
 def _act(request: HttpRequest, letter_id: int, action, success: str) -> HttpResponse:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from liaison.documents.reader import audit_cda_files
@@ -76,12 +77,12 @@ class Command(BaseCommand):
             table.add_column(col)
         for r in results:
             if "error" in r:
-                table.add_row(Path(r["file"]).name, "illisible", r["error"])
+                table.add_row(escape(Path(r["file"]).name), "illisible", escape(r["error"]))
             else:
                 table.add_row(
-                    Path(r["file"]).name,
+                    escape(Path(r["file"]).name),
                     "oui" if r["compliant"] else "non",
-                    "; ".join(p["explanation"] for p in r.get("problems", [])),
+                    escape("; ".join(p["explanation"] for p in r.get("problems", []))),
                 )
         Console(file=self.stdout, width=160).print(table)
 
@@ -128,7 +129,7 @@ class Command(BaseCommand):
             table.add_column(col)
         for c in d["criteria"].values():
             table.add_row(
-                c["label_fr"],
+                escape(c["label_fr"]),
                 str(c["met"]),
                 str(c["not_met"]),
                 str(c["not_applicable"]),
