@@ -252,6 +252,9 @@ class EstablishmentInfo(_Model):
     finess_ej: str = ""
     finess_eg: str = ""
     name: str = ""
+    # healthCareFacility code (JDV_J02_HealthcareFacilityTypeCode), e.g. SA01 établissement public
+    facility_type_code: str = "SA01"
+    facility_type_label: str = "Etablissement public de santé"
     unit_name: str = ""
     address: str = ""
     phone: str = ""
@@ -355,10 +358,14 @@ class LetterContent(_Model):
     # 3° medical summary and the four "le cas échéant" items
     medical_summary: str = ""
     procedures_and_exams: str = ""
+    no_procedures_and_exams: bool = False  # explicitly: no procedure or complementary examination
     adverse_events: Presence = Field(default_factory=Presence)
-    resistant_organisms: Presence = Field(default_factory=Presence)  # BMR / BHRe
+    resistant_organisms_screened: bool | None = None  # MED-309: a search for BMR/BHRe was done
+    resistant_organisms: Presence = Field(default_factory=Presence)  # BMR / BHRe identified
     transfusion: Presence = Field(default_factory=Presence)  # produits sanguins labiles
+    transfusion_incident: str = ""  # MED-146: accident transfusionnel, if any
     blood_derivatives: Presence = Field(default_factory=Presence)  # médicaments dérivés du sang
+    blood_derivatives_incident: str = ""  # MED-148: adverse event after blood derivatives, if any
     implanted_devices: Presence = Field(default_factory=Presence)
     devices: list[ImplantedDevice] = Field(default_factory=list)
     allergies: Presence = Field(default_factory=Presence)
