@@ -568,6 +568,7 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
             reason, summary = rng.choice(unit_reasons[code])
             content = initial_content(stay)
             meds = _medications(rng, profile, drugs)
+            bmr, screened = rng.random() < 0.05, rng.random() < 0.6
             updates = dict(
                 reason=reason,
                 medical_summary=summary,
@@ -575,9 +576,10 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
                 adverse_events=Presence(present=False),
                 resistant_organisms=(
                     Presence(present=True, details="Portage digestif d'E. coli BLSE")
-                    if rng.random() < 0.05
+                    if bmr
                     else Presence(present=False)
                 ),
+                resistant_organisms_screened=bmr or screened,
                 transfusion=(
                     Presence(present=True, details="2 culots globulaires à J2")
                     if code == "ORTHO" and rng.random() < 0.4
