@@ -70,3 +70,11 @@ def test_interne_cannot_sign_from_the_page(client, hospital):
     resp = client.post(f"/lettres/{letter.pk}/signer/", follow=True)
     assert "Seul un médecin de l&#x27;établissement peut signer" in resp.content.decode()
     assert Letter.objects.get(pk=letter.pk).status == Letter.Status.DRAFT
+
+
+def test_letter_page_shows_the_qls_check(client, hospital):
+    letter = lifecycle.open_letter(hospital["stay"])
+    client.force_login(hospital["users"]["medecin"])
+    page = client.get(f"/lettres/{letter.pk}/").content.decode()
+    assert "Contrôle QLS" in page and "Dossier non conforme" in page
+    assert "Traitement médicamenteux de sortie" in page

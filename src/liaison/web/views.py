@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from liaison.indicators.qls import DEFAULT_GRIDS, letter_facts
 from liaison.letters import audit, lifecycle
 from liaison.letters.content import (
     EXIT_MODE_LABELS,
@@ -30,6 +31,8 @@ from liaison.letters.permissions import (
     stays_visible_to,
     unit_ids,
 )
+from liaison.quality.evaluate import evaluate
+from liaison.quality.grid import load_grid
 
 
 def _letter_state(stay: Stay) -> tuple[str, Letter | None]:
@@ -97,6 +100,15 @@ def letter_detail(request: HttpRequest, letter_id: int) -> HttpResponse:
     letter = _get_letter(request, letter_id)
     audit.record(request.user, "read", letter, why="consultation de la lettre")
     content = letter.parsed()
+    qls_check = None
+    if letter.stay.sector in DEFAULT_GRIDS:
+        grid = load_grid(DEFAULT_GRIDS[letter.stay.sector])
+        facts = letter_facts(letter.stay, letter)
+        if letter.status == Letter.Status.DRAFT:  # grade the draft as if it were the letter on file
+            facts = facts.model_copy(update={"exists": True})
+        evaluation = evaluate(content, facts, grid)
+        rows = [(grid.item(r.id).label_fr, r.result.value, r.explanation) for r in evaluation.items]
+        qls_check = {"grid": grid, "compliant": evaluation.compliant, "rows": rows}
     versions = letter.stay.letters.order_by("version")
     trail = AuditEvent.objects.filter(object_type="letter", object_id__in=[str(v.pk) for v in versions])[:50]
     return render(
@@ -107,6 +119,7 @@ def letter_detail(request: HttpRequest, letter_id: int) -> HttpResponse:
             "stay": letter.stay,
             "c": content,
             "problems": content.problems(),
+            "qls": qls_check,
             "versions": versions,
             "trail": trail,
             "exit_labels": EXIT_MODE_LABELS,
