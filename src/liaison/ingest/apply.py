@@ -18,19 +18,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from liaison.ingest import hl7v2
 from liaison.ingest.hl7v2 import AdtMessage, HL7Error, PatientData, Person, VisitData
 from liaison.ingest.models import InboundMessage
-from liaison.letters import audit
-from liaison.letters.lifecycle import open_letter, refresh_from_stay
+from liaison.letters.lifecycle import open_letter
 from liaison.letters.models import (
     PARIS,
+    AuditEvent,
     Correspondent,
     Establishment,
     Letter,
@@ -39,6 +42,7 @@ from liaison.letters.models import (
     Stay,
     Unit,
 )
+from liaison.letters.prefill import apply_stay_facts
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +88,7 @@ def process(data: bytes | str, source: str = InboundMessage.Source.MLLP, peer: s
         patient_ipp=msg.patient.ipp[:30], visit_number=(msg.visit.visit_number if msg.visit else "")[:30]
     )
     try:
-        if _already_applied(header):
-            return _duplicate(base, header)
+        # The accepted row goes first: a copy already applied fails here, on the unique index.
         with transaction.atomic():
             row = InboundMessage.objects.create(
                 **base,
@@ -218,56 +221,123 @@ def _refuse(
     )
 
 
+# --- reference data, cached per process --------------------------------------------------------
+
+CACHE_SECONDS = 30.0
+_cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
+
+
+def _cached(key: tuple[Any, ...], load: Callable[[], Any]) -> Any:
+    """Establishments, units and physicians change rarely: keep what was found for 30 s.
+
+    Only found objects are kept, so a unit created after a NACK is seen at the next message.
+    """
+    now = time.monotonic()
+    hit = _cache.get(key)
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    value = load()
+    if value is not None:
+        _cache[key] = (now, value)
+    return value
+
+
+def clear_caches() -> None:
+    _cache.clear()
+
+
 # --- applying one parsed message (inside the caller's transaction) --------------------------------
+
+
+class _Context:
+    """One message being applied: its establishment, and the audit rows written at the end."""
+
+    def __init__(self, msg: AdtMessage, est: Establishment):
+        self.msg = msg
+        self.est = est
+        self.why = f"message ADT^{msg.event} {msg.control_id}"[:200]
+        self._audits: list[AuditEvent] = []
+
+    def audit(
+        self, action: str, obj: Patient | Stay | Letter, patient_id: int, why: str = "", **details: Any
+    ) -> None:
+        """The row `letters.audit.record` writes for the system user, inserted in one batch."""
+        self._audits.append(
+            AuditEvent(
+                user=None,
+                username="système",
+                role="",
+                action=action,
+                object_type=type(obj).__name__.lower(),
+                object_id=str(obj.pk),
+                patient_id=patient_id,
+                why=(why or self.why)[:200],
+                details=details,
+            )
+        )
+
+    def flush(self) -> None:
+        if self._audits:
+            AuditEvent.objects.bulk_create(self._audits)
+            self._audits.clear()
 
 
 def apply_message(msg: AdtMessage) -> str:
     """Apply one message; return a note for the ACK ('' when nothing to say). Raises HL7Error."""
-    est = _establishment(msg)
-    why = f"message ADT^{msg.event} {msg.control_id}"[:200]
-    event = msg.event
+    ctx = _Context(msg, _establishment(msg))
+    note = _apply(ctx)
+    ctx.flush()
+    return note
+
+
+def _apply(ctx: _Context) -> str:
+    msg, est, event = ctx.msg, ctx.est, ctx.msg.event
     if event == "A40":
-        return _merge(est, msg, why)
-    patient, identity_changed = _upsert_patient(est, msg.patient, why)
-    identity_changed |= _apply_patient_roles(patient, msg.roles, why)
+        return _merge(ctx)
+    patient, identity_changed = _upsert_patient(ctx, msg.patient)
+    identity_changed |= _apply_patient_roles(ctx, patient, msg.roles)
     if event in IDENTITY_ONLY and msg.visit is None:
         if identity_changed:
-            _refresh_drafts(patient)
+            _refresh_drafts(ctx, patient)
         return ""
     visit = msg.visit
     assert visit is not None
     if event == "A08":
         stay = _find_stay(est, visit, patient, required=False)
-        if stay is not None and _update_visit_details(stay, visit, msg, why):
-            _sync_letter(stay, open_new=False)
+        if stay is not None and _update_visit_details(ctx, stay, visit):
+            _sync_letter(ctx, stay, open_new=False)
         if identity_changed:
-            _refresh_drafts(patient, exclude=stay.pk if stay else None)
+            _refresh_drafts(ctx, patient, exclude=stay.pk if stay else None)
         return ""
     if event in ADMISSIONS:
-        stay = _admit(est, patient, visit, msg, why)
-        _sync_letter(stay, open_new=event != "A05")
-        if identity_changed:
-            _refresh_drafts(patient, exclude=stay.pk)
-        return ""
-    stay = _find_stay(est, visit, patient, required=True)
-    assert stay is not None
-    if event in ("A02", "A12"):
-        _transfer(stay, est, visit, msg, why)
-    elif event == "A03":
-        _discharge(stay, visit, msg, why)
-    elif event == "A13":
-        _cancel_discharge(stay, why)
-    elif event in ("A11", "A38"):
-        _cancel_admission(stay, why)
-        return ""
-    _sync_letter(stay, open_new=True)
+        stay = _admit(ctx, patient, visit)
+        _sync_letter(ctx, stay, open_new=event != "A05")
+    else:
+        stay = _find_stay(est, visit, patient, required=True)
+        assert stay is not None
+        if event in ("A02", "A12"):
+            _transfer(ctx, stay, visit)
+        elif event == "A03":
+            _discharge(ctx, stay, visit)
+        elif event == "A13":
+            _cancel_discharge(ctx, stay)
+        elif event in ("A11", "A38"):
+            _cancel_admission(ctx, stay)
+        if event not in ("A11", "A38"):
+            _sync_letter(ctx, stay, open_new=True)
     if identity_changed:
-        _refresh_drafts(patient, exclude=stay.pk)
+        _refresh_drafts(ctx, patient, exclude=stay.pk)
     return ""
 
 
 def _establishment(msg: AdtMessage) -> Establishment:
     candidates = msg.facility_candidates()
+    return _cached(("establishment", candidates), lambda: _find_establishment(candidates)) or _unknown_est(
+        candidates
+    )
+
+
+def _find_establishment(candidates: tuple[str, ...]) -> Establishment | None:
     if candidates:
         by_eg = {e.finess_eg: e for e in Establishment.objects.filter(finess_eg__in=candidates)}
         for c in candidates:
@@ -277,8 +347,10 @@ def _establishment(msg: AdtMessage) -> Establishment:
         if len(by_ej) == 1:
             return by_ej[0]
     only = list(Establishment.objects.all()[:2])
-    if len(only) == 1:
-        return only[0]
+    return only[0] if len(only) == 1 else None
+
+
+def _unknown_est(candidates: tuple[str, ...]) -> Establishment:
     raise HL7Error(
         "Établissement destinataire inconnu : indiquez son FINESS géographique en MSH-6 "
         "ou en PV1-3.4 (" + (", ".join(candidates) or "aucun FINESS reçu") + ").",
@@ -292,7 +364,12 @@ def _establishment(msg: AdtMessage) -> Establishment:
 
 
 def _locked_patient(est: Establishment, ipp: str) -> Patient | None:
-    p = Patient.objects.select_for_update().filter(establishment=est, ipp=ipp).first()
+    p = (
+        Patient.objects.select_for_update(of=("self",))
+        .select_related("medecin_traitant")
+        .filter(establishment=est, ipp=ipp)
+        .first()
+    )
     if p is not None:
         p.establishment = est  # same row: saves a query when the letter is built
     return p
@@ -337,8 +414,9 @@ def _identity_changes(p: Patient, d: PatientData) -> list[str]:
     return changed
 
 
-def _upsert_patient(est: Establishment, d: PatientData, why: str) -> tuple[Patient, bool]:
+def _upsert_patient(ctx: _Context, d: PatientData) -> tuple[Patient, bool]:
     """The locked patient, created or updated from PID; and whether its identity changed."""
+    est = ctx.est
     p = _locked_patient(est, d.ipp)
     if p is None:
         p = Patient(establishment=est, ipp=d.ipp)
@@ -351,7 +429,7 @@ def _upsert_patient(est: Establishment, d: PatientData, why: str) -> tuple[Patie
             if p is None:
                 raise
         else:
-            audit.record(None, "create", p, why=why)
+            ctx.audit("create", p, p.pk)
             return p, True
     if p.merged_into_id:
         survivor = Patient.objects.filter(pk=p.merged_into_id).values_list("ipp", flat=True).first()
@@ -364,8 +442,20 @@ def _upsert_patient(est: Establishment, d: PatientData, why: str) -> tuple[Patie
     changed = _identity_changes(p, d)
     if changed:
         p.save(update_fields=changed)
-        audit.record(None, "update", p, why=why, details={"champs": changed})
+        ctx.audit("update", p, p.pk, champs=changed)
     return p, bool(changed)
+
+
+def _same_person(corr: Correspondent | None, person: Person) -> bool:
+    if corr is None:
+        return False
+    if person.rpps:
+        return corr.rpps == person.rpps
+    return (
+        not corr.rpps
+        and corr.family_name.lower() == person.family_name[:100].lower()
+        and corr.given_name.lower() == person.given_name[:100].lower()
+    )
 
 
 def _correspondent(person: Person, address: str = "", phone: str = "") -> Correspondent:
@@ -393,27 +483,26 @@ def _correspondent(person: Person, address: str = "", phone: str = "") -> Corres
     )
 
 
-def _apply_patient_roles(patient: Patient, roles: tuple[hl7v2.Role, ...], why: str) -> bool:
+def _apply_patient_roles(ctx: _Context, patient: Patient, roles: tuple[hl7v2.Role, ...]) -> bool:
     """Médecin traitant from ROL (ODRP/FHCP/PP); return whether it changed."""
     changed = False
     for role in roles:
         if role.role not in hl7v2.MEDECIN_TRAITANT_ROLES:
             continue
+        current = patient.medecin_traitant if patient.medecin_traitant_id else None
         if role.action == "DE":
-            if patient.medecin_traitant_id is not None:
-                current = patient.medecin_traitant
-                if current is None or not role.person.rpps or current.rpps == role.person.rpps:
-                    patient.medecin_traitant = None
-                    patient.save(update_fields=["medecin_traitant"])
-                    audit.record(None, "update", patient, why=why, details={"champs": ["medecin_traitant"]})
-                    changed = True
+            if current is not None and (not role.person.rpps or _same_person(current, role.person)):
+                patient.medecin_traitant = None
+                patient.save(update_fields=["medecin_traitant"])
+                ctx.audit("update", patient, patient.pk, champs=["medecin_traitant"])
+                changed = True
             continue
-        corr = _correspondent(role.person, role.address, role.phone)
-        if patient.medecin_traitant_id != corr.pk:
-            patient.medecin_traitant = corr
-            patient.save(update_fields=["medecin_traitant"])
-            audit.record(None, "update", patient, why=why, details={"champs": ["medecin_traitant"]})
-            changed = True
+        if _same_person(current, role.person):
+            continue
+        patient.medecin_traitant = _correspondent(role.person, role.address, role.phone)
+        patient.save(update_fields=["medecin_traitant"])
+        ctx.audit("update", patient, patient.pk, champs=["medecin_traitant"])
+        changed = True
     return changed
 
 
@@ -422,8 +511,8 @@ def _apply_patient_roles(patient: Patient, roles: tuple[hl7v2.Role, ...], why: s
 
 def _find_stay(est: Establishment, v: VisitData, patient: Patient, required: bool) -> Stay | None:
     stay = (
-        Stay.objects.select_for_update()
-        .select_related("unit")
+        Stay.objects.select_for_update(of=("self",))
+        .select_related("unit", "adresseur", "receiving_structure", "responsible_physician")
         .filter(establishment=est, visit_number=v.visit_number)
         .first()
     )
@@ -446,15 +535,19 @@ def _find_stay(est: Establishment, v: VisitData, patient: Patient, required: boo
         )
     stay.patient = patient
     stay.establishment = est
+    if stay.responsible_physician is not None and stay.responsible_physician.establishment_id == est.pk:
+        stay.responsible_physician.establishment = est
     return stay
 
 
 def _unit(est: Establishment, v: VisitData, current: Unit | None) -> Unit:
-    if v.unit_codes:
-        found = {u.code: u for u in Unit.objects.filter(establishment=est, code__in=v.unit_codes)}
-        for code in v.unit_codes:
-            if code in found:
-                return found[code]
+    for code in v.unit_codes:
+        unit = _cached(
+            ("unit", est.pk, code),
+            lambda code=code: Unit.objects.filter(establishment=est, code=code).first(),
+        )
+        if unit is not None:
+            return unit
     if current is not None:
         return current
     if not v.unit_codes:
@@ -468,14 +561,22 @@ def _unit(est: Establishment, v: VisitData, current: Unit | None) -> Unit:
     )
 
 
-def _practitioner(person: Person | None) -> Practitioner | None:
+def _practitioner(est: Establishment, person: Person | None) -> Practitioner | None:
     if person is None or not person.rpps:
         return None
-    return Practitioner.objects.filter(rpps=person.rpps).first()
+    rpps = person.rpps
+
+    def load() -> Practitioner | None:
+        pr = Practitioner.objects.select_related("establishment").filter(rpps=rpps).first()
+        if pr is not None and pr.establishment_id == est.pk:
+            pr.establishment = est
+        return pr
+
+    return _cached(("practitioner", rpps), load)
 
 
 def _set(stay: Stay, changed: list[str], name: str, value: Any) -> None:
-    if name.endswith("_id") or not hasattr(value, "pk"):
+    if not hasattr(value, "pk"):
         if getattr(stay, name) != value:
             setattr(stay, name, value)
             changed.append(name)
@@ -485,31 +586,30 @@ def _set(stay: Stay, changed: list[str], name: str, value: Any) -> None:
         changed.append(name)
 
 
-def _update_visit_details(
-    stay: Stay, v: VisitData, msg: AdtMessage, why: str, save: bool = True
-) -> list[str]:
+def _update_visit_details(ctx: _Context, stay: Stay, v: VisitData, save: bool = True) -> list[str]:
     """Attributes that any visit message may update: physician, adresseur, planned discharge."""
     changed: list[str] = []
-    physician = _practitioner(v.attending)
+    physician = _practitioner(ctx.est, v.attending)
     if physician is not None:
         _set(stay, changed, "responsible_physician", physician)
     referring = v.referring
-    for role in msg.roles:
+    for role in ctx.msg.roles:
         if role.role in hl7v2.ADRESSEUR_ROLES and role.action != "DE":
             referring = role.person
     if referring is not None:
-        _set(stay, changed, "adresseur", _correspondent(referring))
+        current = stay.adresseur if stay.adresseur_id else None
+        if not _same_person(current, referring):
+            _set(stay, changed, "adresseur", _correspondent(referring))
     if v.expected_discharge_at is not None:
         _set(stay, changed, "planned_discharge_at", v.expected_discharge_at)
-    if v.entry_mode is not None and stay.pk is not None:
-        _set(stay, changed, "entry_mode", v.entry_mode)
     if save and changed and stay.pk is not None:
         stay.save(update_fields=changed)
-        audit.record(None, "update", stay, why=why, details={"champs": changed})
+        ctx.audit("update", stay, stay.patient_id, champs=changed)
     return changed
 
 
-def _admit(est: Establishment, patient: Patient, v: VisitData, msg: AdtMessage, why: str) -> Stay:
+def _admit(ctx: _Context, patient: Patient, v: VisitData) -> Stay:
+    msg, est = ctx.msg, ctx.est
     stay = _find_stay(est, v, patient, required=False)
     if msg.event == "A05":
         admission_at = v.expected_admit_at or v.admit_at or v.movement_at or msg.event_at or msg.sent_at
@@ -523,38 +623,40 @@ def _admit(est: Establishment, patient: Patient, v: VisitData, msg: AdtMessage, 
             "La date d'admission (PV1-44) suit la date de sortie déjà reçue.", "AE", "207", "PV1-44"
         )
     created = stay is None
-    if created:
+    if stay is None:
         stay = Stay(establishment=est, patient=patient, visit_number=v.visit_number)
     changed: list[str] = []
     _set(stay, changed, "unit", unit)
     _set(stay, changed, "sector", unit.sector)
     _set(stay, changed, "admission_at", admission_at)
-    if v.entry_mode is not None:
+    if v.entry_mode is not None:  # an admission fact: only admissions set it
         _set(stay, changed, "entry_mode", v.entry_mode)
     _set(stay, changed, "cancelled", False)
-    changed += _update_visit_details(stay, v, msg, why, save=False)
+    changed += _update_visit_details(ctx, stay, v, save=False)
     if created:
         stay.save()
-        audit.record(None, "create", stay, why=why)
+        ctx.audit("create", stay, patient.pk)
     elif changed:
-        stay.save(update_fields=list(dict.fromkeys(changed)))
-        audit.record(None, "update", stay, why=why, details={"champs": changed})
+        changed = list(dict.fromkeys(changed))
+        stay.save(update_fields=changed)
+        ctx.audit("update", stay, patient.pk, champs=changed)
     return stay
 
 
-def _transfer(stay: Stay, est: Establishment, v: VisitData, msg: AdtMessage, why: str) -> None:
+def _transfer(ctx: _Context, stay: Stay, v: VisitData) -> None:
     if stay.cancelled:
         raise HL7Error(f"Le séjour {stay.visit_number} est annulé : mutation impossible.", "AE", "207")
     if not v.unit_codes:
         raise hl7v2._missing("PV1-3 ou ZBE-7", "nouvelle unité fonctionnelle")
-    unit = _unit(est, v, None)
+    unit = _unit(ctx.est, v, None)
     changed: list[str] = []
     _set(stay, changed, "unit", unit)
     _set(stay, changed, "sector", unit.sector)
-    changed += _update_visit_details(stay, v, msg, why, save=False)
+    changed += _update_visit_details(ctx, stay, v, save=False)
     if changed:
-        stay.save(update_fields=list(dict.fromkeys(changed)))
-        audit.record(None, "update", stay, why=why, details={"champs": changed})
+        changed = list(dict.fromkeys(changed))
+        stay.save(update_fields=changed)
+        ctx.audit("update", stay, stay.patient_id, champs=changed)
 
 
 def _receiving_structure(finess: str) -> Correspondent:
@@ -564,10 +666,10 @@ def _receiving_structure(finess: str) -> Correspondent:
     )
 
 
-def _discharge(stay: Stay, v: VisitData, msg: AdtMessage, why: str) -> None:
+def _discharge(ctx: _Context, stay: Stay, v: VisitData) -> None:
     if stay.cancelled:
         raise HL7Error(f"Le séjour {stay.visit_number} est annulé : sortie impossible.", "AE", "207")
-    discharge_at = v.discharge_at or v.movement_at or msg.event_at
+    discharge_at = v.discharge_at or v.movement_at or ctx.msg.event_at
     if discharge_at is None:
         raise hl7v2._missing("PV1-45", "date-heure de sortie")
     if discharge_at < stay.admission_at:
@@ -585,15 +687,18 @@ def _discharge(stay: Stay, v: VisitData, msg: AdtMessage, why: str) -> None:
         _set(stay, changed, "exit_mode", v.exit_mode)
     if v.destination is not None:
         _set(stay, changed, "destination", v.destination[:200])
-    if v.receiving_finess:
+    if v.receiving_finess and (
+        stay.receiving_structure is None or stay.receiving_structure.finess != v.receiving_finess
+    ):
         _set(stay, changed, "receiving_structure", _receiving_structure(v.receiving_finess))
-    changed += _update_visit_details(stay, v, msg, why, save=False)
+    changed += _update_visit_details(ctx, stay, v, save=False)
+    changed = list(dict.fromkeys(changed))
     if changed:
-        stay.save(update_fields=list(dict.fromkeys(changed)))
-    audit.record(None, "update", stay, why=why, details={"champs": changed, "sortie": True})
+        stay.save(update_fields=changed)
+    ctx.audit("update", stay, stay.patient_id, champs=changed, sortie=True)
 
 
-def _cancel_discharge(stay: Stay, why: str) -> None:
+def _cancel_discharge(ctx: _Context, stay: Stay) -> None:
     if stay.discharge_at is None:
         raise HL7Error(f"Aucune sortie à annuler pour le séjour {stay.visit_number}.", "AE", "207", "PV1-19")
     stay.discharge_at = None
@@ -601,25 +706,26 @@ def _cancel_discharge(stay: Stay, why: str) -> None:
     stay.destination = ""
     stay.receiving_structure = None
     stay.save(update_fields=["discharge_at", "exit_mode", "destination", "receiving_structure"])
-    audit.record(None, "update", stay, why=why, details={"annulation": "sortie"})
+    ctx.audit("update", stay, stay.patient_id, annulation="sortie")
 
 
-def _cancel_admission(stay: Stay, why: str) -> None:
+def _cancel_admission(ctx: _Context, stay: Stay) -> None:
     if not stay.cancelled:
         stay.cancelled = True
         stay.save(update_fields=["cancelled"])
-    audit.record(None, "update", stay, why=why, details={"annulation": "admission"})
+    ctx.audit("update", stay, stay.patient_id, annulation="admission")
 
 
 # --- merge ----------------------------------------------------------------------------------------
 
 
-def _merge(est: Establishment, msg: AdtMessage, why: str) -> str:
+def _merge(ctx: _Context) -> str:
+    msg, est = ctx.msg, ctx.est
     ipps = sorted({msg.patient.ipp, *msg.prior_ipps})
     # Lock every patient involved, always in the same order (no deadlock between two merges).
     list(Patient.objects.select_for_update().filter(establishment=est, ipp__in=ipps).order_by("pk"))
-    survivor, _ = _upsert_patient(est, msg.patient, why)
-    _apply_patient_roles(survivor, msg.roles, why)
+    survivor, _ = _upsert_patient(ctx, msg.patient)
+    _apply_patient_roles(ctx, survivor, msg.roles)
     notes = []
     for ipp in msg.prior_ipps:
         if ipp == survivor.ipp:
@@ -636,32 +742,55 @@ def _merge(est: Establishment, msg: AdtMessage, why: str) -> str:
         absorbed.save(update_fields=["merged_into"])
         Patient.objects.filter(merged_into=absorbed).update(merged_into=survivor)
         if survivor.medecin_traitant_id is None and absorbed.medecin_traitant_id is not None:
-            survivor.medecin_traitant_id = absorbed.medecin_traitant_id
+            survivor.medecin_traitant = absorbed.medecin_traitant
             survivor.save(update_fields=["medecin_traitant"])
-        audit.record(None, "update", absorbed, why=why, details={"fusionne_dans": survivor.pk})
-        audit.record(None, "update", survivor, why=why, details={"absorbe": absorbed.pk, "sejours": moved})
-    _refresh_drafts(survivor)
+        ctx.audit("update", absorbed, absorbed.pk, fusionne_dans=survivor.pk)
+        ctx.audit("update", survivor, survivor.pk, absorbe=absorbed.pk, sejours=moved)
+    _refresh_drafts(ctx, survivor)
     return " ".join(notes)
 
 
 # --- letters --------------------------------------------------------------------------------------
 
 
-def _sync_letter(stay: Stay, open_new: bool) -> None:
-    """Open the pre-filled draft (admission, discharge) or bring the existing draft up to date."""
-    letter = stay.current_letter
+def _sync_letter(ctx: _Context, stay: Stay, open_new: bool) -> None:
+    """Open the pre-filled draft (admission, discharge) or bring the existing draft up to date.
+
+    The refresh does what `lifecycle.refresh_from_stay` does (lock the letter, overwrite the
+    GAM-owned parts with `apply_stay_facts`, bump the revision so a stale form is refused,
+    audit) but from the stay already loaded and locked here, and only when something changed.
+    A signed letter is never touched.
+    """
+    letter = (
+        Letter.objects.select_for_update()
+        .filter(stay=stay)
+        .exclude(status=Letter.Status.SUPERSEDED)
+        .order_by("-version")
+        .first()
+    )
     if letter is None:
         if open_new and not stay.cancelled:
             open_letter(stay)
         return
-    if letter.status == Letter.Status.DRAFT:
-        refresh_from_stay(letter)
+    if letter.status != Letter.Status.DRAFT:
+        return
+    content = apply_stay_facts(letter.parsed(), stay).model_dump(mode="json")
+    if content == letter.content:
+        return
+    Letter.objects.filter(pk=letter.pk).update(
+        content=content, revision=F("revision") + 1, updated_at=timezone.now()
+    )
+    ctx.audit("update", letter, stay.patient_id, why=f"mise à jour depuis le séjour ({ctx.why})")
 
 
-def _refresh_drafts(patient: Patient, exclude: int | None = None) -> None:
+def _refresh_drafts(ctx: _Context, patient: Patient, exclude: int | None = None) -> None:
     """After an identity change: every draft of the patient shows the new identity."""
-    drafts = Letter.objects.filter(stay__patient=patient, status=Letter.Status.DRAFT)
+    stays = Stay.objects.filter(patient=patient, letters__status=Letter.Status.DRAFT).select_related(
+        "unit", "adresseur", "receiving_structure", "responsible_physician"
+    )
     if exclude is not None:
-        drafts = drafts.exclude(stay_id=exclude)
-    for letter in drafts:
-        refresh_from_stay(letter)
+        stays = stays.exclude(pk=exclude)
+    for stay in stays.distinct():
+        stay.patient = patient
+        stay.establishment = ctx.est
+        _sync_letter(ctx, stay, open_new=False)

@@ -1,0 +1,212 @@
+"""Benchmark of the MLLP listener: ADT messages per second, 1 and 4 connections, PostgreSQL.
+
+Creates its own database (`liaison_bench_mllp`, dropped and created again), migrates it, seeds
+one establishment with its units and physicians, starts `liaison mllp` as a separate process
+(as in production) and sends admission → transfer → discharge sequences of synthetic patients
+(test NIR OID), each message waiting for its ACK as a GAM does. Every message is applied for
+real: new patients, stays, pre-filled letters, audit rows. Prints the median of several runs.
+
+    .venv/bin/python bench/bench_mllp.py [--patients 200] [--runs 3]
+
+Target: 300 messages/s on the 2-core development machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = "liaison_bench_mllp"
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+TARGET = 300.0
+
+
+def _recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (DB_NAME,))
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def _setup_django() -> None:
+    os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liaison.web.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from tests.conftest import valid_finess, valid_rpps
+
+    from liaison.letters.models import Establishment, Practitioner, Profession, Unit
+
+    est = Establishment.objects.create(
+        name="CH de Banc d'essai", finess_ej=valid_finess(1), finess_eg=valid_finess(2)
+    )
+    for code, name in (("CARDIO", "Cardiologie"), ("MATER", "Maternité"), ("MEDINT", "Médecine interne")):
+        Unit.objects.create(establishment=est, code=code, name=name)
+    for i in range(5):
+        Practitioner.objects.create(
+            establishment=est,
+            rpps=valid_rpps(100 + i),
+            family_name=f"MEDECIN{i}",
+            given_name="Banc",
+            profession=Profession.MEDECIN,
+        )
+    from django.db import connections
+
+    connections.close_all()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_listener(port: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": f"{PG}/{DB_NAME}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "liaison.cli", "mllp", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode()) from None
+            time.sleep(0.2)
+    raise RuntimeError("le serveur MLLP n'a pas démarré en 30 s")
+
+
+def _sequences(run: int, patients: int, connections: int) -> list[list[str]]:
+    """Per connection: admission, transfer, discharge of its own patients."""
+    from tests.conftest import valid_nir, valid_rpps
+    from tests.ingest.messages import adt
+
+    out: list[list[str]] = [[] for _ in range(connections)]
+    for k in range(patients):
+        ipp, nda = f"B{run}-{k}", f"N{run}-{k}"
+        nir = valid_nir(str(1 + k % 2), f"{60 + k % 40:02d}{1 + k % 12:02d}", "45234", f"{k % 1000:03d}")
+        common = dict(ipp=ipp, nda=nda, nir=nir, family=f"PATIENT{k}", gp_rpps=valid_rpps(900 + k % 50))
+        stream = out[k % connections]
+        stream.append(
+            adt("A01", f"R{run}-{k}-1", attending_rpps=valid_rpps(100 + k % 5), zfm="8||5", **common)
+        )
+        stream.append(adt("A02", f"R{run}-{k}-2", unit="MEDINT", **common))
+        stream.append(
+            adt("A03", f"R{run}-{k}-3", unit="MEDINT", discharge="202611141500", zfm="|8", **common)
+        )
+    return out
+
+
+def _send_all(port: int, streams: list[list[str]]) -> tuple[float, int, list[str]]:
+    from liaison.ingest.mllp import MLLPClient
+
+    errors: list[str] = []
+    barrier = threading.Barrier(len(streams) + 1)
+
+    def run(messages: list[str]) -> None:
+        with MLLPClient("127.0.0.1", port) as client:
+            barrier.wait()
+            for m in messages:
+                ack = client.send(m)
+                if "MSA|AA|" not in ack:
+                    errors.append(ack)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in streams]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start, sum(len(s) for s in streams), errors
+
+
+def _parser_costs() -> dict[str, float]:
+    """Milliseconds to parse one message: python-hl7 (used) and hl7apy (if installed)."""
+    from tests.ingest.messages import adt
+
+    from liaison.ingest import hl7v2
+
+    text = adt("A01", "P", gp_rpps="10000009007", zfm="8||5")
+    costs = {}
+    n = 500
+    t = time.perf_counter()
+    for _ in range(n):
+        hl7v2.parse(text)
+    costs["python-hl7 + mapping PAM.fr (liaison.ingest.hl7v2.parse)"] = (time.perf_counter() - t) / n * 1000
+    try:
+        from hl7apy.consts import VALIDATION_LEVEL
+        from hl7apy.parser import parse_message
+    except ImportError:
+        return costs
+    n = 50
+    t = time.perf_counter()
+    for _ in range(n):
+        parse_message(text, validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=False)
+    costs["hl7apy (parse_message seul, tolérant, sans groupes)"] = (time.perf_counter() - t) / n * 1000
+    return costs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=200, help="patients par mesure (3 messages chacun)")
+    parser.add_argument("--runs", type=int, default=3, help="mesures par configuration (médiane)")
+    args = parser.parse_args()
+
+    _recreate_database()
+    _setup_django()
+    print(f"Base PostgreSQL {DB_NAME} créée et migrée ; {os.cpu_count()} cœur(s).")
+    for label, ms in _parser_costs().items():
+        print(f"  analyse d'un A01 : {ms:.2f} ms — {label}")
+    port = _free_port()
+    listener = _start_listener(port)
+    results: dict[int, float] = {}
+    run = 0
+    try:
+        for connections in (1, 4):
+            rates = []
+            for _ in range(args.runs):
+                run += 1
+                streams = _sequences(run, args.patients, connections)
+                elapsed, count, errors = _send_all(port, streams)
+                if errors:
+                    raise SystemExit(f"{len(errors)} NACK ; premier : {errors[0]!r}")
+                rates.append(count / elapsed)
+            results[connections] = statistics.median(rates)
+            detail = ", ".join(f"{r:.0f}" for r in rates)
+            print(
+                f"{connections} connexion(s) MLLP : {results[connections]:.0f} messages/s "
+                f"(médiane de {args.runs} mesures de {args.patients * 3} messages : {detail})"
+            )
+    finally:
+        listener.terminate()
+        listener.wait(timeout=10)
+    verdict = "atteint" if min(results.values()) >= TARGET else "NON atteint"
+    print(f"Objectif {TARGET:.0f} messages/s : {verdict}.")
+
+
+if __name__ == "__main__":
+    main()
