@@ -16,7 +16,7 @@ import socketserver
 import threading
 from collections.abc import Callable
 
-from django.db import close_old_connections, connections
+from django.db import connection, connections
 
 from liaison.ingest import hl7v2
 from liaison.ingest.apply import Outcome, process
@@ -30,6 +30,16 @@ Processor = Callable[[bytes, str, str], Outcome]
 
 def _default_processor(data: bytes, source: str, peer: str) -> Outcome:
     return process(data, source, peer)
+
+
+def _replace_broken_db_connection() -> None:
+    """Keep the thread's DB connection for the whole MLLP connection (not one per message, as
+    `close_old_connections` would with CONN_MAX_AGE=0); drop it only after an error left it unusable."""
+    if connection.connection is not None and connection.errors_occurred:
+        if connection.is_usable():
+            connection.errors_occurred = False
+        else:
+            connection.close()
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -81,7 +91,7 @@ class _Handler(socketserver.BaseRequestHandler):
             payload = bytes(buf[1:end])
             # <FS><CR> ends the frame; tolerate a sender that omits the <CR>.
             del buf[: end + (2 if buf[end + 1 : end + 2] == b"\r" else 1)]
-            close_old_connections()  # a broken or too old connection is replaced, as per request
+            _replace_broken_db_connection()
             outcome = self.server.processor(payload, InboundMessage.Source.MLLP, peer)
             if outcome.code != "AA":
                 logger.info("%s: message refusé (%s) : %s", peer, outcome.code, outcome.reason)
@@ -102,11 +112,17 @@ class _TCPServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], processor: Processor):
+    def __init__(self, address: tuple[str, int], processor: Processor, reuse_port: bool = False):
         self.processor = processor
+        self.reuse_port = reuse_port
         self._open: dict[socket.socket, threading.Thread] = {}
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        if self.reuse_port:  # several listener processes share the port; the kernel spreads connections
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
 
     def track(self, sock: socket.socket, add: bool) -> None:
         with self._lock:
@@ -128,10 +144,21 @@ class _TCPServer(socketserver.ThreadingTCPServer):
 
 
 class MLLPServer:
-    """An MLLP listener on (host, port); port 0 picks a free port (see `address`)."""
+    """An MLLP listener on (host, port); port 0 picks a free port (see `address`).
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 2575, processor: Processor | None = None):
-        self._server = _TCPServer((host, port), processor or _default_processor)
+    `reuse_port=True` lets several processes listen on the same port (`liaison mllp --workers N`):
+    each connection stays in one process, so its messages keep their order, and the patient row
+    lock orders the messages of one patient across processes.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 2575,
+        processor: Processor | None = None,
+        reuse_port: bool = False,
+    ):
+        self._server = _TCPServer((host, port), processor or _default_processor, reuse_port)
         self._thread: threading.Thread | None = None
 
     @property
