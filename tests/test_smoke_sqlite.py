@@ -22,9 +22,20 @@ def _free_port() -> int:
 
 def test_demo_on_sqlite(tmp_path: Path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
-    port = _free_port()
+    port, mllp = _free_port(), _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "liaison.cli", "demo", "--addr", f"127.0.0.1:{port}", "--stays", "40"],
+        [
+            sys.executable,
+            "-m",
+            "liaison.cli",
+            "demo",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--stays",
+            "40",
+            "--mllp-port",
+            str(mllp),
+        ],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
