@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "liaison.letters",
     "liaison.ingest",
     "liaison.indicators",
+    "liaison.campaign",
     "liaison.web",
 ]
 

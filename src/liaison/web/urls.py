@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from liaison.api.urls import api
 from liaison.web import views
@@ -18,6 +18,7 @@ urlpatterns = [
     path("lettres/<int:letter_id>/signer/", views.letter_sign, name="letter_sign"),
     path("lettres/<int:letter_id>/remise/", views.letter_hand_over, name="letter_hand_over"),
     path("lettres/<int:letter_id>/correction/", views.letter_correct, name="letter_correct"),
+    path("campagne/", include("liaison.campaign.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]
