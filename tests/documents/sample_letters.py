@@ -101,6 +101,7 @@ def complete() -> LetterContent:
         medical_summary="Pneumopathie franche lobaire aiguë droite.\nÉvolution favorable sous amoxicilline.",
         procedures_and_exams="Radiographie du thorax, hémocultures négatives.",
         adverse_events=Presence(present=False),
+        resistant_organisms_screened=True,
         resistant_organisms=Presence(present=False),
         transfusion=Presence(present=False),
         blood_derivatives=Presence(present=False),

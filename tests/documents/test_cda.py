@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from lxml import etree
 
-from liaison.documents.cda import CdaBuildError, DocumentId, build_cda
+from liaison.documents.cda import FACILITY_TYPE, FACILITY_TYPE_CODES, CdaBuildError, DocumentId, build_cda
 from liaison.documents.validation import LdlSesValidator, errors
 from liaison.letters.content import (
     ExitMode,
@@ -92,6 +92,48 @@ def minimal():
     return c
 
 
+def screening_not_answered():
+    """A letter written before MED-309 had its own question: no organism, search not said."""
+    c = letters.complete()
+    c.resistant_organisms_screened = None
+    return c
+
+
+def screening_not_done():
+    c = letters.complete()
+    c.resistant_organisms_screened = False
+    return c
+
+
+def bmr_screening_implied():
+    c = bmr_and_blood()
+    c.resistant_organisms_screened = None
+    return c
+
+
+def incidents():
+    c = bmr_and_blood()
+    c.transfusion_incident = (
+        "Frissons et hyperthermie à 39 °C pendant le 2e culot.\nDéclaré à l'hémovigilance."
+    )
+    c.blood_derivatives_incident = "Urticaire après la perfusion d'albumine."
+    return c
+
+
+def no_procedures():
+    c = letters.complete()
+    c.procedures_and_exams = ""
+    c.no_procedures_and_exams = True
+    return c
+
+
+def private_facility():
+    c = letters.complete()
+    c.establishment.facility_type_code = "SA04"
+    c.establishment.facility_type_label = "Etablissement privé non PSPH"
+    return c
+
+
 def other_exits():
     c = letters.complete()
     c.exit_mode = ExitMode.EHPAD
@@ -111,6 +153,12 @@ SHAPES = {
     "ambulatory": ambulatory,
     "minimal": minimal,
     "other_exits": other_exits,
+    "screening_not_answered": screening_not_answered,
+    "screening_not_done": screening_not_done,
+    "bmr_screening_implied": bmr_screening_implied,
+    "incidents": incidents,
+    "no_procedures": no_procedures,
+    "private_facility": private_facility,
 }
 
 
@@ -175,6 +223,104 @@ def test_sections_in_order_and_references_resolve() -> None:
     assert summary == ["ORG-070", "ORG-074", "MED-142", "MED-143", "MED-309", "MED-144", "MED-145", "MED-147"]
 
 
+def _summary_obs(doc: etree._Element, code: str) -> list[etree._Element]:
+    return doc.xpath(
+        f"//h:section[h:code/@code='42545-4']//h:observation[h:code/@code='{code}']", namespaces=NS
+    )
+
+
+def _narrative_of(doc: etree._Element, obs: etree._Element) -> str:
+    ref = obs.find("h:text/h:reference", NS).get("value")
+    [target] = doc.xpath(f"//h:text//*[@ID='{ref[1:]}']", namespaces=NS)
+    return " ".join(" ".join(target.itertext()).split())
+
+
+@pytest.mark.parametrize(
+    ("shape", "value", "narrative"),
+    [
+        ("complete", {"value": "true"}, "Effectuée"),
+        ("screening_not_done", {"value": "false"}, "Non effectuée"),
+        ("bmr_screening_implied", {"value": "true"}, "Effectuée"),  # identified ⇒ searched
+        ("screening_not_answered", {"nullFlavor": "NI"}, "Non renseignée"),
+    ],
+)
+def test_med_309_says_whether_a_search_was_done(shape: str, value: dict[str, str], narrative: str) -> None:
+    doc = etree.fromstring(build_cda(SHAPES[shape](), letters.meta()))
+    [obs] = _summary_obs(doc, "MED-309")
+    v = obs.find("h:value", NS)
+    assert {k: v.get(k) for k in value} == value
+    assert v.get("{http://www.w3.org/2001/XMLSchema-instance}type") == "BL"
+    assert ("value" in v.attrib) != ("nullFlavor" in v.attrib)
+    assert _narrative_of(doc, obs) == narrative
+
+
+def test_med_309_is_not_the_identification() -> None:
+    """Searched and nothing found: MED-309 true, no MED-144 (before, MED-309 carried "found")."""
+    doc = etree.fromstring(build_cda(letters.complete(), letters.meta()))
+    assert _summary_obs(doc, "MED-309")[0].find("h:value", NS).get("value") == "true"
+    assert _summary_obs(doc, "MED-144") == []
+    doc = etree.fromstring(build_cda(bmr_and_blood(), letters.meta()))
+    [identified] = _summary_obs(doc, "MED-144")
+    assert identified.find("h:value", NS).text == "Klebsiella pneumoniae BLSE (urines)."
+
+
+def test_incidents_are_entries_and_narrative() -> None:
+    doc = etree.fromstring(build_cda(incidents(), letters.meta()))
+    summary = doc.xpath("//h:section[h:code/@code='42545-4']//h:observation/h:code/@code", namespaces=NS)
+    assert summary == [
+        "ORG-070", "ORG-074", "MED-142", "MED-143", "MED-309",
+        "MED-144", "MED-145", "MED-146", "MED-147", "MED-148",
+    ]  # fmt: skip
+    [accident] = _summary_obs(doc, "MED-146")
+    assert [t.get("root") for t in accident.findall("h:templateId", NS)][-1] == "1.2.250.1.213.1.1.3.48.1"
+    assert accident.find("h:value", NS).text == (
+        "Frissons et hyperthermie à 39 °C pendant le 2e culot. Déclaré à l'hémovigilance."
+    )
+    assert _narrative_of(doc, accident).startswith("Frissons et hyperthermie")
+    [event] = _summary_obs(doc, "MED-148")
+    assert [t.get("root") for t in event.findall("h:templateId", NS)][-1] == "1.2.250.1.213.1.1.3.48.4"
+    assert _narrative_of(doc, event) == "Urticaire après la perfusion d'albumine."
+    # no incident text: no MED-146 / MED-148 entry and no narrative row
+    doc = etree.fromstring(build_cda(bmr_and_blood(), letters.meta()))
+    assert _summary_obs(doc, "MED-146") == [] and _summary_obs(doc, "MED-148") == []
+    assert not doc.xpath("//*[@ID='accident-transfusionnel' or @ID='derives-sang-evenement']")
+
+
+def test_no_procedures_is_stated_in_the_narrative() -> None:
+    doc = etree.fromstring(build_cda(no_procedures(), letters.meta()))
+    [row] = doc.xpath("//*[@ID='actes-examens']")
+    assert "".join(row.itertext()) == "Aucun acte ni examen complémentaire."
+    doc = etree.fromstring(build_cda(minimal(), letters.meta()))  # neither text nor flag: no row
+    assert not doc.xpath("//*[@ID='actes-examens']")
+
+
+def test_facility_type_comes_from_the_establishment() -> None:
+    path = "h:componentOf/h:encompassingEncounter/h:location/h:healthCareFacility/h:code"
+    code = etree.fromstring(build_cda(letters.complete(), letters.meta())).find(path, NS)
+    assert (code.get("code"), code.get("codeSystem"), code.get("displayName")) == (
+        "SA01",
+        "1.2.250.1.71.4.2.4",
+        "Etablissement public de santé",
+    )
+    code = etree.fromstring(build_cda(private_facility(), letters.meta())).find(path, NS)
+    assert (code.get("code"), code.get("displayName")) == ("SA04", "Etablissement privé non PSPH")
+    assert not hasattr(letters.meta(), "facility_type")
+
+
+def test_facility_codes_are_the_strucmin_value_set() -> None:
+    """FACILITY_TYPE_CODES = the establishment codes of JDV_J02 as StrucMin reads it."""
+    from liaison.paths import ldl_ses_dir
+
+    voc = (
+        ldl_ses_dir()
+        / "schematrons/profils/structurationMinimale/include/voc-1.2.250.1.213.1.1.5.466-DYNAMIC.xml"
+    )
+    concepts = {c.get("code"): c.get("codeSystem") for c in etree.parse(str(voc)).iter("concept")}
+    establishments = {code for code, system in concepts.items() if system == FACILITY_TYPE}
+    assert establishments == FACILITY_TYPE_CODES
+    assert set(concepts) - establishments == {"EXP_PATIENT", "SNR"}
+
+
 def test_no_medication_is_explicit() -> None:
     doc = etree.fromstring(build_cda(no_meds(), letters.meta()))
     sec = doc.xpath("//h:section[h:code/@code='10183-2']", namespaces=NS)[0]
@@ -223,6 +369,34 @@ def test_build_is_deterministic() -> None:
             lambda c: setattr(c.patient, "birth_place_cog", None),
             "patient.birth_place_cog",
             "Lieu de naissance",
+        ),
+        (
+            lambda c: setattr(c, "transfusion_incident", "Frissons"),
+            "transfusion_incident",
+            "Accident transfusionnel décrit alors que la transfusion",
+        ),
+        (
+            lambda c: setattr(c, "blood_derivatives_incident", "Urticaire"),
+            "blood_derivatives_incident",
+            "dérivés du sang n'est pas déclarée",
+        ),
+        (
+            lambda c: (
+                setattr(c, "resistant_organisms", Presence(present=True, details="SARM")),
+                setattr(c, "resistant_organisms_screened", False),
+            ),
+            "resistant_organisms_screened",
+            "recherche est déclarée non effectuée",
+        ),
+        (
+            lambda c: setattr(c.establishment, "facility_type_code", "SA11"),
+            "establishment.facility_type_code",
+            "JDV_J02_XdsHealthcareFacilityTypeCode_CISIS",
+        ),
+        (
+            lambda c: setattr(c.establishment, "facility_type_label", " "),
+            "establishment.facility_type_label",
+            "type d'établissement",
         ),
     ],
 )

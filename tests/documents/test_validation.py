@@ -70,6 +70,12 @@ def _mutations() -> dict[str, tuple[etree._Element, str, str, str | None]]:
         "synthèse médicale du séjour",
         "medical_summary",
     )
+    out["no_screening_entry"] = (
+        remove(built(), "//h:entry[h:observation/h:code/@code='MED-309']"),
+        "liaison",
+        "recherche de micro-organismes multirésistants",
+        "resistant_organisms_screened",
+    )
     doc = built()
     doc.xpath("//h:observation[h:code/@code='ORG-074']/h:value", namespaces=NS)[0].set("code", "999")
     out["bad_exit_mode"] = (doc, "liaison", "JDV_ModaliteSortie_CISIS", "exit_mode")

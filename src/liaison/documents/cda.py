@@ -60,7 +60,20 @@ CONFIDENTIALITY = "2.16.840.1.113883.5.25"
 PARTICIPATION_FUNCTION = "2.16.840.1.113883.5.88"
 PROFESSION = "1.2.250.1.213.1.1.4.5"  # JDV_J01_XdsAuthorSpecialty_CISIS codes
 PRACTICE_SETTING = "1.2.250.1.213.1.1.4.9"
-FACILITY_TYPE = "1.2.250.1.71.4.2.4"
+FACILITY_TYPE = "1.2.250.1.71.4.2.4"  # TRE_R02-SecteurActivite
+# healthCareFacility/code: StrucMin (CI-SISComponentOf) checks @code against value set
+# 1.2.250.1.213.1.1.5.466 JDV_J02_XdsHealthcareFacilityTypeCode_CISIS, file
+# schematrons/profils/structurationMinimale/include/voc-1.2.250.1.213.1.1.5.466-DYNAMIC.xml
+# (versionLabel 20241213000000; jeuxDeValeurs/JDV_J02_XdsHealthcareFacilityTypeCode_CISIS.xml has
+# the same 69 codes). It holds SA01 to SA69 except SA11 and SA62, codeSystem 1.2.250.1.71.4.2.4,
+# plus EXP_PATIENT and SNR (codeSystem 1.2.250.1.213.1.1.4.6: patient expression, referenced digital
+# service), which are not establishments and are left out here. For a discharge letter:
+# SA01 Etablissement public de santé · SA02 Hôpital militaire du Service de santé des armées ·
+# SA03 Etablissement privé PSPH · SA04 Etablissement privé non PSPH · SA05 Centre de santé ·
+# SA30 Autre établissement sanitaire · SA34 Centre de dialyse · SA36 Centre anti-cancer ·
+# SA51 Structure de coopération avec autorisation de soins · SA69 Maisons de naissance.
+# tests/documents/test_cda.py compares this set with the voc file.
+FACILITY_TYPE_CODES = frozenset(f"SA{n:02d}" for n in range(1, 70)) - {"SA11", "SA62"}
 ABSENT_UNKNOWN = "2.16.840.1.113883.5.1150.1"  # JDV_AbsentOrUnknownMedication_CISIS
 
 DOCUMENT_TEMPLATE_IDS = (
@@ -180,6 +193,8 @@ ALLERGY_TEMPLATES = (
 # JDV_TypeEvenementIndesirablePrevisible_CISIS: "propension aux réactions indésirables" (type unknown).
 ALLERGY_TYPE = ("420134006", SNOMED, "propension aux réactions indésirables")
 
+NO_PROCEDURES_TEXT = "Aucun acte ni examen complémentaire."
+
 MEDICATION_TABLE_HEADERS = (
     "Médicament",
     "Statut",
@@ -224,7 +239,6 @@ class DocumentMeta:
     confidentiality_code: str = "N"  # N / R / V
     replaces: DocumentId | None = None  # the replaced version → relatedDocument RPLC
     status_code: str = "398166005"  # JDV_StatutDoc_CISIS; default "réalisé"
-    facility_type: tuple[str, str] = ("SA01", "Etablissement public de santé")  # healthCareFacility code
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -362,6 +376,24 @@ class _Builder:
             item: Presence = getattr(c, name)
             need(item.present is not None, name, f"Question « {label} » sans réponse (présent ou aucun).")
             need(not item.present or item.details.strip(), f"{name}.details", f"Précisez : {label}.")
+        # Consistency of the BL entries with their detail entries (ldl-ses-cda.md §4 item 2).
+        need(
+            not (c.resistant_organisms.present and c.resistant_organisms_screened is False),
+            "resistant_organisms_screened",
+            "Des BMR/BHRe sont déclarées identifiées alors que la recherche est déclarée non effectuée.",
+        )
+        need(
+            not c.transfusion_incident.strip() or c.transfusion.present,
+            "transfusion_incident",
+            "Accident transfusionnel décrit alors que la transfusion de produits sanguins "
+            "n'est pas déclarée : cochez la transfusion ou retirez l'accident.",
+        )
+        need(
+            not c.blood_derivatives_incident.strip() or c.blood_derivatives.present,
+            "blood_derivatives_incident",
+            "Événement indésirable après dérivés du sang décrit alors que l'administration de dérivés "
+            "du sang n'est pas déclarée : cochez l'administration ou retirez l'événement.",
+        )
         for name, label in (
             ("adverse_events", "événements indésirables"),
             ("allergies", "allergies"),
@@ -395,6 +427,19 @@ class _Builder:
                 f"medications.{i}.reason",
                 f"{m.medicine or f'Ligne {i + 1}'} : motif de la modification ou de l'arrêt absent.",
             )
+        e = c.establishment
+        need(
+            e.facility_type_code in FACILITY_TYPE_CODES,
+            "establishment.facility_type_code",
+            f"Type d'établissement « {e.facility_type_code} » inconnu du jeu de valeurs "
+            "JDV_J02_XdsHealthcareFacilityTypeCode_CISIS (SA01 établissement public de santé, "
+            "SA03 privé PSPH, SA04 privé non PSPH…).",
+        )
+        need(
+            e.facility_type_label.strip(),
+            "establishment.facility_type_label",
+            "Libellé du type d'établissement absent.",
+        )
         need(
             meta.confidentiality_code in CONFIDENTIALITY_LABELS,
             "confidentiality",
@@ -641,11 +686,15 @@ class _Builder:
         period = _el(enc, "effectiveTime")
         _el(period, "low", {"value": _ts(self.c.admission_at)})
         _el(period, "high", {"value": _ts(self.c.discharge_at)})
-        code, display = self.meta.facility_type
+        e = self.c.establishment
         _el(
             _el(_el(enc, "location"), "healthCareFacility"),
             "code",
-            {"code": code, "codeSystem": FACILITY_TYPE, "displayName": display},
+            {
+                "code": e.facility_type_code,
+                "codeSystem": FACILITY_TYPE,
+                "displayName": e.facility_type_label.strip(),
+            },
         )
 
     # -- sections -------------------------------------------------------------------------------
@@ -751,7 +800,9 @@ class _Builder:
         )
         self.row(tbody, "Synthèse médicale", c.medical_summary, "synthese")
         if c.procedures_and_exams.strip():
-            self.row(tbody, "Actes et examens réalisés", c.procedures_and_exams)
+            self.row(tbody, "Actes et examens réalisés", c.procedures_and_exams, "actes-examens")
+        elif c.no_procedures_and_exams:
+            self.row(tbody, "Actes et examens réalisés", NO_PROCEDURES_TEXT, "actes-examens")
         ae = c.adverse_events
         if ae.present is not None:
             self.row(
@@ -761,26 +812,40 @@ class _Builder:
                 "evenements-indesirables",
             )
         bmr = c.resistant_organisms
+        screened = self.bmr_screened
         self.row(
             tbody,
-            "Micro-organismes multirésistants ou émergents (BMR/BHRe)",
-            "Oui" if bmr.present else "Non, aucun identifié",
-            "bmr",
+            "Recherche de micro-organismes multirésistants ou émergents (BMR/BHRe)",
+            {True: "Effectuée", False: "Non effectuée", None: "Non renseignée"}[screened],
+            "bmr-recherche",
         )
-        if bmr.present:
-            self.row(tbody, "Micro-organismes identifiés", bmr.details, "bmr-identification")
+        self.row(
+            tbody,
+            "Micro-organismes multirésistants ou émergents identifiés",
+            bmr.details if bmr.present else "Aucun",
+            "bmr-identification",
+        )
         self.row(
             tbody,
             "Transfusion de produits sanguins",
             f"Oui : {c.transfusion.details}" if c.transfusion.present else "Non",
             "transfusion",
         )
+        if c.transfusion_incident.strip():
+            self.row(tbody, "Accident transfusionnel", c.transfusion_incident, "accident-transfusionnel")
         self.row(
             tbody,
             "Administration de dérivés du sang",
             f"Oui : {c.blood_derivatives.details}" if c.blood_derivatives.present else "Non",
             "derives-sang",
         )
+        if c.blood_derivatives_incident.strip():
+            self.row(
+                tbody,
+                "Événement indésirable suite à l'administration de dérivés du sang",
+                c.blood_derivatives_incident,
+                "derives-sang-evenement",
+            )
         dm = c.implanted_devices
         if dm.present is not None:
             self.row(
@@ -813,15 +878,53 @@ class _Builder:
                 end,
                 " ".join(_lines(ae.details)) if ae.present else "Aucun",
             )
-        self.simple_obs(sec, "MED-309", "bmr", end, {XSI_TYPE: "BL", "value": _bool(bmr.present)})
+        searched = (
+            {XSI_TYPE: "BL", "nullFlavor": "NI"}
+            if screened is None
+            else {
+                XSI_TYPE: "BL",
+                "value": _bool(screened),
+            }
+        )
+        self.simple_obs(sec, "MED-309", "bmr-recherche", end, searched)
         if bmr.present:
             self.simple_obs(sec, "MED-144", "bmr-identification", end, " ".join(_lines(bmr.details)))
         self.simple_obs(
             sec, "MED-145", "transfusion", end, {XSI_TYPE: "BL", "value": _bool(c.transfusion.present)}
         )
+        if c.transfusion_incident.strip():
+            self.simple_obs(
+                sec, "MED-146", "accident-transfusionnel", end, " ".join(_lines(c.transfusion_incident))
+            )
         self.simple_obs(
             sec, "MED-147", "derives-sang", end, {XSI_TYPE: "BL", "value": _bool(c.blood_derivatives.present)}
         )
+        if c.blood_derivatives_incident.strip():
+            self.simple_obs(
+                sec,
+                "MED-148",
+                "derives-sang-evenement",
+                end,
+                " ".join(_lines(c.blood_derivatives_incident)),
+            )
+
+    @property
+    def bmr_screened(self) -> bool | None:
+        """MED-309 "Recherche de micro-organismes multi-résistants ou émergents effectuée" (BL).
+
+        `resistant_organisms_screened` when answered. Letters written before that field existed
+        leave it None: organisms identified (`resistant_organisms.present`) imply a search, so
+        True; otherwise the letter does not say, and MED-309 carries `nullFlavor="NI"` rather
+        than a "false" the physician never wrote. The entry stays (1..1, ldl-ses-cda.md §4 item
+        1): no ANS rule checks its value (E_rechercheMicroOrganismes_fr only asks for a `value`),
+        and a BL with nullFlavor NI, UNK, NASK or NAV gave 0 findings with LdlSesValidator, core
+        and full=True (StrucMin). The shape "screening_not_answered" of tests/documents/test_cda.py
+        keeps it checked. Refusing the letter instead would block every letter saved before the
+        question existed.
+        """
+        if self.c.resistant_organisms_screened is not None:
+            return self.c.resistant_organisms_screened
+        return True if self.c.resistant_organisms.present else None
 
     def medication_section(
         self,

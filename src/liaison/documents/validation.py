@@ -580,12 +580,12 @@ _ENTRY_FIELDS = {
     "ORG-074": "exit_mode",
     "MED-142": "medical_summary",
     "MED-143": "adverse_events",
-    "MED-309": "resistant_organisms",
+    "MED-309": "resistant_organisms_screened",
     "MED-144": "resistant_organisms",
     "MED-145": "transfusion",
-    "MED-146": "transfusion",
+    "MED-146": "transfusion_incident",
     "MED-147": "blood_derivatives",
-    "MED-148": "blood_derivatives",
+    "MED-148": "blood_derivatives_incident",
 }
 
 
