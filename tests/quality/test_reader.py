@@ -51,7 +51,13 @@ def test_ans_example_is_read_from_its_entries() -> None:
     assert (
         c.resistant_organisms.present is True and c.resistant_organisms.details == "Streptococcus pneumoniae"
     )
+    assert c.resistant_organisms_screened is True  # MED-309 true
     assert c.transfusion.present is False and c.blood_derivatives.present is False  # MED-145 / MED-147
+    assert c.transfusion_incident == "" and c.blood_derivatives_incident == ""  # MED-146 / MED-148 "Aucun"
+    assert (c.establishment.facility_type_code, c.establishment.facility_type_label) == (
+        "SA01",
+        "Etablissement public de santé",
+    )
     assert c.implanted_devices.present is True and len(c.devices) == 1
     [discharge, stopped] = c.medications
     assert (discharge.medicine, discharge.cis, discharge.atc) == ("LEPONEX 100 mg", "62552920", "N05AH02")
@@ -158,3 +164,75 @@ def test_batch_goes_on_after_a_bad_file(tmp_path: Path) -> None:
     assert rows[2]["error"].startswith("Fichier illisible")
     assert rows[3]["criteria"]["care_planning"] == "met"
     assert set(rows[3]["criteria"].values()) <= {r.value for r in Result}
+
+
+def _obs(doc: etree._ElementTree, code: str) -> etree._Element:
+    [obs] = doc.xpath(f"//cda:observation[cda:code/@code='{code}']", namespaces=NS)
+    return obs
+
+
+def test_screening_incidents_and_facility_from_a_foreign_document(tmp_path: Path) -> None:
+    doc = tree()
+    value = _obs(doc, "MED-309").find("cda:value", NS)
+    del value.attrib["value"]
+    value.set("nullFlavor", "UNK")
+    _obs(doc, "MED-145").find("cda:value", NS).set("value", "true")
+    _obs(doc, "MED-146").find("cda:value", NS).text = "Réaction fébrile non hémolytique"
+    _obs(doc, "MED-148").find("cda:value", NS).text = "Urticaire"  # MED-147 stays false
+    [code] = doc.xpath("//cda:healthCareFacility/cda:code", namespaces=NS)
+    code.set("code", "SA03")
+    code.set("displayName", "Etablissement privé PSPH")
+    r = read_cda(save(doc, tmp_path, "incidents.xml"))
+    c = r.content
+    assert c.resistant_organisms_screened is None  # nullFlavor: the document does not say
+    assert c.resistant_organisms.present is True  # MED-144 is still there
+    assert c.transfusion.present is True and c.transfusion_incident == "Réaction fébrile non hémolytique"
+    assert c.blood_derivatives.present is False and c.blood_derivatives_incident == "Urticaire"
+    assert r.notes == [
+        "Événement indésirable suite aux dérivés du sang (MED-148) décrit alors que "
+        "« administration de dérivés du sang » (MED-147) n'est pas déclarée."
+    ]
+    assert (c.establishment.facility_type_code, c.establishment.facility_type_label) == (
+        "SA03",
+        "Etablissement privé PSPH",
+    )
+
+
+def test_screening_done_nothing_found(tmp_path: Path) -> None:
+    doc = tree()
+    _obs(doc, "MED-309").find("cda:value", NS).set("value", "false")
+    med_144 = _obs(doc, "MED-144").getparent()
+    med_144.getparent().remove(med_144)
+    c = read_cda(save(doc, tmp_path, "sans-bmr.xml")).content
+    assert c.resistant_organisms_screened is False and c.resistant_organisms.present is False
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "complete",
+        "incidents",
+        "screening_not_answered",
+        "screening_not_done",
+        "no_procedures",
+        "private_facility",
+    ],
+)
+def test_our_own_documents_read_back(shape: str) -> None:
+    from tests.documents import sample_letters as letters
+    from tests.documents.test_cda import SHAPES
+
+    from liaison.documents.cda import build_cda
+
+    written = SHAPES[shape]()
+    r = read_cda(build_cda(written, letters.meta()))
+    c = r.content
+    assert c.resistant_organisms_screened == written.resistant_organisms_screened
+    assert c.resistant_organisms.present == written.resistant_organisms.present
+    assert c.transfusion_incident == " ".join(written.transfusion_incident.split())
+    assert c.blood_derivatives_incident == written.blood_derivatives_incident
+    assert c.establishment.facility_type_code == written.establishment.facility_type_code
+    assert c.establishment.facility_type_label == written.establishment.facility_type_label
+    assert c.no_procedures_and_exams == written.no_procedures_and_exams
+    assert c.procedures_and_exams == written.procedures_and_exams
+    assert r.notes == []

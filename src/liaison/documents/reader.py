@@ -216,8 +216,15 @@ def _obs_text(doc: Any, obs: Any | None) -> str:
 
 
 def _obs_bool(obs: Any | None) -> bool | None:
+    """A BL value; None when the entry is absent, has a nullFlavor or an unreadable value."""
     value = _attr(obs, "cda:value", "value").lower() if obs is not None else ""
     return {"true": True, "false": False}.get(value)
+
+
+def _obs_detail(doc: Any, obs: Any | None) -> str:
+    """An optional ST detail entry (MED-146, MED-148); "" when absent or saying "aucun"."""
+    text = _obs_text(doc, obs)
+    return "" if not text or _NONE_WORDS.match(text) else text
 
 
 def _presence_from_text(text: str) -> Presence:
@@ -422,8 +429,15 @@ def _establishment(doc: Any) -> EstablishmentInfo:
             doc, "cda:documentationOf/cda:serviceEvent/cda:performer//cda:representedOrganization/cda:name"
         )
     )
+    facility: dict[str, str] = {}
+    code = _first(
+        doc, "cda:componentOf/cda:encompassingEncounter/cda:location/cda:healthCareFacility/cda:code"
+    )
+    if code is not None and code.get("code"):  # absent: EstablishmentInfo's default type is kept
+        facility["facility_type_code"] = code.get("code", "").strip()
+        facility["facility_type_label"] = (code.get("displayName") or "").strip()  # never the default's
     if org is None:
-        return EstablishmentInfo(unit_name=unit)
+        return EstablishmentInfo(unit_name=unit, **facility)
     finess = next((i.get("extension", "") for i in _x(org, "cda:id") if i.get("root") == OID_FINESS), "")
     finess = finess[1:] if len(finess) == 10 and finess.startswith("1") else finess
     return EstablishmentInfo(
@@ -432,6 +446,7 @@ def _establishment(doc: Any) -> EstablishmentInfo:
         unit_name=unit,
         address=_addr(_first(org, "cda:addr")),
         phone=_phone(org),
+        **facility,
     )
 
 
@@ -494,26 +509,44 @@ def read_cda(source: bytes | str | Path, sector: Sector = Sector.MCO) -> CdaRead
         if c["medical_summary"]:
             notes.append("Synthèse médicale lue dans le texte de la section (entrée MED-142 absente).")
     c["adverse_events"] = _presence_from_text(_obs_text(doc, obs.get("MED-143")))
-    searched = _obs_bool(obs.get("MED-309"))
+    procedures = _referenced_text(doc, "#actes-examens")  # Liaison's own narrative row
+    if procedures and procedures.lower().startswith("aucun"):
+        c["no_procedures_and_exams"] = True
+    elif procedures:
+        c["procedures_and_exams"] = procedures
+    # MED-309 (search done, BL; nullFlavor = not said) and MED-144 (organisms identified, ST).
+    c["resistant_organisms_screened"] = _obs_bool(obs.get("MED-309"))
     organisms = _obs_text(doc, obs.get("MED-144"))
     if organisms:
         c["resistant_organisms"] = _presence_from_text(organisms)
-    elif searched is not None:
-        c["resistant_organisms"] = Presence(
-            present=False, details="" if searched else "recherche non effectuée"
-        )
-    for code, detail_code, name, label in (
-        ("MED-145", "MED-146", "transfusion", "Transfusion de produits sanguins"),
-        ("MED-147", "MED-148", "blood_derivatives", "Administration de dérivés du sang"),
+    elif "MED-309" in obs:  # the question was answered and nothing was identified
+        c["resistant_organisms"] = Presence(present=False)
+    for code, detail_code, name, incident, label, incident_label in (
+        (
+            "MED-145",
+            "MED-146",
+            "transfusion",
+            "transfusion_incident",
+            "Transfusion de produits sanguins",
+            "Accident transfusionnel",
+        ),
+        (
+            "MED-147",
+            "MED-148",
+            "blood_derivatives",
+            "blood_derivatives_incident",
+            "Administration de dérivés du sang",
+            "Événement indésirable suite aux dérivés du sang",
+        ),
     ):
         given = _obs_bool(obs.get(code))
         if given is not None:
-            detail = _obs_text(doc, obs.get(detail_code))
-            extra = (
-                f" ; événements indésirables : {detail}" if detail and not _NONE_WORDS.match(detail) else ""
-            )
-            c[name] = Presence(
-                present=given, details=f"{label} (déclarée dans le CDA){extra}" if given else ""
+            c[name] = Presence(present=given, details=f"{label} (déclarée dans le CDA)" if given else "")
+        c[incident] = _obs_detail(doc, obs.get(detail_code))
+        if c[incident] and not given:
+            notes.append(
+                f"{incident_label} ({detail_code}) décrit alors que « {label.lower()} » ({code}) "
+                "n'est pas déclarée."
             )
     devices_section = sections.get(SEC_DEVICES)
     if devices_section is not None:
