@@ -43,6 +43,49 @@ def test_letter_data_reads_like_a_letter() -> None:
     assert data["patient"]["ins"].endswith("(identité qualifiée)")
 
 
+def test_incidents_shown_only_when_there_was_one() -> None:
+    from tests.documents.test_cda import bmr_and_blood, incidents
+
+    items = {i["label"]: i["value"] for i in letter_data(incidents(), letters.meta())["items"]}
+    assert items["Accident transfusionnel"].startswith("Frissons et hyperthermie")
+    assert (
+        items["Événement indésirable après les dérivés du sang"] == "Urticaire après la perfusion d'albumine."
+    )
+    labels = [i["label"] for i in letter_data(bmr_and_blood(), letters.meta())["items"]]
+    assert "Accident transfusionnel" not in labels
+    assert "Événement indésirable après les dérivés du sang" not in labels
+
+
+@pytest.mark.parametrize("shape", ["complete", "screening_not_done", "screening_not_answered", "incidents"])
+def test_the_patient_is_not_told_about_the_screening(shape: str) -> None:
+    """MED-309 stays in the CDA; the PDF says only whether organisms were identified."""
+    data = letter_data(SHAPES[shape](), letters.meta())
+    assert not any("echerche" in i["label"] or "echerche" in i["value"] for i in data["items"])
+    [bmr] = [i["value"] for i in data["items"] if "BMR" in i["label"]]
+    assert bmr == ("Oui : Klebsiella pneumoniae BLSE (urines)." if shape == "incidents" else "Aucune")
+
+
+def test_no_procedures_is_printed() -> None:
+    from tests.documents.test_cda import minimal, no_procedures
+
+    assert (
+        letter_data(no_procedures(), letters.meta())["procedures"] == "Aucun acte ni examen complémentaire."
+    )
+    assert letter_data(minimal(), letters.meta())["procedures"] == ""
+
+
+def test_pdf_text_shows_the_incident() -> None:
+    pypdf = pytest.importorskip("pypdf")
+    import io
+
+    from tests.documents.test_cda import incidents
+
+    content, meta = incidents(), letters.meta()
+    pdf = render_pdf(content, meta, build_cda(content, meta))
+    text = " ".join(" ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages).split())
+    assert "Accident transfusionnel" in text and "Urticaire après la perfusion" in text
+
+
 def test_extract_refuses_a_pdf_without_cda() -> None:
     with pytest.raises(PdfError):
         extract_cda(b"%PDF-1.7\n%%EOF")

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import typst
 
-from liaison.documents.cda import DocumentMeta
+from liaison.documents.cda import NO_PROCEDURES_TEXT, DocumentMeta
 from liaison.letters.content import (
     ENTRY_MODE_LABELS,
     EXIT_MODE_LABELS,
@@ -88,10 +88,15 @@ def letter_data(content: LetterContent, meta: DocumentMeta) -> dict:
             _presence(c.resistant_organisms, no="Aucune"),
         ),
         ("Transfusion de produits sanguins", _presence(c.transfusion)),
+        ("Accident transfusionnel", c.transfusion_incident.strip()),
         ("Administration de dérivés du sang", _presence(c.blood_derivatives)),
+        ("Événement indésirable après les dérivés du sang", c.blood_derivatives_incident.strip()),
         ("Dispositif médical implanté", _presence(c.implanted_devices, no="Aucun")),
         ("Allergies ou intolérances identifiées", _presence(c.allergies, no="Aucune")),
     ]
+    # The incidents only when there was one. Whether a BMR/BHRe search was done (CDA MED-309) is
+    # not for the patient: the letter says only whether organisms were identified.
+    items = [(label, value) for label, value in items if value]
     for device in c.devices:
         detail = ", ".join(
             x for x in (device.udi and f"IUD {device.udi}", device.lot and f"lot {device.lot}") if x
@@ -151,7 +156,8 @@ def letter_data(content: LetterContent, meta: DocumentMeta) -> dict:
         "stay": {"admission": stay_admission, "discharge": stay_discharge},
         "reason": c.reason,
         "summary": c.medical_summary,
-        "procedures": c.procedures_and_exams,
+        "procedures": c.procedures_and_exams.strip()
+        or (NO_PROCEDURES_TEXT if c.no_procedures_and_exams else ""),
         "items": [{"label": label, "value": value} for label, value in items],
         "home_medications": home,
         "stopped_medications": stopped,
