@@ -298,6 +298,21 @@ CASES = [
         NOT_MET,
         "procedures_and_exams",
     ),
+    Case(
+        (V1,),
+        "procedures_and_exams",
+        "« aucun acte ni examen complémentaire » coché",
+        c_set(procedures_and_exams="", no_procedures_and_exams=True),
+        MET,
+    ),
+    Case(
+        (V1,),
+        "procedures_and_exams",
+        "« aucun acte ni examen » coché et actes décrits",
+        c_set(no_procedures_and_exams=True),
+        NOT_MET,
+        "procedures_and_exams",
+    ),
     Case((V1,), "hospital_risks", "tout déclaré absent", nothing, MET),
     Case(
         (V1,),
@@ -524,3 +539,19 @@ def test_absence_statement_false_refuses_a_mention_of_absence() -> None:
     e = evaluate(content, facts, strict)
     assert e["care_planning"].result is NOT_MET and e["drug_treatment"].result is NOT_MET
     assert "ne suffit pas" in e["care_planning"].explanation
+
+
+def test_v1_no_procedures_needs_absence_statement() -> None:
+    """Criterion 12 of v1 accepts "no procedure" only because its grid says absence_statement: true."""
+    text = (GRIDS_DIR / "qls/mco/v1-2016.yaml").read_text()
+    block = text[text.index("  - id: procedures_and_exams") : text.index("  - id: drug_treatment")]
+    assert "absence_statement: true" in block and "notre lecture" in block
+    strict = parse_grid(
+        text.replace(block, block.replace("absence_statement: true", "absence_statement: false")).encode(),
+        "test/v1-strict",
+    )
+    content, facts = complete_letter()
+    content.procedures_and_exams, content.no_procedures_and_exams = "", True
+    assert evaluate(content, facts, load_grid(V1))["procedures_and_exams"].result is MET
+    result = evaluate(content, facts, strict)["procedures_and_exams"]
+    assert result.result is NOT_MET and "ne suffit pas" in result.explanation

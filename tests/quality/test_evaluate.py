@@ -180,7 +180,7 @@ def test_unknown_grid_id() -> None:
 PUBLISHED = {
     "decret/all/r1112-1-2": "dc5341f1683f3fc6b5d32708e3d7a6fd77c59bcecb654ad3b0b56786575052fd",
     "qls/ca/v2-2022": "c8249b9ebc7fbb99032a392c4120195790542ddadf2fee9fa9a91193f02deae7",
-    "qls/mco/v1-2016": "2a2553213d87e1cb8e12e19b1465839c5eeaa0fb67aa26b0417a16eae706bea8",
+    "qls/mco/v1-2016": "0d7d958717078dfdf4bc242ccabd689953603ff8264326f605b5c378d30c1623",
     "qls/mco/v2-2022": "36e84a30bddc92af8a264f169671f453f3a994312f531083ac3f4b164efa4b91",
 }
 

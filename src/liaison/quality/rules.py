@@ -330,6 +330,22 @@ def text_present(letter: LetterView, *, absence_statement: bool, field: TextFiel
     return MET if _has_text(getattr(letter.content, field)) else _not_met()
 
 
+@rule("procedures_and_exams_stated")
+def procedures_and_exams_stated(letter: LetterView, *, absence_statement: bool) -> Outcome:
+    """Procedures and complementary examinations described, or "none" stated explicitly.
+
+    The explicit "aucun acte ni examen complémentaire" (`no_procedures_and_exams`) counts only
+    with `absence_statement: true`; ticked while procedures are described, it is a contradiction.
+    """
+    c = letter.content
+    described = _has_text(c.procedures_and_exams)
+    if c.no_procedures_and_exams:
+        if described:
+            return _not_met("« aucun acte ni examen » coché alors que des actes ou examens sont décrits")
+        return MET if absence_statement else _not_met("une mention « aucun acte ni examen » ne suffit pas")
+    return MET if described else _not_met()
+
+
 PresenceItem = Literal[
     "adverse_events",
     "resistant_organisms",

@@ -83,6 +83,7 @@ def complete_letter(
         medical_summary="Antibiothérapie 7 jours, évolution favorable.",
         procedures_and_exams="Radiographie thoracique, hémocultures négatives.",
         adverse_events=Presence(present=False),
+        resistant_organisms_screened=True,
         resistant_organisms=Presence(present=False),
         transfusion=Presence(present=False),
         blood_derivatives=Presence(present=False),
