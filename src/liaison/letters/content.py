@@ -454,6 +454,20 @@ def content_problems(c: LetterContent) -> list[Problem]:
             add(name, f"Question « {label} » sans réponse (présent ou aucun).")
         elif item.present and not item.details.strip():
             add(f"{name}.details", f"Précisez : {label}.")
+    if c.resistant_organisms_screened is None:
+        add("resistant_organisms_screened", "Recherche de BMR/BHRe : faite ou non ? (question sans réponse).")
+    elif c.resistant_organisms_screened is False and c.resistant_organisms.present:
+        add(
+            "resistant_organisms_screened",
+            "Des BMR/BHRe sont identifiées alors que la recherche est déclarée non faite.",
+        )
+    if c.transfusion_incident.strip() and c.transfusion.present is not True:
+        add("transfusion_incident", "Accident transfusionnel décrit sans transfusion déclarée.")
+    if c.blood_derivatives_incident.strip() and c.blood_derivatives.present is not True:
+        add(
+            "blood_derivatives_incident",
+            "Événement indésirable lié aux dérivés du sang sans administration déclarée.",
+        )
     if not c.medications and not c.no_discharge_medication:
         add("medications", "Traitement de sortie absent (ou « aucun traitement à la sortie » non coché).")
     for i, m in enumerate(c.medications):

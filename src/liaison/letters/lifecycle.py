@@ -1,7 +1,8 @@
 """The letter lifecycle, every rule in one place.
 
-At signature the CDA and the PDF are produced and validated (`rendering`); an invalid CDA
-blocks the signature with the reasons.
+At signature the CDA and the PDF are produced and validated (`rendering`) and the deliveries
+are queued (`delivery.outbox`), in one transaction; an invalid CDA or a routing the ANS masking
+rules forbid blocks the signature with the reasons.
 
 draft ──sign──► signed ──hand_over──► (handed over)
                   └──start_correction──► new draft (version n+1, replaces n) ──sign──► n superseded
@@ -21,6 +22,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from liaison.delivery import outbox
+from liaison.delivery.routing import RoutingError
 from liaison.letters import audit, rendering
 from liaison.letters.content import LetterContent
 from liaison.letters.models import PARIS, Letter, Stay
@@ -142,7 +145,8 @@ def sign(letter_id: int, user: User, at: dt.datetime | None = None) -> Letter:
             )
         try:
             rendering.produce(letter, content, practitioner_snapshot(signer), at)
-        except rendering.DocumentError as exc:
+            outbox.queue(letter, content)  # the deliveries, in the signature's transaction
+        except (rendering.DocumentError, RoutingError) as exc:
             raise LifecycleError(f"La lettre ne peut pas être signée : {exc}") from exc
         letter.content = _dump(content)
         letter.content_sha256 = content_sha256(letter.content)

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "liaison.ingest",
     "liaison.indicators",
     "liaison.campaign",
+    "liaison.delivery",
     "liaison.web",
 ]
 

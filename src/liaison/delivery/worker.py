@@ -1,0 +1,81 @@
+"""The delivery worker: claims due deliveries and hands each to its channel's sender.
+
+Channels register a sender with `register(channel, sender)`; a sender takes a `Delivery` and
+returns a `SendResult`. A channel without a sender (its peer not configured) fails with a French
+reason and is retried, so nothing is dropped while the configuration is fixed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+
+from django.db import close_old_connections
+
+from liaison.delivery import outbox
+from liaison.delivery.models import Delivery
+
+Sender = Callable[[Delivery], outbox.SendResult]
+_SENDERS: dict[str, Sender] = {}
+
+# Modules with a `configure_from_env() -> None` that registers their sender when the
+# environment names their peer (LIAISON_DMP_URL, LIAISON_MSS_SMTP…).
+SENDER_MODULES: list[str] = []
+log = logging.getLogger(__name__)
+
+NOT_CONFIGURED = {
+    Delivery.Channel.DMP: "Aucun point d'accès DMP n'est configuré (variable LIAISON_DMP_URL).",
+    Delivery.Channel.MSSANTE: "Aucun serveur MSSanté n'est configuré (variable LIAISON_MSS_SMTP).",
+}
+
+
+def register(channel: str, sender: Sender) -> None:
+    _SENDERS[channel] = sender
+
+
+def configure() -> None:
+    for name in SENDER_MODULES:
+        importlib.import_module(name).configure_from_env()
+
+
+def sender_for(channel: str) -> Sender | None:
+    return _SENDERS.get(channel)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def process(delivery: Delivery) -> Delivery:
+    sender = sender_for(delivery.channel)
+    if sender is None:
+        return outbox.settle(delivery, outbox.SendResult(False, NOT_CONFIGURED[delivery.channel]))
+    try:
+        result = sender(delivery)
+    except Exception as exc:  # a sender bug must not kill the worker nor lose the delivery
+        log.exception("delivery %s", delivery.pk)
+        result = outbox.SendResult(False, f"Erreur interne pendant l'envoi : {exc}")
+    return outbox.settle(delivery, result)
+
+
+def run_once(name: str | None = None, batch: int = 10) -> int:
+    """Process what is due now; return how many deliveries were handled."""
+    name = name or worker_name()
+    done = 0
+    while picked := outbox.claim(name, batch):
+        for d in picked:
+            process(d)
+            done += 1
+    return done
+
+
+def run_forever(poll: float = 1.0, name: str | None = None) -> None:
+    name = name or worker_name()
+    while True:
+        close_old_connections()
+        if run_once(name) == 0:
+            time.sleep(poll)
