@@ -33,6 +33,7 @@ def _fingerprint() -> list[tuple]:
 def _wipe() -> None:
     from django.contrib.auth.models import User
 
+    from liaison.delivery.models import Delivery
     from liaison.letters.models import (
         AuditEvent,
         Correspondent,
@@ -43,6 +44,7 @@ def _wipe() -> None:
     )
 
     AuditEvent.objects.all().delete()
+    Delivery.objects.all().delete()
     LetterDocument.objects.all().delete()
     Letter.objects.filter(replaces__isnull=False).delete()
     Letter.objects.all().delete()
@@ -85,6 +87,11 @@ def test_demo_has_every_state_and_quality():
     assert Stay.objects.filter(letters__isnull=True).exists(), "some stays have no letter yet"
     assert Stay.objects.filter(discharge_at__isnull=True).exists(), "some patients are still in"
     assert {"MCO", "CA"} <= set(Stay.objects.values_list("sector", flat=True))
+    from liaison.delivery.models import Delivery
+
+    states = Counter(Delivery.objects.values_list("state", flat=True))
+    assert states["delivered"] and states["read"] and states["sent"], states
+    assert not Delivery.objects.filter(state="pending", letter__signed_at__date__lt=TODAY).exists()
 
 
 def test_demo_identities_are_synthetic_and_valid():

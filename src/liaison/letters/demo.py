@@ -16,6 +16,8 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from faker import Faker
 
+from liaison.delivery.models import Delivery
+from liaison.delivery.routing import DeliveryChannel, plan
 from liaison.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
 from liaison.letters.content import (
     FollowUpItem,
@@ -382,6 +384,35 @@ def _follow_up(rng: random.Random, stay_end: dt.date, sector: str) -> list[Follo
     return items
 
 
+def _deliveries(rng: random.Random, signed: list[Letter], today: dt.date) -> None:
+    """The outbox as if the worker had run on the past days: older letters sent and mostly
+    acknowledged, the letters signed today still due, so `make run`'s worker sends something."""
+    rows = []
+    for letter in signed:
+        for p in plan(letter.parsed()):
+            d = Delivery(
+                letter=letter,
+                channel=p.channel.value,
+                recipient_role=p.role,
+                recipient_name=p.name[:200],
+                recipient_address=p.address,
+                recipient_rpps=p.rpps or "",
+                next_attempt_at=letter.signed_at,
+            )
+            if letter.signed_at.astimezone(PARIS).date() < today:
+                d.attempts, d.sent_at = 1, letter.signed_at + dt.timedelta(minutes=rng.randrange(1, 20))
+                ack = rng.random()
+                if p.channel == DeliveryChannel.DMP or ack < 0.7:
+                    d.state, d.acknowledged_at = Delivery.State.DELIVERED, d.sent_at + dt.timedelta(minutes=2)
+                    if p.channel == DeliveryChannel.MSSANTE and ack < 0.35:
+                        d.state = Delivery.State.READ
+                        d.acknowledged_at += dt.timedelta(hours=rng.randrange(1, 48))
+                else:
+                    d.state = Delivery.State.SENT
+            rows.append(d)
+    Delivery.objects.bulk_create(rows)
+
+
 def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary:
     """Create the demo hospital; the database must hold no establishment yet."""
     rng = random.Random(seed)
@@ -681,6 +712,7 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
         for x in first + second:  # the CDA and PDF of every signed version, as at signature
             if x.signed_at:
                 produce(x, x.parsed(), practitioner_snapshot(x.signed_by), x.signed_at)
+        _deliveries(rng, [x for x in first + second if x.signed_at], today)
         for x in letters:
             if x.signed_at:
                 events.append(
