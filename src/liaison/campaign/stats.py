@@ -1,0 +1,443 @@
+"""Figures, targeting and evaluation of a campaign, on plain objects (no Django).
+
+- `summarise`: weighted mean (weights = records or respondents as the file gives), simple mean,
+  quartiles, distribution by class and by 5-point band, share at the satisfactory level.
+- `pretarget` + `score`: below the national weighted mean on the chosen indicators, then a
+  regional score (0–100) from configurable weighted criteria, each with its French reason.
+- `evaluate`: before/after for targeted and non-targeted establishments, difference in
+  differences with a normal-approximation 95 % interval, and the regression-to-the-mean caveat.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+# --- figures -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Observation:
+    finess: str
+    value: float | None
+    weight: int | None
+    klass: str = ""
+    evolution: str = ""
+    region: str = ""
+    department: str = ""
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class Summary:
+    n_establishments: int  # rows of the file for this indicator (with or without a value)
+    n_valued: int  # establishments with a published value
+    total_weight: int
+    weighted_mean: float | None
+    mean: float | None
+    q1: float | None
+    median: float | None
+    q3: float | None
+    minimum: float | None
+    maximum: float | None
+    classes: dict[str, int]
+    n_satisfactory: int
+    n_classed: int  # establishments with a comparable class (the satisfactory share's denominator)
+    share_satisfactory: float | None
+    bands: list[tuple[float, float, int]] = field(default_factory=list)
+
+
+def weighted_mean(values: Sequence[float], weights: Sequence[float]) -> float | None:
+    total = sum(weights)
+    if not total:
+        return None
+    return sum(v * w for v, w in zip(values, weights, strict=True)) / total
+
+
+def quantile(sorted_values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between order statistics (type 7, as numpy and polars' default)."""
+    if not sorted_values:
+        return None
+    pos = (len(sorted_values) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+NON_COMPARABLE_CLASSES = {"DI", "NR", "NV", "NC", ""}
+
+
+def summarise(
+    obs: Iterable[Observation], satisfactory_classes: Iterable[str] = ("A",), band: float = 5.0
+) -> Summary:
+    rows = list(obs)
+    valued = [o for o in rows if o.value is not None and (o.weight or 0) > 0]
+    values = sorted(o.value for o in valued)  # type: ignore[misc]
+    classes = Counter(o.klass for o in rows if o.klass)
+    sat = set(satisfactory_classes)
+    classed = [o for o in rows if o.klass and o.klass not in NON_COMPARABLE_CLASSES]
+    n_sat = sum(1 for o in classed if o.klass in sat)
+    bands: list[tuple[float, float, int]] = []
+    if values:
+        start = math.floor(values[0] / band) * band
+        counts = Counter(math.floor((v - start) / band) for v in values)
+        bands = [(start + i * band, start + (i + 1) * band, counts.get(i, 0)) for i in range(max(counts) + 1)]
+    return Summary(
+        n_establishments=len(rows),
+        n_valued=len(valued),
+        total_weight=sum(o.weight or 0 for o in valued),
+        weighted_mean=weighted_mean([o.value for o in valued], [o.weight for o in valued]),  # type: ignore[misc]
+        mean=sum(values) / len(values) if values else None,
+        q1=quantile(values, 0.25),
+        median=quantile(values, 0.5),
+        q3=quantile(values, 0.75),
+        minimum=values[0] if values else None,
+        maximum=values[-1] if values else None,
+        classes=dict(sorted(classes.items())),
+        n_satisfactory=n_sat,
+        n_classed=len(classed),
+        share_satisfactory=n_sat / len(classed) if classed else None,
+        bands=bands,
+    )
+
+
+def summarise_by(
+    obs: Iterable[Observation],
+    key: Callable[[Observation], str],
+    satisfactory_classes: Iterable[str] = ("A",),
+) -> dict[str, Summary]:
+    groups: dict[str, list[Observation]] = {}
+    for o in obs:
+        groups.setdefault(key(o) or "—", []).append(o)
+    sat = tuple(satisfactory_classes)
+    return {k: summarise(v, sat) for k, v in sorted(groups.items())}
+
+
+# --- targeting -----------------------------------------------------------------------------
+
+PARCOURS_SERVICES = {
+    "ic": "insuffisance cardiaque",
+    "avc": "AVC",
+    "bpco": "BPCO",
+    "prado": "PRADO",
+    "ambu": "chirurgie ambulatoire",
+}
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """What the open data does not say; entered or imported by the campaign user, with a source."""
+
+    dmp_rate: float | None = None  # % of in-scope stays whose LLS fed the DMP (D-DMP)
+    mss_rate: float | None = None  # % sent by MSSanté to a professional (D-MSS-PS)
+    parcours: frozenset[str] | None = None  # codes of PARCOURS_SERVICES; None = unknown
+    cpts: bool | None = None
+    beds: int | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    finess: str
+    name: str
+    region: str = ""
+    department: str = ""
+    category: str = ""
+    values: dict[str, float | None] = field(default_factory=dict)  # indicator code → value
+    weights: dict[str, int | None] = field(default_factory=dict)
+    evolutions: dict[str, str] = field(default_factory=dict)
+    attributes: Attributes = Attributes()
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    label: str
+    weight: float
+    prefer: str = "high"  # which end of the criterion raises the priority: high | low
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    rule: str  # any | all
+    criteria: tuple[Criterion, ...]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ScoringConfig:
+        rule = data.get("rule", "any")
+        if rule not in ("any", "all"):
+            raise ValueError(f"Règle de pré-ciblage « {rule} » inconnue (any ou all).")
+        crits = []
+        for cid, c in data["criteria"].items():
+            if cid not in CRITERIA:
+                raise ValueError(f"Critère « {cid} » inconnu ({', '.join(CRITERIA)}).")
+            weight = float(c.get("weight", 0))
+            if weight < 0:
+                raise ValueError(f"Le poids du critère « {cid} » doit être positif ou nul.")
+            prefer = c.get("prefer", "high")
+            if prefer not in ("high", "low"):
+                raise ValueError(f"Sens « {prefer} » inconnu pour « {cid} » (high ou low).")
+            crits.append(Criterion(cid, c.get("label", CRITERIA[cid]), weight, prefer))
+        return cls(rule, tuple(crits))
+
+    def to_dict(self) -> dict:
+        return {
+            "rule": self.rule,
+            "criteria": {
+                c.id: {"label": c.label, "weight": c.weight, "prefer": c.prefer} for c in self.criteria
+            },
+        }
+
+
+CRITERIA = {
+    "gap": "Écart sous la moyenne nationale pondérée",
+    "digital": "Maturité numérique (DMP, MSSanté)",
+    "parcours": "Services de parcours",
+    "cpts": "Lien avec une CPTS",
+    "size": "Taille",
+    "evolution": "Évolution du résultat",
+}
+
+
+@dataclass(frozen=True)
+class Ranked:
+    rank: int
+    candidate: Candidate
+    score: float  # 0–100
+    gap: float  # mean distance below the national weighted means (points)
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TargetingResult:
+    national: dict[str, float]
+    ranked: list[Ranked]
+    n_considered: int
+    n_without_value: int
+    n_above: int
+
+
+def fr(x: float | None, digits: int = 1) -> str:
+    if x is None:
+        return "—"
+    return f"{x:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def pretarget(
+    candidates: Iterable[Candidate], national: dict[str, float], rule: str = "any"
+) -> tuple[list[Candidate], int, int]:
+    """Those below the national weighted mean on any (or all) indicators; counts of the others."""
+    below, without, above = [], 0, 0
+    for c in candidates:
+        known = {k: v for k, v in c.values.items() if v is not None and k in national}
+        if not known:
+            without += 1
+            continue
+        flags = [v < national[k] for k, v in known.items()]
+        hit = all(flags) and len(known) == len(national) if rule == "all" else any(flags)
+        if hit:
+            below.append(c)
+        else:
+            above += 1
+    return below, without, above
+
+
+def _percentile_ranks(values: dict[str, float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values.values())
+    n = len(ordered)
+    if n == 1:
+        return dict.fromkeys(values, 1.0)
+    return {k: sum(1 for x in ordered if x < v) / (n - 1) for k, v in values.items()}
+
+
+def score(
+    candidates: Sequence[Candidate], national: dict[str, float], config: ScoringConfig, labels: dict[str, str]
+) -> list[Ranked]:
+    """Score the pre-targeted establishments; every criterion gives a line of the reason."""
+    gaps = {
+        c.finess: sum(
+            max(0.0, national[k] - v) for k, v in c.values.items() if v is not None and k in national
+        )
+        / max(1, sum(1 for k, v in c.values.items() if v is not None and k in national))
+        for c in candidates
+    }
+    max_gap = max(gaps.values(), default=0.0) or 1.0
+    size_values: dict[str, float] = {}
+    for c in candidates:
+        if c.attributes.beds is not None:
+            size_values[c.finess] = float(c.attributes.beds)
+        else:
+            w = next((c.weights[k] for k in national if c.weights.get(k)), None)
+            if w is not None:
+                size_values[c.finess] = float(w)
+    size_pct = _percentile_ranks(size_values)
+    total_weight = sum(cr.weight for cr in config.criteria) or 1.0
+    first = next(iter(national), "")
+    out: list[tuple[float, float, str, Candidate, list[str]]] = []
+    for c in candidates:
+        reasons = []
+        below = [
+            f"{labels.get(k, k)} {fr(v)} contre {fr(national[k])} ({fr(v - national[k])})"
+            for k, v in c.values.items()
+            if v is not None and k in national and v < national[k]
+        ]
+        reasons.append("Sous la moyenne nationale pondérée : " + "; ".join(below) + ".")
+        total = 0.0
+        for cr in config.criteria:
+            a = c.attributes
+            s, why = 0.5, ""
+            if cr.id == "gap":
+                s = gaps[c.finess] / max_gap
+                why = f"écart moyen {fr(gaps[c.finess])} point(s)"
+            elif cr.id == "digital":
+                rates = [r for r in (a.dmp_rate, a.mss_rate) if r is not None]
+                if rates:
+                    m = sum(rates) / len(rates) / 100
+                    s = 1 - m if cr.prefer == "low" else m
+                    why = f"DMP {fr(a.dmp_rate, 0)} %, MSSanté {fr(a.mss_rate, 0)} %"
+                else:
+                    why = "non renseignée (neutre)"
+            elif cr.id == "parcours":
+                if a.parcours is not None:
+                    m = len(a.parcours & set(PARCOURS_SERVICES)) / len(PARCOURS_SERVICES)
+                    s = 1 - m if cr.prefer == "low" else m
+                    names = ", ".join(
+                        PARCOURS_SERVICES[p] for p in sorted(a.parcours) if p in PARCOURS_SERVICES
+                    )
+                    why = names or "aucun"
+                else:
+                    why = "non renseignés (neutre)"
+            elif cr.id == "cpts":
+                if a.cpts is not None:
+                    s = float(a.cpts) if cr.prefer == "high" else float(not a.cpts)
+                    why = "oui" if a.cpts else "non"
+                else:
+                    why = "non renseigné (neutre)"
+            elif cr.id == "size":
+                if c.finess in size_pct:
+                    p = size_pct[c.finess]
+                    s = p if cr.prefer == "high" else 1 - p
+                    unit = "lits" if a.beds is not None else "effectif évalué"
+                    why = f"{int(size_values[c.finess])} {unit}, rang centile {fr(100 * p, 0)}"
+                else:
+                    why = "inconnue (neutre)"
+            elif cr.id == "evolution":
+                evo = c.evolutions.get(first, "")
+                level = {"baisse": 1.0, "stable": 0.5, "hausse": 0.0}.get(evo)
+                if level is not None:
+                    s = level if cr.prefer == "low" else 1 - level
+                    why = {"baisse": "en baisse", "stable": "stable", "hausse": "en hausse"}[evo]
+                else:
+                    why = "non calculable (neutre)"
+            points = 100 * cr.weight * s / total_weight
+            total += points
+            if cr.weight:
+                reasons.append(f"{cr.label} : {why} → +{fr(points)} pt(s).")
+        out.append((total, gaps[c.finess], c.finess, c, reasons))
+    out.sort(key=lambda t: (-t[0], -t[1], t[2]))
+    return [
+        Ranked(i + 1, c, round(total, 2), round(gap, 2), tuple(reasons))
+        for i, (total, gap, _, c, reasons) in enumerate(out)
+    ]
+
+
+def target(
+    candidates: Sequence[Candidate],
+    national: dict[str, float],
+    config: ScoringConfig,
+    labels: dict[str, str],
+    region: str | None = None,
+) -> TargetingResult:
+    pool = [c for c in candidates if not region or c.region == region]
+    below, without, above = pretarget(pool, national, config.rule)
+    return TargetingResult(national, score(below, national, config, labels), len(pool), without, above)
+
+
+# --- evaluation ----------------------------------------------------------------------------
+
+REGRESSION_TO_THE_MEAN_FR = (
+    "Attention à la régression vers la moyenne : les établissements ciblés l'ont été parce que "
+    "leur résultat était bas à la mesure de référence. Une partie de ce résultat bas tient au "
+    "hasard de l'échantillon (80 dossiers, ou les répondants de l'année) ; à la mesure suivante il "
+    "tend à remonter, même sans aucune action. Leur progression brute surestime donc l'effet de la "
+    "campagne. La différence de différences la retranche en partie en comparant aux établissements "
+    "non ciblés ; la comparaison la plus juste est celle avec les non-ciblés qui étaient eux aussi "
+    "sous la moyenne nationale au départ. Ce n'est pas un essai randomisé : d'autres différences "
+    "entre les groupes peuvent subsister."
+)
+
+
+@dataclass(frozen=True)
+class Pair:
+    finess: str
+    before: float
+    after: float
+    targeted: bool
+    below_mean_before: bool
+
+
+@dataclass(frozen=True)
+class GroupChange:
+    label: str
+    n: int
+    before: float | None
+    after: float | None
+    change: float | None
+    sd_change: float | None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    targeted: GroupChange
+    control: GroupChange
+    comparable: GroupChange
+    did: float | None
+    did_ci: tuple[float, float] | None
+    did_comparable: float | None
+    did_comparable_ci: tuple[float, float] | None
+    n_missing: int
+    caveat: str = REGRESSION_TO_THE_MEAN_FR
+
+
+def _group(label: str, pairs: list[Pair]) -> GroupChange:
+    if not pairs:
+        return GroupChange(label, 0, None, None, None, None)
+    n = len(pairs)
+    changes = [p.after - p.before for p in pairs]
+    mean_change = sum(changes) / n
+    sd = math.sqrt(sum((c - mean_change) ** 2 for c in changes) / (n - 1)) if n > 1 else None
+    return GroupChange(
+        label,
+        n,
+        sum(p.before for p in pairs) / n,
+        sum(p.after for p in pairs) / n,
+        mean_change,
+        sd,
+    )
+
+
+def _did(a: GroupChange, b: GroupChange) -> tuple[float | None, tuple[float, float] | None]:
+    if a.change is None or b.change is None:
+        return None, None
+    d = a.change - b.change
+    if a.sd_change is None or b.sd_change is None:
+        return d, None
+    se = math.sqrt(a.sd_change**2 / a.n + b.sd_change**2 / b.n)
+    return d, (d - 1.96 * se, d + 1.96 * se)
+
+
+def evaluate(pairs: Iterable[Pair], n_missing: int = 0) -> Evaluation:
+    """Establishment-level (unweighted) means before/after; targeted minus non-targeted change."""
+    rows = list(pairs)
+    t = _group("Établissements ciblés", [p for p in rows if p.targeted])
+    c = _group("Non ciblés (tous)", [p for p in rows if not p.targeted])
+    cc = _group(
+        "Non ciblés, sous la moyenne au départ", [p for p in rows if not p.targeted and p.below_mean_before]
+    )
+    did, ci = _did(t, c)
+    did2, ci2 = _did(t, cc)
+    return Evaluation(t, c, cc, did, ci, did2, ci2, n_missing)
