@@ -1,80 +1,341 @@
-"""The web shell through Django's test client: login, the stays of one's units, the letter page
-and its lifecycle buttons, with French errors."""
+"""The clinician's screens through Django's test client: today's worklist, the guided letter form
+(live QLS panel, autosave, conflicts), signature after preview, hand-over, check-list."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from liaison.letters import lifecycle
 from liaison.letters.models import AuditEvent, Letter
+from liaison.web.models import DischargeChecklist
 from tests.conftest import complete_content_updates
 
 pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def today(hospital):
+    """The hospital's stay leaves today (an hour ago)."""
+    stay = hospital["stay"]
+    stay.discharge_at = timezone.now() - dt.timedelta(hours=1)
+    stay.admission_at = stay.discharge_at - dt.timedelta(days=3)
+    stay.save()
+    return hospital
+
+
+def complete_updates() -> dict:
+    return {**complete_content_updates(), "resistant_organisms_screened": True}
 
 
 def _login(client, hospital, role):
     client.force_login(hospital["users"][role])
 
 
-def test_login_page_and_redirect(client, hospital):
+def complete_form(**extra) -> dict:
+    """What a physician types in the form for a complete letter."""
+    data = {
+        "reason": "Décompensation cardiaque",
+        "medical_summary": "Insuffisance cardiaque décompensée, amélioration sous diurétiques.",
+        "adverse_events.present": "non",
+        "resistant_organisms.present": "non",
+        "resistant_organisms_screened": "oui",
+        "transfusion.present": "non",
+        "blood_derivatives.present": "non",
+        "implanted_devices.present": "non",
+        "medications.0.medicine": "FUROSEMIDE ARROW 40 mg, comprimé sécable",
+        "medications.0.status": "modifie",
+        "medications.0.dosage": "1 cp le matin",
+        "medications.0.duration": "au long cours",
+        "medications.0.reason": "Posologie doublée : surcharge",
+        "follow_up.0.kind": "rdv_pris",
+        "follow_up.0.description": "Consultation de cardiologie",
+        "recipients.0.role": "medecin_traitant",
+        "recipients.0.name": "Dr Anne Généraliste",
+        "recipients.0.mssante": "anne.generaliste@medecin.mssante.fr",
+        "recipients.0.channel": "mssante",
+    }
+    data.update(extra)
+    return data
+
+
+def test_login_page_and_redirect(client, today):
     resp = client.get("/")
     assert resp.status_code == 302 and "/connexion/" in resp["Location"]
     resp = client.post("/connexion/", {"username": "u_medecin", "password": "x"})
     assert resp.status_code == 302
-    assert "DUPONT" in client.get("/").content.decode()
-
-
-def test_stays_list_shows_state_and_is_audited(client, hospital):
-    _login(client, hospital, "secretaire")
     page = client.get("/").content.decode()
-    assert "DUPONT Marie" in page and "Aucune lettre" in page
+    assert "Sorties du jour" in page and "DUPONT" in page
+
+
+def test_worklist_shows_state_missing_and_who_acts(client, today):
+    _login(client, today, "secretaire")
+    page = client.get("/").content.decode()
+    assert "DUPONT Marie" in page and "Aucune lettre" in page and "ouvrir et rédiger" in page
     assert AuditEvent.objects.filter(action="list", username="u_secretaire").exists()
+    letter = lifecycle.open_letter(today["stay"])
+    page = client.get("/").content.decode()
+    assert "Brouillon" in page and "Motif de l&#x27;hospitalisation absent" in page
+    lifecycle.save_draft(
+        letter.pk,
+        letter.parsed().model_copy(update=complete_updates()),
+        letter.revision,
+        today["users"]["medecin"],
+    )
+    page = client.get("/").content.decode()
+    assert "Prête à signer" in page and "Médecin : vérifier et signer" in page
+    lifecycle.sign(letter.pk, today["users"]["medecin"])
+    page = client.get("/").content.decode()
+    assert "Signée" in page and "remettre la lettre au patient" in page and "Imprimer (PDF)" in page
 
 
-def test_quality_role_sees_no_patient(client, hospital):
-    _login(client, hospital, "qualite")
+def test_worklist_filters_and_htmx_fragment(client, today):
+    _login(client, today, "medecin")
+    physician = today["users"]["medecin"].practitioner
+    assert "DUPONT" in client.get(f"/?medecin={physician.pk}").content.decode()
+    assert "DUPONT" not in client.get(f"/?medecin={physician.pk + 999}").content.decode()
+    assert "DUPONT" not in client.get(f"/?service={today['mater'].pk}").content.decode()
+    frag = client.get("/", HTTP_HX_TARGET="worklist", **HTMX).content.decode()
+    assert frag.startswith('<div id="worklist"') and "<html" not in frag and "DUPONT" in frag
+
+
+def test_worklist_keeps_yesterdays_unfinished_only(client, today):
+    stay = today["stay"]
+    stay.discharge_at = timezone.now() - dt.timedelta(days=1)
+    stay.save()
+    _login(client, today, "medecin")
+    page = client.get("/").content.decode()
+    assert "DUPONT" in page and "en retard" in page
+    stay.discharge_at = timezone.now() - dt.timedelta(days=3)
+    stay.save()
+    assert "DUPONT" not in client.get("/").content.decode()
+    assert "DUPONT" in client.get("/sejours/").content.decode()  # the longer list
+
+
+def test_quality_role_sees_no_patient(client, today):
+    _login(client, today, "qualite")
     page = client.get("/").content.decode()
     assert "DUPONT" not in page and "ne donne pas accès aux dossiers" in page
-    letter = lifecycle.open_letter(hospital["stay"])
+    letter = lifecycle.open_letter(today["stay"])
     assert client.get(f"/lettres/{letter.pk}/").status_code == 403
 
 
-def test_sign_and_hand_over_from_the_letter_page(client, hospital):
-    _login(client, hospital, "medecin")
-    resp = client.get(f"/sejours/{hospital['stay'].pk}/lettre/")
-    letter = Letter.objects.get(stay=hospital["stay"])
-    assert resp["Location"] == f"/lettres/{letter.pk}/"
+def test_letter_form_in_decree_order_with_gam_fields_read_only(client, today):
+    _login(client, today, "medecin")
+    resp = client.get(f"/sejours/{today['stay'].pk}/lettre/")
+    letter = Letter.objects.get(stay=today["stay"])
     page = client.get(resp["Location"]).content.decode()
-    assert "Motif de l&#x27;hospitalisation absent" in page  # what is missing, said plainly
-    resp = client.post(f"/lettres/{letter.pk}/signer/", follow=True)
-    assert "ne peut pas être signée" in resp.content.decode()
-    lifecycle.save_draft(
-        letter.pk,
-        letter.parsed().model_copy(update=complete_content_updates()),
-        letter.revision,
-        hospital["users"]["medecin"],
-    )
-    resp = client.post(f"/lettres/{letter.pk}/signer/", follow=True)
-    assert "Lettre signée." in resp.content.decode()
-    client.force_login(hospital["users"]["infirmier"])
-    resp = client.post(f"/lettres/{letter.pk}/remise/", {"understanding_checked": "on"}, follow=True)
-    assert "Remise au patient enregistrée." in resp.content.decode()
-    letter.refresh_from_db()
-    assert letter.handed_over_at and letter.understanding_checked
+    order = [
+        page.index(h)
+        for h in (
+            "1° Identifications",
+            "2° Motif",
+            "3° Synthèse",
+            "4° Traitements",
+            "5° Résultats",
+            "6° Suites",
+        )
+    ]
+    assert order == sorted(order)
+    assert 'name="patient' not in page and 'name="discharge_at"' not in page  # identities not editable
+    assert 'name="reason"' in page and 'id="f-adverse_events-oui"' in page
+    assert "Contrôle QLS" in page and "Dossier non conforme" in page
+    assert "Traitement médicamenteux de sortie" in page
+    assert 'href="#f-reason"' in page  # each missing item links to its field
     assert AuditEvent.objects.filter(action="read", object_id=str(letter.pk)).exists()
 
 
-def test_interne_cannot_sign_from_the_page(client, hospital):
-    letter = lifecycle.open_letter(hospital["stay"])
-    _login(client, hospital, "interne")
+def test_live_check_grades_the_typed_form_without_saving(client, today):
+    letter = lifecycle.open_letter(today["stay"])
+    _login(client, today, "medecin")
+    frag = client.post(f"/lettres/{letter.pk}/controle/", {"reason": "Chute"}).content.decode()
+    assert "<html" not in frag and "Dossier non conforme" in frag
+    assert "Motif de l&#x27;hospitalisation" in frag and 'href="#f-reason"' not in frag
+    # a blank row on screen before the incomplete one: the link names the row as displayed
+    data = complete_form(
+        **{
+            "medications.1.medicine": "",
+            "medications.2.medicine": "ASPIRINE",
+            "medications.2.status": "nouveau",
+        }
+    )
+    frag = client.post(f"/lettres/{letter.pk}/controle/", data).content.decode()
+    assert 'href="#f-medications-2-dosage"' in frag
+    frag = client.post(f"/lettres/{letter.pk}/controle/", complete_form()).content.decode()
+    assert "Dossier conforme : prête à signer" in frag
+    assert Letter.objects.get(pk=letter.pk).revision == letter.revision  # nothing saved
+
+
+def test_autosave_saves_and_keeps_gam_fields(client, today):
+    letter = lifecycle.open_letter(today["stay"])
+    _login(client, today, "medecin")
+    data = complete_form(revision=letter.revision, **{"patient.birth_family_name": "PIRATE"})
+    resp = client.post(f"/lettres/{letter.pk}/brouillon/", data, **HTMX)
+    frag = resp.content.decode()
+    assert resp.status_code == 200 and "Brouillon enregistré" in frag
+    saved = Letter.objects.get(pk=letter.pk)
+    assert saved.revision == letter.revision + 1 and f'value="{saved.revision}" hx-swap-oob="true"' in frag
+    content = saved.parsed()
+    assert content.patient.birth_family_name == "DUPONT" and content.reason == "Décompensation cardiaque"
+    assert content.medications[0].cis == "60192594" and content.medications[0].atc == "C03CA01"
+
+
+def test_conflicting_edit_is_shown_never_overwritten(client, today):
+    letter = lifecycle.open_letter(today["stay"])
+    other = today["users"]["interne"]
+    lifecycle.save_draft(
+        letter.pk, letter.parsed().model_copy(update={"reason": "Texte de l'interne"}), letter.revision, other
+    )
+    _login(client, today, "medecin")
+    data = complete_form(revision=letter.revision)  # loaded before the interne saved
+    frag = client.post(f"/lettres/{letter.pk}/brouillon/", data, **HTMX).content.decode()
+    assert (
+        "Modification concurrente" in frag
+        and "u_interne" in frag
+        and "Motif de l&#x27;hospitalisation" in frag
+    )
+    assert "hx-trigger" not in frag  # autosave stops
+    assert Letter.objects.get(pk=letter.pk).parsed().reason == "Texte de l'interne"
+    # without JavaScript: the page comes back with the user's text and the warning
+    resp = client.post(f"/lettres/{letter.pk}/brouillon/", data)
+    assert resp.status_code == 409 and "Décompensation cardiaque" in resp.content.decode()
+    # an explicit choice replaces it
+    current = Letter.objects.get(pk=letter.pk).revision
+    client.post(f"/lettres/{letter.pk}/brouillon/", {**data, "overwrite_revision": current}, **HTMX)
+    assert Letter.objects.get(pk=letter.pk).parsed().reason == "Décompensation cardiaque"
+
+
+def test_sign_shows_preview_first_then_signs(client, today):
+    letter = lifecycle.open_letter(today["stay"])
+    _login(client, today, "medecin")
+    page = client.get(f"/lettres/{letter.pk}/signer/").content.decode()
+    assert "Aperçu, non signé" in page and "ne peut pas encore être signée" in page
+    resp = client.post(f"/lettres/{letter.pk}/signer/", follow=True)
+    assert "ne peut pas être signée" in resp.content.decode()
+    client.post(f"/lettres/{letter.pk}/brouillon/", complete_form(revision=letter.revision))
+    page = client.get(f"/lettres/{letter.pk}/signer/").content.decode()
+    assert f'src="/lettres/{letter.pk}/apercu.pdf"' in page and "Signer la lettre" in page
+    pdf = client.get(f"/lettres/{letter.pk}/apercu.pdf")
+    assert (
+        pdf.status_code == 200
+        and pdf.content.startswith(b"%PDF")
+        and "apercu-non-signe" in pdf["Content-Disposition"]
+    )
+    assert Letter.objects.get(pk=letter.pk).status == Letter.Status.DRAFT  # a preview stores nothing
+    resp = client.post(f"/lettres/{letter.pk}/signer/", follow=True)
+    page = resp.content.decode()
+    assert (
+        "Lettre signée." in page
+        and "Lettre PDF (patient)" in page
+        and "Envois : <strong>Envoi en cours" in page
+    )
+    assert 'name="reason"' not in page  # frozen
+
+
+def test_masking_rules_block_signature(client, today):
+    letter = lifecycle.open_letter(today["stay"])
+    _login(client, today, "medecin")
+    data = complete_form(revision=letter.revision, **{"confidentiality.masked_from_professionals": "on"})
+    client.post(f"/lettres/{letter.pk}/brouillon/", data)
+    page = client.get(f"/lettres/{letter.pk}/").content.decode()
+    assert 'aria-invalid="true" aria-describedby="e-f-confidentiality-masked_from_professionals"' in page
+    resp = client.post(f"/lettres/{letter.pk}/signer/", follow=True)
+    assert "masqué aux professionnels" in resp.content.decode()
+    assert Letter.objects.get(pk=letter.pk).status == Letter.Status.DRAFT
+
+
+def test_interne_cannot_sign_from_the_page(client, today):
+    letter = lifecycle.open_letter(today["stay"])
+    _login(client, today, "interne")
+    assert "Vérifier et signer" not in client.get(f"/lettres/{letter.pk}/").content.decode()
     resp = client.post(f"/lettres/{letter.pk}/signer/", follow=True)
     assert "Seul un médecin de l&#x27;établissement peut signer" in resp.content.decode()
     assert Letter.objects.get(pk=letter.pk).status == Letter.Status.DRAFT
 
 
-def test_letter_page_shows_the_qls_check(client, hospital):
-    letter = lifecycle.open_letter(hospital["stay"])
-    client.force_login(hospital["users"]["medecin"])
+def _signed(today) -> Letter:
+    letter = lifecycle.open_letter(today["stay"])
+    lifecycle.save_draft(
+        letter.pk,
+        letter.parsed().model_copy(update=complete_updates()),
+        letter.revision,
+        today["users"]["medecin"],
+    )
+    return lifecycle.sign(letter.pk, today["users"]["medecin"], at=today["stay"].discharge_at)
+
+
+def test_hand_over_in_one_click_from_the_worklist(client, today):
+    letter = _signed(today)
+    _login(client, today, "secretaire")
+    resp = client.post(f"/lettres/{letter.pk}/remise/", {"next": "/?service="}, follow=True)
+    assert (
+        resp.redirect_chain[-1][0] == "/?service="
+        and "Remise au patient enregistrée." in resp.content.decode()
+    )
+    letter.refresh_from_db()
+    assert letter.handed_over_by.username == "u_secretaire" and letter.handed_over_to == "patient"
+
+
+def test_hand_over_with_time_and_late_flag(client, today):
+    letter = _signed(today)
+    stay = today["stay"]
+    stay.discharge_at -= dt.timedelta(days=1)
+    stay.admission_at -= dt.timedelta(days=1)
+    stay.save()
+    Letter.objects.filter(pk=letter.pk).update(signed_at=stay.discharge_at)
+    _login(client, today, "infirmier")
+    at = timezone.localtime(timezone.now() - dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M")
+    resp = client.post(
+        f"/lettres/{letter.pk}/remise/",
+        {"at": at, "understanding_checked": "on", "to": "proche"},
+        follow=True,
+    )
+    page = resp.content.decode()
+    assert "Remise au patient enregistrée." in page and "remise tardive (J+1)" in page
+    letter.refresh_from_db()
+    assert letter.understanding_checked and letter.handed_over_to == "proche"
+    assert timezone.localtime(letter.handed_over_at).strftime("%Y-%m-%dT%H:%M") == at
+    resp = client.post(f"/lettres/{letter.pk}/remise/", {}, follow=True)
+    assert "déjà enregistrée" in resp.content.decode()
+
+
+def test_correction_opens_a_new_version(client, today):
+    letter = _signed(today)
+    _login(client, today, "medecin")
+    resp = client.post(f"/lettres/{letter.pk}/correction/", {"why": "Erreur de posologie"}, follow=True)
+    page = resp.content.decode()
+    assert "nouvelle version en brouillon" in page and "remplacera la version 1" in page
+    new = Letter.objects.get(stay=today["stay"], version=2)
+    assert new.status == Letter.Status.DRAFT and new.replaces_id == letter.pk
+
+
+def test_discharge_checklist_saved_with_the_stay(client, today):
+    letter = lifecycle.open_letter(today["stay"])
+    _login(client, today, "infirmier")
     page = client.get(f"/lettres/{letter.pk}/").content.decode()
-    assert "Contrôle QLS" in page and "Dossier non conforme" in page
-    assert "Traitement médicamenteux de sortie" in page
+    assert (
+        "Check-list de sortie HAS (18 points)" in page
+        and 'id="cl-1-na"' not in page
+        and 'id="cl-3-na"' in page
+    )
+    assert 'name="reason"' not in page  # a nurse does not draft the letter
+    frag = client.post(
+        f"/sejours/{today['stay'].pk}/check-list/", {"cl-1": "na", "cl-2": "oui", "cl-12": "non"}, **HTMX
+    ).content.decode()
+    assert "Item 1" in frag and "2 réponses sur 18" in frag
+    row = DischargeChecklist.objects.get(stay=today["stay"])
+    assert row.answers == {"2": "oui", "12": "non"} and row.updated_by.username == "u_infirmier"
+    assert AuditEvent.objects.filter(action="update", object_type="stay", why__contains="check-list").exists()
+    _login(client, today, "qualite")
+    assert client.post(f"/sejours/{today['stay'].pk}/check-list/", {"cl-2": "oui"}).status_code == 403
+
+
+def test_medicine_autocomplete(client, today):
+    _login(client, today, "medecin")
+    html = client.get("/medicaments/", {"medications.0.medicine": "furosemide arr"}).content.decode()
+    assert '<option value="FUROSEMIDE ARROW 40 mg, comprimé sécable">' in html
+    assert client.get("/medicaments/", {"q": "f"}).content.decode().strip() == ""

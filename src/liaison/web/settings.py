@@ -76,6 +76,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# --- PostgreSQL: server-side binding and prepared statements (ADT ingest) --------------------
+# With LIAISON_PG_SERVER_SIDE_BINDING=1, psycopg 3 binds parameters on the server and prepares
+# a statement once a connection has run it LIAISON_PG_PREPARE_THRESHOLD times (2 by default):
+# PostgreSQL then parses and plans the ingest's repeated statements once per connection (about
+# a third less PostgreSQL CPU per ADT message, measured with bench/bench_mllp.py). Off by
+# default for the web app (Django's client-side binding); `liaison mllp` turns it on for its own
+# connections unless LIAISON_PG_SERVER_SIDE_BINDING=0 (see liaison.ingest.mllp).
+if (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and os.environ.get("LIAISON_PG_SERVER_SIDE_BINDING", "0") == "1"
+):
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options["server_side_binding"] = True
+    _pg_options["prepare_threshold"] = int(os.environ.get("LIAISON_PG_PREPARE_THRESHOLD", "2"))
+# --- end of the PostgreSQL block ---------------------------------------------------------------
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

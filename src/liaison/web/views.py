@@ -1,87 +1,222 @@
-"""The minimal web shell: the stays of one's units with their letter state, a letter page with
-its lifecycle actions. The full clinician screens are built elsewhere (issue 6)."""
+"""The clinician's screens: today's discharges, the guided letter with its live QLS check,
+signature after a PDF preview, hand-over, and the nurse's HAS discharge check-list.
+
+Every rule lives in `liaison.letters` (lifecycle, permissions); these views only translate HTTP
+to those calls and back, and leave an audit row for every read or change of patient data.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
-from liaison.indicators.qls import DEFAULT_GRIDS, letter_facts
+from liaison.delivery.routing import why_no_dmp
+from liaison.documents.cda import CdaBuildError, build_cda
+from liaison.documents.pdf import render_pdf
 from liaison.letters import audit, lifecycle
 from liaison.letters.content import (
+    ENTRY_MODE_LABELS,
     EXIT_MODE_LABELS,
     FOLLOW_UP_LABELS,
+    IDENTITY_STATUS_LABELS,
     MEDICATION_STATUS_LABELS,
     RECIPIENT_ROLE_LABELS,
+    Channel,
+    LetterContent,
+    Orientation,
+    Professional,
 )
-from liaison.letters.models import AuditEvent, Letter, Stay, Unit
+from liaison.letters.medicines import search as search_medicines
+from liaison.letters.models import PARIS, AuditEvent, Letter, Practitioner, Stay, Unit
 from liaison.letters.permissions import (
+    CLINICAL_ROLES,
+    HANDOVER_ROLES,
     ROLE_LABELS,
     PermissionDeniedFr,
+    check_correct,
+    check_edit,
+    check_hand_over,
+    check_sign,
     check_view,
     role_of,
     stays_visible_to,
     unit_ids,
 )
-from liaison.quality.evaluate import evaluate
-from liaison.quality.grid import load_grid
+from liaison.letters.prefill import apply_stay_facts, practitioner_snapshot
+from liaison.letters.rendering import document_meta
+from liaison.web import deliveries
+from liaison.web.checklist import ANSWER_LABELS, load_checklist
+from liaison.web.confidentiality import masking_errors, masking_notes
+from liaison.web.letter_form import changed_sections, parse_form
+from liaison.web.live import build_panel
+from liaison.web.models import DischargeChecklist
+from liaison.web.worklist import days_late, worklist
+
+CHANNEL_LABELS = {
+    Channel.MSSANTE: "Messagerie sécurisée (MSSanté)",
+    Channel.COURRIER: "Courrier",
+    Channel.REMISE_EN_MAIN_PROPRE: "Remise en main propre",
+}
+ORIENTATION_LABELS = {
+    Orientation.PRADO: "PRADO (retour à domicile)",
+    Orientation.HAD: "HAD",
+    Orientation.SSIAD: "SSIAD",
+    Orientation.SMR: "SMR",
+    Orientation.EHPAD: "EHPAD",
+    Orientation.AUTRE: "Autre",
+}
+SECTION_LABELS = {
+    "reason": "Motif de l'hospitalisation",
+    "medical_summary": "Synthèse médicale",
+    "procedures_and_exams": "Actes et examens",
+    "no_procedures_and_exams": "Actes et examens",
+    "adverse_events": "Événements indésirables",
+    "resistant_organisms": "BMR / BHRe",
+    "resistant_organisms_screened": "BMR / BHRe",
+    "transfusion": "Transfusion",
+    "transfusion_incident": "Transfusion",
+    "blood_derivatives": "Dérivés du sang",
+    "blood_derivatives_incident": "Dérivés du sang",
+    "implanted_devices": "Dispositifs implantés",
+    "allergies": "Allergies",
+    "medications": "Traitements de sortie",
+    "no_discharge_medication": "Traitements de sortie",
+    "pending_results": "Résultats attendus",
+    "no_pending_results": "Résultats attendus",
+    "follow_up": "Suites à donner",
+    "no_follow_up": "Suites à donner",
+    "emergency_contact": "Numéro d'urgence",
+    "recipients": "Destinataires",
+    "confidentiality": "Confidentialité",
+    "no_medecin_traitant": "Médecin traitant",
+}
+PRESENCE_QUESTIONS = [
+    ("adverse_events", "Événements indésirables graves survenus pendant le séjour"),
+    (
+        "resistant_organisms",
+        "Bactérie multirésistante (BMR) ou hautement résistante émergente (BHRe) identifiée",
+    ),
+    ("transfusion", "Transfusion de produits sanguins labiles"),
+    ("blood_derivatives", "Administration de médicaments dérivés du sang"),
+    ("implanted_devices", "Dispositif médical implanté"),
+    ("allergies", "Allergies ou intolérances découvertes ou à signaler"),
+]
 
 
-def _letter_state(stay: Stay) -> tuple[str, Letter | None]:
-    letters = [x for x in stay.prefetched_letters if x.status != Letter.Status.SUPERSEDED]
-    letter = max(letters, key=lambda x: x.version, default=None)
-    return (letter.state_label if letter else "Aucune lettre"), letter
+def _deny(exc: PermissionDeniedFr) -> PermissionDenied:
+    return PermissionDenied(str(exc))
+
+
+def _allowed(check: Callable[..., None], user, stay: Stay) -> bool:
+    try:
+        check(user, stay)
+    except PermissionDeniedFr:
+        return False
+    return True
+
+
+def _get_letter(request: HttpRequest, letter_id: int) -> Letter:
+    letter = get_object_or_404(
+        Letter.objects.select_related(
+            "stay__patient", "stay__unit", "stay__establishment", "updated_by", "signed_by", "handed_over_by"
+        ),
+        pk=letter_id,
+    )
+    try:
+        check_view(request.user, letter.stay)
+    except PermissionDeniedFr as exc:
+        raise _deny(exc) from exc
+    return letter
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+# --- worklist and stays -------------------------------------------------------------------------
 
 
 @login_required
 def stays(request: HttpRequest) -> HttpResponse:
+    """Today's discharges (and yesterday's unfinished letters) of the user's units."""
     role = role_of(request.user)
-    ctx: dict = {"role_label": ROLE_LABELS.get(role, "Aucun rôle") if role else "Aucun rôle"}
+    units = Unit.objects.filter(id__in=unit_ids(request.user)).order_by("name")
+    unit, physician = _int(request.GET.get("service")), _int(request.GET.get("medecin"))
+    clinical = role in CLINICAL_ROLES and bool(unit_ids(request.user))
+    rows = worklist(stays_visible_to(request.user), unit, physician) if clinical else []
+    if rows:
+        audit.record_list(request.user, "stay", [r.stay.pk for r in rows], why="sorties du jour")
+    physicians = Practitioner.objects.filter(units__in=units, profession__in=["medecin", "sage_femme"])
+    ctx = {
+        "role_label": ROLE_LABELS.get(role, "Aucun rôle") if role else "Aucun rôle",
+        "rows": rows,
+        "units": units,
+        "physicians": physicians.distinct().order_by("family_name"),
+        "unit": unit,
+        "physician": physician,
+        "clinical": clinical,
+        "today": timezone.localtime(timezone.now(), PARIS).date(),
+        "can_hand_over": role in HANDOVER_ROLES,
+        "now": timezone.localtime(timezone.now(), PARIS),
+    }
+    if request.htmx and request.htmx.target == "worklist":
+        return render(request, "web/_worklist.html", ctx)
+    return render(request, "web/worklist.html", ctx)
+
+
+@login_required
+def all_stays(request: HttpRequest) -> HttpResponse:
+    """Every recent stay of the user's units with its letter state (the longer view)."""
+    role = role_of(request.user)
     qs = stays_visible_to(request.user)
     units = Unit.objects.filter(id__in=unit_ids(request.user)).order_by("name")
-    unit = request.GET.get("service")
-    if unit and unit.isdigit():
-        qs = qs.filter(unit_id=int(unit))
-    days = int(request.GET.get("jours", "14")) if request.GET.get("jours", "14").isdigit() else 14
+    unit = _int(request.GET.get("service"))
+    if unit:
+        qs = qs.filter(unit_id=unit)
+    days = min(_int(request.GET.get("jours")) or 14, 365)
     since = timezone.now() - dt.timedelta(days=days)
-    qs = qs.filter(Q(discharge_at__isnull=True) | Q(discharge_at__gte=since))
     qs = (
-        qs.select_related("patient", "unit", "responsible_physician")
+        qs.filter(Q(discharge_at__isnull=True) | Q(discharge_at__gte=since))
+        .select_related("patient", "unit", "responsible_physician")
         .prefetch_related(Prefetch("letters", to_attr="prefetched_letters"))
         .order_by("-discharge_at", "-admission_at")[:300]
     )
     rows = []
     for stay in qs:
-        label, letter = _letter_state(stay)
+        letters = [x for x in stay.prefetched_letters if x.status != Letter.Status.SUPERSEDED]
+        letter = max(letters, key=lambda x: x.version, default=None)
         missing = len(letter.parsed().problems()) if letter else None
-        rows.append({"stay": stay, "state": label, "letter": letter, "missing": missing})
+        rows.append(
+            {
+                "stay": stay,
+                "state": letter.state_label if letter else "Aucune lettre",
+                "letter": letter,
+                "missing": missing,
+            }
+        )
     if rows:
         audit.record_list(request.user, "stay", [r["stay"].pk for r in rows], why="liste des séjours")
-    ctx.update(
-        rows=rows,
-        units=units,
-        unit=unit,
-        days=days,
-        clinical=role is not None and bool(unit_ids(request.user)),
-    )
+    ctx = {
+        "role_label": ROLE_LABELS.get(role, "Aucun rôle") if role else "Aucun rôle",
+        "rows": rows,
+        "units": units,
+        "unit": unit,
+        "days": days,
+        "clinical": role is not None and bool(unit_ids(request.user)),
+    }
     return render(request, "web/stays.html", ctx)
-
-
-def _get_letter(request: HttpRequest, letter_id: int) -> Letter:
-    letter = get_object_or_404(Letter.objects.select_related("stay__patient", "stay__unit"), pk=letter_id)
-    try:
-        check_view(request.user, letter.stay)
-    except PermissionDeniedFr as exc:
-        raise PermissionDenied(str(exc)) from exc
-    return letter
 
 
 @login_required
@@ -90,44 +225,132 @@ def open_stay_letter(request: HttpRequest, stay_id: int) -> HttpResponse:
     try:
         check_view(request.user, stay)
     except PermissionDeniedFr as exc:
-        raise PermissionDenied(str(exc)) from exc
+        raise _deny(exc) from exc
+    if stay.current_letter is None and not _allowed(check_edit, request.user, stay):
+        messages.error(
+            request, "Aucune lettre n'est ouverte pour ce séjour ; votre rôle ne permet pas d'en créer une."
+        )
+        return redirect("stays")
     letter = lifecycle.open_letter(stay, request.user)
     return redirect("letter", letter_id=letter.pk)
+
+
+# --- the letter page --------------------------------------------------------------------------
+
+
+def _letter_context(request: HttpRequest, letter: Letter, content: LetterContent, parsed=None) -> dict:
+    stay = letter.stay
+    user = request.user
+    draft = letter.status == Letter.Status.DRAFT
+    can_edit = draft and _allowed(check_edit, user, stay)
+    checklist_row = DischargeChecklist.objects.filter(stay=stay).first()
+    versions = list(stay.letters.order_by("version"))
+    trail = AuditEvent.objects.filter(object_type="letter", object_id__in=[str(v.pk) for v in versions])[:30]
+    field_errors = dict(parsed.errors) if parsed else {}
+    for path, message in masking_errors(content):
+        field_errors.setdefault(path, message)
+    return {
+        "letter": letter,
+        "stay": stay,
+        "c": content,
+        "panel": build_panel(stay, letter, content, parsed),
+        "draft": draft,
+        "can_edit": can_edit,
+        "can_sign": draft and _allowed(check_sign, user, stay),
+        "can_hand_over": letter.status == Letter.Status.SIGNED
+        and letter.handed_over_at is None
+        and _allowed(check_hand_over, user, stay),
+        "can_correct": letter.status == Letter.Status.SIGNED and _allowed(check_correct, user, stay),
+        "can_checklist": _allowed(check_hand_over, user, stay),
+        "late_days": days_late(stay, letter),
+        "versions": versions,
+        "trail": trail,
+        "errors": field_errors,
+        "masking_notes": masking_notes(content),
+        "presence_questions": [(name, label, getattr(content, name)) for name, label in PRESENCE_QUESTIONS],
+        "entry_labels": ENTRY_MODE_LABELS,
+        "exit_labels": EXIT_MODE_LABELS,
+        "identity_labels": IDENTITY_STATUS_LABELS,
+        "med_labels": MEDICATION_STATUS_LABELS,
+        "follow_labels": FOLLOW_UP_LABELS,
+        "orientation_labels": ORIENTATION_LABELS,
+        "recipient_labels": RECIPIENT_ROLE_LABELS,
+        "channel_labels": CHANNEL_LABELS,
+        "checklist": load_checklist(),
+        "checklist_row": checklist_row,
+        "checklist_answers": checklist_row.answers if checklist_row else {},
+        "answer_labels": ANSWER_LABELS,
+        "delivery": deliveries.summary(letter) if letter.status != Letter.Status.DRAFT else None,
+        "why_no_dmp": why_no_dmp(content),
+        "now_local": timezone.localtime(timezone.now(), PARIS).strftime("%Y-%m-%dT%H:%M"),
+        "form_revision": letter.revision,
+    }
 
 
 @login_required
 def letter_detail(request: HttpRequest, letter_id: int) -> HttpResponse:
     letter = _get_letter(request, letter_id)
     audit.record(request.user, "read", letter, why="consultation de la lettre")
-    content = letter.parsed()
-    qls_check = None
-    if letter.stay.sector in DEFAULT_GRIDS:
-        grid = load_grid(DEFAULT_GRIDS[letter.stay.sector])
-        facts = letter_facts(letter.stay, letter)
-        if letter.status == Letter.Status.DRAFT:  # grade the draft as if it were the letter on file
-            facts = facts.model_copy(update={"exists": True})
-        evaluation = evaluate(content, facts, grid)
-        rows = [(grid.item(r.id).label_fr, r.result.value, r.explanation) for r in evaluation.items]
-        qls_check = {"grid": grid, "compliant": evaluation.compliant, "rows": rows}
-    versions = letter.stay.letters.order_by("version")
-    trail = AuditEvent.objects.filter(object_type="letter", object_id__in=[str(v.pk) for v in versions])[:50]
-    return render(
-        request,
-        "web/letter.html",
-        {
-            "letter": letter,
-            "stay": letter.stay,
-            "c": content,
-            "problems": content.problems(),
-            "qls": qls_check,
-            "versions": versions,
-            "trail": trail,
-            "exit_labels": EXIT_MODE_LABELS,
-            "med_labels": MEDICATION_STATUS_LABELS,
-            "follow_labels": FOLLOW_UP_LABELS,
-            "recipient_labels": RECIPIENT_ROLE_LABELS,
-        },
+    return render(request, "web/letter.html", _letter_context(request, letter, letter.parsed()))
+
+
+@login_required
+@require_POST
+def letter_check(request: HttpRequest, letter_id: int) -> HttpResponse:
+    """The live QLS panel for the form as typed (nothing saved, no patient data returned)."""
+    letter = _get_letter(request, letter_id)
+    parsed = parse_form(letter.parsed(), request.POST)
+    content = (
+        apply_stay_facts(parsed.content, letter.stay)
+        if letter.status == Letter.Status.DRAFT
+        else parsed.content
     )
+    panel = build_panel(letter.stay, letter, content, parsed)
+    return render(request, "web/_panel.html", {"panel": panel, "letter": letter})
+
+
+@login_required
+@require_POST
+def letter_save(request: HttpRequest, letter_id: int) -> HttpResponse:
+    """Save the draft (autosave through htmx, or the form's own button) with optimistic locking."""
+    letter = _get_letter(request, letter_id)
+    parsed = parse_form(letter.parsed(), request.POST)
+    expected = _int(request.POST.get("overwrite_revision")) or _int(request.POST.get("revision")) or 0
+    overwrite = bool(request.POST.get("overwrite_revision"))
+    why = "rédaction (remplace la version d'un autre utilisateur)" if overwrite else "rédaction"
+    try:
+        saved = lifecycle.save_draft(letter.pk, parsed.content, expected, request.user, why=why)
+    except lifecycle.StaleEditError as exc:
+        letter.refresh_from_db()
+        theirs = letter.parsed()
+        changed = changed_sections(parsed.content, theirs)
+        ctx = {
+            "letter": letter,
+            "conflict": str(exc),
+            "current_revision": exc.current_revision,
+            "changed": sorted({SECTION_LABELS[k] for k in changed if k in SECTION_LABELS}),
+        }
+        if request.htmx:
+            return render(request, "web/_autosave.html", ctx)
+        page = _letter_context(request, letter, parsed.content, parsed)
+        page.update(ctx, form_revision=expected)
+        return render(request, "web/letter.html", page, status=409)
+    except (lifecycle.LifecycleError, PermissionDeniedFr) as exc:
+        if request.htmx:
+            return render(request, "web/_autosave.html", {"letter": letter, "refused": str(exc)})
+        messages.error(request, str(exc))
+        return redirect("letter", letter_id=letter.pk)
+    if request.htmx:
+        return render(
+            request,
+            "web/_autosave.html",
+            {"letter": saved, "saved_at": timezone.localtime(saved.updated_at, PARIS)},
+        )
+    messages.success(request, "Brouillon enregistré.")
+    return redirect("letter", letter_id=saved.pk)
+
+
+# --- documents --------------------------------------------------------------------------------
 
 
 def _document(request: HttpRequest, letter_id: int, kind: str) -> HttpResponse:
@@ -156,21 +379,104 @@ def letter_pdf(request: HttpRequest, letter_id: int) -> HttpResponse:
     return _document(request, letter_id, "pdf")
 
 
-def _act(request: HttpRequest, letter_id: int, action, success: str) -> HttpResponse:
+def _preview_content(letter: Letter, user) -> tuple[LetterContent, Professional]:
+    content = apply_stay_facts(letter.parsed(), letter.stay)
+    practitioner = getattr(user, "practitioner", None)
+    author = practitioner_snapshot(practitioner) if practitioner else content.responsible_physician
+    if content.responsible_physician is None and author is not None:
+        content = content.model_copy(update={"responsible_physician": author})
+    return content, author or Professional(family_name="(signataire)")
+
+
+@login_required
+@require_GET
+def letter_preview_pdf(request: HttpRequest, letter_id: int) -> HttpResponse:
+    """The PDF the signature would produce, not validated and not stored: "aperçu, non signé"."""
+    letter = _get_letter(request, letter_id)
+    if letter.status != Letter.Status.DRAFT:
+        return redirect("letter_pdf", letter_id=letter.pk)
+    content, author = _preview_content(letter, request.user)
+    now = timezone.now()
+    try:
+        meta = document_meta(letter, author, now)
+        cda = build_cda(content, meta)
+        pdf = render_pdf(content, meta, cda)
+    except (CdaBuildError, ValueError) as exc:
+        return HttpResponse(
+            f"Aperçu impossible : {exc}", status=422, content_type="text/plain; charset=utf-8"
+        )
+    audit.record(request.user, "preview", letter, why="aperçu PDF avant signature")
+    resp = HttpResponse(pdf, content_type="application/pdf")
+    name = f"apercu-non-signe-{letter.stay.visit_number}-v{letter.version}"
+    resp["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    return resp
+
+
+# --- lifecycle actions ------------------------------------------------------------------------
+
+
+def _act(request: HttpRequest, letter_id: int, action, success: str, back: str | None = None) -> HttpResponse:
     letter = _get_letter(request, letter_id)
     try:
         result = action(letter)
     except (lifecycle.LifecycleError, PermissionDeniedFr) as exc:
         messages.error(request, str(exc))
-        return redirect("letter", letter_id=letter.pk)
+        return redirect(back or reverse("letter", args=[letter.pk]))
     messages.success(request, success)
-    return redirect("letter", letter_id=result.pk)
+    return redirect(back or reverse("letter", args=[result.pk]))
+
+
+def _sign(letter: Letter, user) -> Letter:
+    refused = masking_errors(letter.parsed())
+    if refused:
+        raise lifecycle.LifecycleError(
+            "La lettre ne peut pas être signée : " + " ".join(message for _, message in refused)
+        )
+    return lifecycle.sign(letter.pk, user)
 
 
 @login_required
-@require_POST
 def letter_sign(request: HttpRequest, letter_id: int) -> HttpResponse:
-    return _act(request, letter_id, lambda lt: lifecycle.sign(lt.pk, request.user), "Lettre signée.")
+    """GET: the PDF preview and what still blocks; POST: sign (physician only)."""
+    if request.method == "POST":
+        return _act(request, letter_id, lambda lt: _sign(lt, request.user), "Lettre signée.")
+    letter = _get_letter(request, letter_id)
+    if letter.status != Letter.Status.DRAFT:
+        return redirect("letter", letter_id=letter.pk)
+    audit.record(request.user, "read", letter, why="vérification avant signature")
+    content, _ = _preview_content(letter, request.user)
+    ctx = {
+        "letter": letter,
+        "stay": letter.stay,
+        "c": content,
+        "panel": build_panel(letter.stay, letter, content),
+        "blockers": [p.message for p in content.signature_blockers()]
+        + [m for _, m in masking_errors(content)],
+        "can_sign": _allowed(check_sign, request.user, letter.stay),
+        "sign_refusal": "",
+    }
+    if not ctx["can_sign"]:
+        try:
+            check_sign(request.user, letter.stay)
+        except PermissionDeniedFr as exc:
+            ctx["sign_refusal"] = str(exc)
+    return render(request, "web/sign.html", ctx)
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return None
+
+
+def _hand_over_time(raw: str) -> dt.datetime | None:
+    if not raw:
+        return None
+    try:
+        return dt.datetime.fromisoformat(raw).replace(tzinfo=PARIS)
+    except ValueError as exc:
+        raise lifecycle.LifecycleError("Heure de remise invalide.") from exc
 
 
 @login_required
@@ -182,10 +488,12 @@ def letter_hand_over(request: HttpRequest, letter_id: int) -> HttpResponse:
         lambda lt: lifecycle.hand_over(
             lt.pk,
             request.user,
+            at=_hand_over_time(request.POST.get("at", "")),
             to=request.POST.get("to", "patient") or "patient",
             understanding_checked=request.POST.get("understanding_checked") == "on",
         ),
         "Remise au patient enregistrée.",
+        back=_safe_next(request),
     )
 
 
@@ -196,5 +504,58 @@ def letter_correct(request: HttpRequest, letter_id: int) -> HttpResponse:
         request,
         letter_id,
         lambda lt: lifecycle.start_correction(lt.pk, request.user, request.POST.get("why", "")),
-        "Correction ouverte : nouvelle version en brouillon.",
+        "Correction ouverte : nouvelle version en brouillon, elle remplacera la lettre signée.",
     )
+
+
+# --- HAS discharge check-list -----------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def checklist_save(request: HttpRequest, stay_id: int) -> HttpResponse:
+    stay = get_object_or_404(Stay.objects.select_related("patient"), pk=stay_id)
+    try:
+        check_hand_over(request.user, stay)  # the care team: nurses included
+    except PermissionDeniedFr as exc:
+        raise _deny(exc) from exc
+    checklist = load_checklist()
+    answers, errors = checklist.clean_answers(
+        {k[3:]: v for k, v in request.POST.items() if k.startswith("cl-")}
+    )
+    with transaction.atomic():
+        row, _ = DischargeChecklist.objects.select_for_update().get_or_create(
+            stay=stay, defaults={"checklist_id": checklist.id}
+        )
+        row.answers = answers
+        row.comment = request.POST.get("comment", "")[:2000]
+        row.revision += 1
+        row.updated_by = request.user
+        row.save()
+        audit.record(
+            request.user, "update", stay, why="check-list de sortie HAS", details={"answers": len(answers)}
+        )
+    ctx = {"row": row, "errors": errors, "checklist": checklist}
+    if request.htmx:
+        return render(request, "web/_checklist_status.html", ctx)
+    if errors:
+        messages.error(request, " ".join(f"Item {n} : {m}" for n, m in errors.items()))
+    else:
+        messages.success(request, "Check-list de sortie enregistrée.")
+    letter = stay.current_letter
+    return redirect(reverse("letter", args=[letter.pk]) + "#checklist-panel" if letter else "stays")
+
+
+# --- BDPM autocomplete --------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def medicines(request: HttpRequest) -> HttpResponse:
+    """`<option>`s for the medicines datalist (BDPM, marketed, active authorisation)."""
+    term = ""
+    for key, value in request.GET.items():  # the row's input sends its own name
+        if key == "q" or key.endswith(".medicine"):
+            term = value
+    found = search_medicines(term, 15) if len(term.strip()) >= 2 else []
+    return render(request, "web/_medicines.html", {"medicines": found})

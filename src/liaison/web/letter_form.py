@@ -1,0 +1,317 @@
+"""The letter form ↔ `LetterContent`: parse the posted form, name each field's HTML id.
+
+Form field names are `LetterContent` paths (`reason`, `adverse_events.present`,
+`medications.2.duration`), so a QLS result's `field` points straight at the input to fix.
+Rows are read in the order the browser sends them (the order on screen); wholly blank rows are
+dropped, and `ParsedForm.row_map` keeps, for each list, the screen index of every kept row.
+GAM-owned parts (identities, dates, modes) are never read from the form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+from pydantic import ValidationError
+
+from liaison.letters.content import (
+    Channel,
+    Confidentiality,
+    FollowUpItem,
+    FollowUpKind,
+    LetterContent,
+    MedicationLine,
+    MedicationStatus,
+    Orientation,
+    PendingResult,
+    Presence,
+    Recipient,
+    RecipientRole,
+)
+from liaison.letters.medicines import Medicine, marketed_medicines
+
+TEXT_FIELDS = (
+    "reason",
+    "medical_summary",
+    "procedures_and_exams",
+    "transfusion_incident",
+    "blood_derivatives_incident",
+    "emergency_contact",
+)
+FLAG_FIELDS = (
+    "no_procedures_and_exams",
+    "no_discharge_medication",
+    "no_pending_results",
+    "no_follow_up",
+    "no_medecin_traitant",
+)
+PRESENCE_FIELDS = (
+    "adverse_events",
+    "resistant_organisms",
+    "transfusion",
+    "blood_derivatives",
+    "implanted_devices",
+    "allergies",
+)
+CONFIDENTIALITY_FIELDS = (
+    "masked_from_professionals",
+    "invisible_to_patient",
+    "invisible_to_legal_representatives",
+)
+ROW_FIELDS: dict[str, tuple[str, ...]] = {
+    "medications": (
+        "medicine",
+        "cis",
+        "atc",
+        "usual_treatment",
+        "status",
+        "dosage",
+        "duration",
+        "reason",
+        "comment",
+    ),
+    "pending_results": ("description", "expected_on", "followed_by"),
+    "follow_up": ("kind", "description", "date", "with_whom", "orientation"),
+    "recipients": ("role", "name", "rpps", "mssante", "channel"),
+}
+# Values that are not the user's words: a row holding only these is blank.
+_NOT_CONTENT = {"cis", "atc", "status", "kind", "role", "channel", "orientation"}
+# Fields that come from the GAM: links from the QLS panel point at the read-only identity block.
+GAM_FIELDS = {
+    "patient",
+    "admission_at",
+    "discharge_at",
+    "entry_mode",
+    "exit_mode",
+    "destination",
+    "responsible_physician",
+    "adresseur",
+    "receiving_structure",
+    "establishment",
+}
+_ROW_KEY = re.compile(r"^(medications|pending_results|follow_up|recipients)\.(\d+)\.([a-z_]+)$")
+
+
+@dataclass
+class ParsedForm:
+    content: LetterContent
+    errors: dict[str, str] = field(default_factory=dict)  # field path → French message
+    row_map: dict[str, list[int]] = field(default_factory=dict)  # list → screen index of each row
+
+    def screen_path(self, path: str) -> str:
+        """A content path with the row index as shown on screen (blank rows were dropped)."""
+        parts = path.split(".")
+        if len(parts) >= 2 and parts[0] in self.row_map and parts[1].isdigit():
+            rows = self.row_map[parts[0]]
+            i = int(parts[1])
+            if i < len(rows):
+                parts[1] = str(rows[i])
+        return ".".join(parts)
+
+
+def field_id(path: str) -> str:
+    """The HTML id of the input (or section) for a content path."""
+    root = path.split(".")[0]
+    if root in GAM_FIELDS:
+        return "s-identites"
+    if root in ("handover", "letter", "signature"):
+        return "s-actions"
+    if root == "medecin_traitant":
+        return "f-medecin_traitant"
+    return "f-" + path.replace(".", "-")
+
+
+def _bool3(value: str | None) -> bool | None:
+    return {"oui": True, "non": False}.get((value or "").strip())
+
+
+def _date(value: str, path: str, errors: dict[str, str]) -> dt.date | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        errors[path] = "Date invalide : utilisez le format jj/mm/aaaa."
+        return None
+
+
+def _rows(data: Mapping[str, object], keys: list[str], name: str) -> list[tuple[int, dict[str, str]]]:
+    """The rows of list `name`, in the order their first field arrived."""
+    rows: dict[int, dict[str, str]] = {}
+    for key in keys:
+        m = _ROW_KEY.match(key)
+        if not m or m.group(1) != name:
+            continue
+        rows.setdefault(int(m.group(2)), {})[m.group(3)] = str(data.get(key) or "")
+    return list(rows.items())
+
+
+def _blank(row: dict[str, str]) -> bool:
+    return not any(v.strip() for k, v in row.items() if k not in _NOT_CONTENT)
+
+
+@cache
+def _by_name() -> dict[str, Medicine]:
+    return {m.name.upper(): m for m in marketed_medicines()}
+
+
+def _medicine_codes(name: str) -> tuple[str | None, str | None]:
+    """CIS and ATC of a medicine named exactly as in the BDPM (chosen from the list)."""
+    med = _by_name().get(name.strip().upper())
+    return (med.cis, med.atc) if med else (None, None)
+
+
+def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] | None = None) -> ParsedForm:
+    """The content the form describes, on top of `base` (GAM parts and unknown fields kept).
+
+    `data` is a `QueryDict` (or a plain dict); `keys` is its key order when it is not ordered.
+    """
+    keys = list(keys if keys is not None else data.keys())
+    errors: dict[str, str] = {}
+    get = lambda k: str(data.get(k) or "")  # noqa: E731
+    upd: dict[str, object] = {}
+    for name in TEXT_FIELDS:
+        if name in data:
+            upd[name] = get(name)
+    for name in FLAG_FIELDS:
+        upd[name] = get(name) in ("on", "1", "true")
+    if "resistant_organisms_screened" in data:
+        upd["resistant_organisms_screened"] = _bool3(get("resistant_organisms_screened"))
+    for name in PRESENCE_FIELDS:
+        upd[name] = Presence(present=_bool3(get(f"{name}.present")), details=get(f"{name}.details"))
+    upd["confidentiality"] = Confidentiality(
+        **{n: get(f"confidentiality.{n}") in ("on", "1", "true") for n in CONFIDENTIALITY_FIELDS}
+    )
+    row_map: dict[str, list[int]] = {}
+
+    meds: list[MedicationLine] = []
+    row_map["medications"] = []
+    for idx, row in _rows(data, keys, "medications"):
+        if _blank(row):
+            continue
+        status = row.get("status", "").strip()
+        name = row.get("medicine", "").strip()
+        cis, atc = _medicine_codes(name) if name else (None, None)
+        try:
+            meds.append(
+                MedicationLine(
+                    medicine=name,
+                    cis=cis,
+                    atc=atc,
+                    usual_treatment=row.get("usual_treatment", ""),
+                    status=MedicationStatus(status) if status else None,
+                    dosage=row.get("dosage", ""),
+                    duration=row.get("duration", ""),
+                    reason=row.get("reason", ""),
+                    comment=row.get("comment", ""),
+                )
+            )
+            row_map["medications"].append(idx)
+        except ValueError:
+            errors[f"medications.{idx}.status"] = "Statut inconnu."
+    upd["medications"] = meds
+
+    pending: list[PendingResult] = []
+    row_map["pending_results"] = []
+    for idx, row in _rows(data, keys, "pending_results"):
+        if _blank(row):
+            continue
+        expected = _date(row.get("expected_on", ""), f"pending_results.{idx}.expected_on", errors)
+        if not row.get("description", "").strip():
+            errors[f"pending_results.{idx}.description"] = "Décrivez le résultat attendu."
+            continue
+        pending.append(
+            PendingResult(
+                description=row["description"], expected_on=expected, followed_by=row.get("followed_by", "")
+            )
+        )
+        row_map["pending_results"].append(idx)
+    upd["pending_results"] = pending
+
+    follow: list[FollowUpItem] = []
+    row_map["follow_up"] = []
+    for idx, row in _rows(data, keys, "follow_up"):
+        if _blank(row):
+            continue
+        when = _date(row.get("date", ""), f"follow_up.{idx}.date", errors)
+        if not row.get("description", "").strip():
+            errors[f"follow_up.{idx}.description"] = "Décrivez la suite à donner."
+            continue
+        try:
+            orientation = row.get("orientation", "").strip()
+            follow.append(
+                FollowUpItem(
+                    kind=FollowUpKind(row.get("kind") or FollowUpKind.RECOMMANDATION),
+                    description=row["description"],
+                    date=when,
+                    with_whom=row.get("with_whom", ""),
+                    orientation=Orientation(orientation) if orientation else None,
+                )
+            )
+            row_map["follow_up"].append(idx)
+        except ValueError:
+            errors[f"follow_up.{idx}.kind"] = "Type de suite inconnu."
+    upd["follow_up"] = follow
+
+    recipients: list[Recipient] = []
+    row_map["recipients"] = []
+    for idx, row in _rows(data, keys, "recipients"):
+        if _blank(row):
+            continue
+        mss = row.get("mssante", "").strip() or None
+        if mss and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", mss, re.I):
+            errors[f"recipients.{idx}.mssante"] = (
+                "Adresse MSSanté invalide (exemple : nom@domaine.mssante.fr)."
+            )
+            mss = None
+        if mss and not mss.lower().endswith("mssante.fr"):
+            errors[f"recipients.{idx}.mssante"] = (
+                "Cette adresse n'est pas une boîte MSSanté (domaine …mssante.fr) : la lettre ne peut "
+                "être envoyée que par messagerie sécurisée de santé."
+            )
+        try:
+            recipients.append(
+                Recipient(
+                    role=RecipientRole(row.get("role") or RecipientRole.AUTRE),
+                    name=row.get("name", ""),
+                    rpps=row.get("rpps", "").strip() or None,
+                    mssante=mss,
+                    channel=Channel(row.get("channel") or (Channel.MSSANTE if mss else Channel.COURRIER)),
+                )
+            )
+            row_map["recipients"].append(idx)
+        except ValueError:
+            errors[f"recipients.{idx}.role"] = "Destinataire inconnu."
+    upd["recipients"] = recipients
+    if base.medecin_traitant is not None:  # the GAM knows one: "no médecin traitant" cannot be ticked
+        upd["no_medecin_traitant"] = False
+
+    try:
+        content = LetterContent.model_validate({**base.model_dump(), **_dumped(upd)})
+    except ValidationError as exc:  # should not happen: every value was built above
+        for err in exc.errors():
+            errors[".".join(str(p) for p in err["loc"])] = "Valeur refusée."
+        content = base
+    return ParsedForm(content=content, errors=errors, row_map=row_map)
+
+
+def _dumped(upd: dict[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k, v in upd.items():
+        if isinstance(v, list):
+            out[k] = [x.model_dump() if hasattr(x, "model_dump") else x for x in v]
+        elif hasattr(v, "model_dump"):
+            out[k] = v.model_dump()
+        else:
+            out[k] = v
+    return out
+
+
+def changed_sections(mine: LetterContent, theirs: LetterContent) -> list[str]:
+    """Top-level fields that differ between two contents (to show what a conflict touches)."""
+    a, b = mine.model_dump(mode="json"), theirs.model_dump(mode="json")
+    return [k for k in a if a.get(k) != b.get(k)]

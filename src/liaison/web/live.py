@@ -1,0 +1,127 @@
+"""The live check beside the letter form: the establishment's QLS grid, the decree's other
+requirements and the ANS masking rules, each item linked to the field to fix.
+
+Pure apart from reading the stay: the same function serves the page, the htmx fragment and the
+worklist. A draft is graded as if it were signed by a physician and handed over on the day of
+discharge, so the content criteria say what the text still lacks; the signature and the
+hand-over are shown as steps, with their real state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from liaison.indicators.qls import DEFAULT_GRIDS, letter_facts
+from liaison.letters.content import LetterContent, LetterFacts, Sector
+from liaison.letters.models import Letter, Stay
+from liaison.quality.evaluate import evaluate
+from liaison.quality.grid import Grid, load_grid
+from liaison.quality.rules import Result
+from liaison.web.confidentiality import masking_errors
+from liaison.web.letter_form import ParsedForm, field_id
+
+STEP_FIELDS = {"letter", "handover"}
+STEP_RULES = {"signed_by_physician", "letter_found", "signed_on_discharge_day", "handed_over"}
+
+
+@dataclass(frozen=True, slots=True)
+class PanelItem:
+    label: str
+    state: str  # met / not_met / na / todo
+    explanation: str = ""
+    target: str = ""  # HTML id of the field to fix
+    blocks_signature: bool = False
+
+
+@dataclass
+class Panel:
+    grid: Grid | None
+    criteria: list[PanelItem] = field(default_factory=list)
+    steps: list[PanelItem] = field(default_factory=list)
+    decree: list[PanelItem] = field(default_factory=list)
+    masking: list[PanelItem] = field(default_factory=list)
+    form_errors: list[PanelItem] = field(default_factory=list)
+
+    @property
+    def met(self) -> int:
+        return sum(1 for i in self.criteria if i.state in ("met", "na"))
+
+    @property
+    def missing(self) -> list[PanelItem]:
+        """Everything still to fix in the content, QLS first."""
+        return [
+            *(i for i in self.criteria if i.state == "not_met"),
+            *self.decree,
+            *self.masking,
+            *self.form_errors,
+        ]
+
+    @property
+    def ready(self) -> bool:
+        """All QLS content criteria met, nothing the decree requires missing, masks consistent."""
+        return not self.missing and not any(s.state == "not_met" for s in self.steps)
+
+
+def grid_for(sector: str) -> Grid | None:
+    try:
+        return load_grid(DEFAULT_GRIDS[Sector(sector)])
+    except (KeyError, ValueError):
+        return None
+
+
+def _draft_facts(stay: Stay, content: LetterContent) -> LetterFacts:
+    """A draft graded as the letter it would become: signed by a physician, handed over on time."""
+    day = content.discharge_at or stay.discharge_at or timezone.now()
+    return LetterFacts(
+        exists=True,
+        signed_at=day - dt.timedelta(minutes=1),
+        signer_profession="medecin",
+        handed_over_at=day,
+        stay_id=str(stay.pk),
+    )
+
+
+def build_panel(
+    stay: Stay, letter: Letter | None, content: LetterContent, parsed: ParsedForm | None = None
+) -> Panel:
+    grid = grid_for(stay.sector)
+    panel = Panel(grid=grid)
+    draft = letter is None or letter.status == Letter.Status.DRAFT
+    screen = parsed.screen_path if parsed else (lambda p: p)
+    qls_fields: set[str] = set()
+    if grid is not None:
+        facts = _draft_facts(stay, content) if draft else letter_facts(stay, letter)
+        evaluation = evaluate(content, facts, grid)
+        for r in evaluation.items:
+            item = grid.item(r.id)
+            is_step = item.field in STEP_FIELDS or item.rule in STEP_RULES
+            state = {Result.MET: "met", Result.NOT_MET: "not_met"}.get(r.result, "na")
+            if r.field:
+                qls_fields.add(r.field)
+            if is_step:
+                if draft and state == "met":
+                    state = "todo"
+                elif not draft and item.field == "handover" and letter.handed_over_at is None:
+                    state = "todo" if state == "not_met" else state
+                panel.steps.append(
+                    PanelItem(item.label_fr, state, r.explanation, field_id(screen(r.field or item.field)))
+                )
+            else:
+                panel.criteria.append(
+                    PanelItem(item.label_fr, state, r.explanation, field_id(screen(r.field or item.field)))
+                )
+    for p in content.problems():
+        if p.field in qls_fields:
+            continue
+        panel.decree.append(
+            PanelItem(p.field, "not_met", p.message, field_id(screen(p.field)), p.blocks_signature)
+        )
+    for path, message in masking_errors(content):
+        panel.masking.append(PanelItem(path, "not_met", message, field_id(path), True))
+    if parsed is not None:
+        for path, message in parsed.errors.items():
+            panel.form_errors.append(PanelItem(path, "not_met", message, field_id(path)))
+    return panel

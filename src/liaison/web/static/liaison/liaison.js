@@ -1,0 +1,103 @@
+/* Liaison — small behaviours of the letter form: add, remove and reorder rows without reloading
+   (keyboard friendly, focus kept), and links of the QLS panel that move focus to the field. */
+(function () {
+  "use strict";
+
+  function renumber(list) {
+    var name = list.dataset.list;
+    var rows = list.querySelectorAll(":scope > fieldset.row");
+    rows.forEach(function (row, i) {
+      row.dataset.index = String(i);
+      var no = row.querySelector(".row-no");
+      if (no) { no.textContent = String(i + 1); }
+      row.querySelectorAll("[name],[id],label[for],[aria-describedby]").forEach(function (el) {
+        var re = new RegExp("^(f-|e-f-)?" + name + "([.-])(\\d+|__i__)([.-])");
+        ["name", "id", "for", "aria-describedby"].forEach(function (attr) {
+          var v = el.getAttribute(attr);
+          if (v) { el.setAttribute(attr, v.replace(re, function (_m, pre, s1, _n, s2) { return (pre || "") + name + s1 + i + s2; })); }
+        });
+      });
+    });
+  }
+
+  function changed(form) {
+    form.dispatchEvent(new Event("liaison-rows", { bubbles: true }));
+  }
+
+  function addRow(button) {
+    var name = button.dataset.add;
+    var list = document.querySelector('.rows[data-list="' + name + '"]');
+    var tpl = document.getElementById("tpl-" + name);
+    if (!list || !tpl) { return; }
+    var frag = tpl.content.cloneNode(true);
+    var row = frag.querySelector("fieldset.row");
+    list.appendChild(frag);
+    renumber(list);
+    if (window.htmx) { window.htmx.process(row); }
+    var first = row.querySelector("input:not([type=hidden]), select, textarea");
+    if (first) { first.focus(); }
+    changed(list.closest("form"));
+  }
+
+  function moveRow(button, delta) {
+    var row = button.closest("fieldset.row");
+    var list = row.parentElement;
+    var sibling = delta < 0 ? row.previousElementSibling : row.nextElementSibling;
+    if (!sibling) { return; }
+    if (delta < 0) { list.insertBefore(row, sibling); } else { list.insertBefore(sibling, row); }
+    renumber(list);
+    button.focus();
+    announce(row.querySelector("legend").textContent.trim() + " déplacé.");
+    changed(list.closest("form"));
+  }
+
+  function removeRow(button) {
+    var row = button.closest("fieldset.row");
+    var list = row.parentElement;
+    var form = list.closest("form");
+    var next = row.nextElementSibling || row.previousElementSibling;
+    var label = row.querySelector("legend").textContent.trim();
+    row.remove();
+    renumber(list);
+    var target = next ? next.querySelector("input:not([type=hidden]), select") : list.parentElement.querySelector("[data-add]");
+    if (target) { target.focus(); }
+    announce(label + " supprimé.");
+    changed(form);
+  }
+
+  function announce(text) {
+    var live = document.getElementById("sr-announce");
+    if (!live) {
+      live = document.createElement("div");
+      live.id = "sr-announce";
+      live.className = "sr-only";
+      live.setAttribute("aria-live", "polite");
+      document.body.appendChild(live);
+    }
+    live.textContent = text;
+  }
+
+  function focusField(id) {
+    var el = document.getElementById(id);
+    if (!el) { return false; }
+    var focusable = el.matches("input, select, textarea, button, a[href]") ? el
+      : el.querySelector("input:not([type=hidden]), select, textarea, button") || el;
+    if (focusable === el && !el.hasAttribute("tabindex")) { el.setAttribute("tabindex", "-1"); }
+    el.scrollIntoView({ block: "center" });
+    focusable.focus({ preventScroll: true });
+    return true;
+  }
+
+  document.addEventListener("click", function (ev) {
+    var t = ev.target.closest("[data-add], [data-move], [data-remove], a[data-focus]");
+    if (!t) { return; }
+    if (t.matches("a[data-focus]")) {
+      if (focusField(t.dataset.focus)) { ev.preventDefault(); }
+      return;
+    }
+    ev.preventDefault();
+    if (t.hasAttribute("data-add")) { addRow(t); }
+    else if (t.hasAttribute("data-move")) { moveRow(t, parseInt(t.dataset.move, 10)); }
+    else { removeRow(t); }
+  });
+})();
