@@ -48,11 +48,11 @@ def profile_json(p: dict, today: dt.date | None = None) -> dict:
         ]
         last = s["years"][-1]
         bars = []
-        if last["value"] is not None:
+        if last["value"] is not None and (s["code"] == p["main"] or s["discharge_organisation"]):
             for label, v, colour in (
                 ("Établissement", last["value"], "#1f3a60"),
                 ("Région", last["region"], "#7f9cc0"),
-                ("Même catégorie", last["category"], "#a9b8a0"),
+                ("Catégorie (France)", last["category"], "#a9b8a0"),
                 ("National", last["national"], "#9a9a9a"),
             ):
                 if v is not None:

@@ -96,9 +96,11 @@ def import_file(
             if est is None:
                 new.append(Establishment(**{"finess_eg": finess, **{f: getattr(row, f) for f in fields}}))
             elif parsed.year >= latest_year:  # the newest file names the establishment
-                for f in fields:
-                    setattr(est, f, getattr(row, f) or getattr(est, f))
-                changed.append(est)
+                values = {f: getattr(row, f) or getattr(est, f) for f in fields}
+                if any(getattr(est, f) != v for f, v in values.items()):
+                    for f, v in values.items():
+                        setattr(est, f, v)
+                    changed.append(est)
         Establishment.objects.bulk_create(new, batch_size=1000)
         Establishment.objects.bulk_update(changed, fields, batch_size=1000)
         ids = dict(Establishment.objects.filter(finess_eg__in=rows).values_list("finess_eg", "id"))

@@ -20,5 +20,12 @@ def pct(value: float | None) -> str:
 
 
 @register.filter
+def evolution(code: str) -> str:
+    from liaison.campaign.profile_pdf import EVOLUTION_LABELS
+
+    return EVOLUTION_LABELS.get(code, "—")
+
+
+@register.filter
 def get(mapping: dict, key: str):
     return mapping.get(key) if mapping else None
