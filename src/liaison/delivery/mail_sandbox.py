@@ -268,7 +268,7 @@ class SandboxHandler:
 
 class SandboxController(Controller):
     def factory(self) -> SMTP:
-        return DsnSMTP(self.handler, hostname=HOSTNAME, **self.SMTP_kwargs)
+        return DsnSMTP(self.handler, **self.SMTP_kwargs)
 
 
 def start(
