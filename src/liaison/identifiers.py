@@ -109,15 +109,16 @@ def validate_rpps(value: str) -> str:
 def validate_finess(value: str) -> str:
     """A FINESS number: 9 characters, department first (2A/2B in Corsica), Luhn key last.
 
-    Corsican numbers carry letters; the Luhn key is then checked with 2A→20 and 2B→20, the
-    substitution used by the FINESS registry for the key (our reading; unconfirmed).
+    Corsican numbers carry letters; the Luhn key is then checked with 2A→21 and 2B→22
+    (A=1, B=2): the 86 Corsican FINESS of the HAS certification list in `shared/opendata/` all
+    pass that way and none with 2A/2B→20.
     """
     v = re.sub(r"\s", "", value or "").upper()
     if len(v) == 10 and v.startswith("1"):  # IdNat_Struct given instead of the bare FINESS
         v = v[1:]
     if not re.fullmatch(r"(2[AB]|[0-9]{2})[0-9]{7}", v):
         raise IdentifierError(f"Le numéro FINESS doit comporter 9 caractères ; reçu {value!r}.")
-    digits = v.replace("2A", "20", 1).replace("2B", "20", 1) if v[:2] in ("2A", "2B") else v
+    digits = {"2A": "21", "2B": "22"}.get(v[:2], v[:2]) + v[2:]
     if not luhn_ok(digits):
         raise IdentifierError(f"La clé du numéro FINESS {v} est incorrecte (contrôle de Luhn).")
     return v

@@ -13,7 +13,8 @@ import pytest
 
 from liaison.campaign import services
 from liaison.campaign.models import Establishment, ImportBatch, Result
-from liaison.campaign.reader import ImportRefused, check_finess, department_of, parse
+from liaison.campaign.reader import ImportRefused, department_of, parse
+from liaison.identifiers import validate_finess
 from tests.campaign.conftest import ROWS
 
 
@@ -90,10 +91,10 @@ def test_regional_simple_means_match_those_published_by_has(imported, esatis_fil
 
 
 def test_finess_rules():
-    assert check_finess("2A0000014") == "2A0000014"  # Corsica: 2A → 21 for the key
+    assert validate_finess("2A0000014") == "2A0000014"  # Corsica: 2A → 21 for the key
     assert department_of("970100020") == "971" and department_of("2B0000012") == "2B"
     with pytest.raises(ValueError):
-        check_finess("010000033")
+        validate_finess("010000033")
 
 
 def _csv_copy(path: Path, tmp_path: Path, edit) -> Path:

@@ -105,3 +105,24 @@ def test_discharge_before_admission_refused(hospital):
         stay.full_clean()
     with pytest.raises(IntegrityError), transaction.atomic():  # the database refuses it too
         stay.save()
+
+
+def test_corsican_finess_from_the_has_list():
+    import csv
+
+    from liaison.paths import opendata_dir
+
+    path = opendata_dir() / "ganebang-veltis" / "has_certification_etablissement_geo.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        text = fh.read()
+    corsican = sorted(
+        {
+            tok
+            for tok in csv.reader(text.splitlines())
+            for tok in tok
+            if tok[:2] in ("2A", "2B") and len(tok) == 9 and tok[2:].isdigit()
+        }
+    )
+    assert len(corsican) > 20
+    for finess in corsican:
+        assert ids.validate_finess(finess) == finess

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 from python_calamine import CalamineWorkbook
 
 from liaison.campaign.mapping import FileMapping, detect, mappings
-from liaison.identifiers import IdentifierError, luhn_ok, validate_finess
+from liaison.identifiers import IdentifierError, validate_finess
 from liaison.paths import opendata_dir
 
 
@@ -77,21 +76,6 @@ MAX_ERRORS = 200
 
 
 # --- FINESS ----------------------------------------------------------------------------------
-
-
-def check_finess(value: str) -> str:
-    """`identifiers.validate_finess`, plus Corsica's key as HAS and FINESS compute it.
-
-    The 86 Corsican FINESS of the HAS certification list and the 11 of the e-Satis files all
-    pass Luhn with 2A→21 and 2B→22 (A=1, B=2) and none with the 2A/2B→20 that
-    `validate_finess` uses, so a Corsican number is accepted on that reading.
-    """
-    v = re.sub(r"\s", "", value or "").upper()
-    if v[:2] in ("2A", "2B") and re.fullmatch(r"2[AB][0-9]{7}", v):
-        if luhn_ok(("21" if v[1] == "A" else "22") + v[2:]):
-            return v
-        raise IdentifierError(f"La clé du numéro FINESS {v} est incorrecte (contrôle de Luhn).")
-    return validate_finess(v)
 
 
 def department_of(finess: str) -> str:
@@ -257,7 +241,7 @@ def parse(path: Path, year: int | None = None, family: str | None = None) -> Par
                     line_errors.append(LineError(n, col, "numéro FINESS absent."))
                 continue
             try:
-                finess[key] = check_finess(raw)
+                finess[key] = validate_finess(raw)
             except IdentifierError as exc:
                 line_errors.append(LineError(n, col, f"FINESS inexistant — {exc}"))
         eg = finess.get("finess_eg", "")

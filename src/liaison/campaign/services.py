@@ -30,8 +30,8 @@ from liaison.campaign.models import (
     Result,
     Target,
 )
-from liaison.campaign.reader import ImportRefused, LineError, check_finess, parse
-from liaison.identifiers import IdentifierError
+from liaison.campaign.reader import ImportRefused, LineError, parse
+from liaison.identifiers import IdentifierError, validate_finess
 from liaison.paths import opendata_dir
 
 DEFAULTS_FILE = Path(__file__).with_name("scoring_defaults.yaml")
@@ -347,7 +347,7 @@ def import_attributes(text: str, default_source: str = "") -> int:
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         fields: dict = {}
         try:
-            finess = check_finess(row["finess_geo"])
+            finess = validate_finess(row["finess_geo"])
         except IdentifierError as exc:
             errors.append(LineError(n, "finess_geo", f"FINESS inexistant — {exc}"))
             continue
