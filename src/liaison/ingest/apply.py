@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from liaison.ingest import hl7v2
 from liaison.ingest.hl7v2 import AdtMessage, HL7Error, PatientData, Person, VisitData
 from liaison.ingest.models import InboundMessage
-from liaison.letters.lifecycle import open_letter
+from liaison.letters.lifecycle import open_letter, refresh_from_stay
 from liaison.letters.models import (
     PARIS,
     AuditEvent,
@@ -42,7 +41,7 @@ from liaison.letters.models import (
     Stay,
     Unit,
 )
-from liaison.letters.prefill import apply_stay_facts
+from liaison.letters.prefill import initial_content
 
 logger = logging.getLogger(__name__)
 
@@ -294,8 +293,11 @@ def _apply(ctx: _Context) -> str:
     msg, est, event = ctx.msg, ctx.est, ctx.msg.event
     if event == "A40":
         return _merge(ctx)
-    patient, identity_changed = _upsert_patient(ctx, msg.patient)
-    identity_changed |= _apply_patient_roles(ctx, patient, msg.roles)
+    patient, identity_changed, created = _upsert_patient(ctx, msg.patient, msg.roles)
+    if not created:
+        identity_changed |= _apply_patient_roles(ctx, patient, msg.roles)
+    # A patient created by this message has no other stay: no other draft to refresh.
+    identity_changed = identity_changed and not created
     if event in IDENTITY_ONLY and msg.visit is None:
         if identity_changed:
             _refresh_drafts(ctx, patient)
@@ -310,8 +312,8 @@ def _apply(ctx: _Context) -> str:
             _refresh_drafts(ctx, patient, exclude=stay.pk if stay else None)
         return ""
     if event in ADMISSIONS:
-        stay = _admit(ctx, patient, visit)
-        _sync_letter(ctx, stay, open_new=event != "A05")
+        stay, stay_created = _admit(ctx, patient, visit)
+        _sync_letter(ctx, stay, open_new=event != "A05", new_stay=stay_created)
     else:
         stay = _find_stay(est, visit, patient, required=True)
         assert stay is not None
@@ -414,13 +416,18 @@ def _identity_changes(p: Patient, d: PatientData) -> list[str]:
     return changed
 
 
-def _upsert_patient(ctx: _Context, d: PatientData) -> tuple[Patient, bool]:
-    """The locked patient, created or updated from PID; and whether its identity changed."""
+def _upsert_patient(
+    ctx: _Context, d: PatientData, roles: tuple[hl7v2.Role, ...] = ()
+) -> tuple[Patient, bool, bool]:
+    """The locked patient, created or updated from PID; whether its identity changed; whether
+    it was created. A new patient gets its médecin traitant (`roles`) in the same INSERT; for an
+    existing one the caller applies the roles."""
     est = ctx.est
     p = _locked_patient(est, d.ipp)
     if p is None:
         p = Patient(establishment=est, ipp=d.ipp)
         _identity_changes(p, d)
+        _apply_patient_roles(ctx, p, roles)
         try:
             with transaction.atomic():
                 p.save()
@@ -430,7 +437,7 @@ def _upsert_patient(ctx: _Context, d: PatientData) -> tuple[Patient, bool]:
                 raise
         else:
             ctx.audit("create", p, p.pk)
-            return p, True
+            return p, True, True
     if p.merged_into_id:
         survivor = Patient.objects.filter(pk=p.merged_into_id).values_list("ipp", flat=True).first()
         raise HL7Error(
@@ -443,7 +450,7 @@ def _upsert_patient(ctx: _Context, d: PatientData) -> tuple[Patient, bool]:
     if changed:
         p.save(update_fields=changed)
         ctx.audit("update", p, p.pk, champs=changed)
-    return p, bool(changed)
+    return p, bool(changed), False
 
 
 def _same_person(corr: Correspondent | None, person: Person) -> bool:
@@ -484,8 +491,11 @@ def _correspondent(person: Person, address: str = "", phone: str = "") -> Corres
 
 
 def _apply_patient_roles(ctx: _Context, patient: Patient, roles: tuple[hl7v2.Role, ...]) -> bool:
-    """Médecin traitant from ROL (ODRP/FHCP/PP); return whether it changed."""
+    """Médecin traitant from ROL (ODRP/FHCP/PP); return whether it changed.
+
+    A patient not saved yet is only given its médecin traitant (its INSERT follows)."""
     changed = False
+    saved = patient.pk is not None
     for role in roles:
         if role.role not in hl7v2.MEDECIN_TRAITANT_ROLES:
             continue
@@ -493,15 +503,17 @@ def _apply_patient_roles(ctx: _Context, patient: Patient, roles: tuple[hl7v2.Rol
         if role.action == "DE":
             if current is not None and (not role.person.rpps or _same_person(current, role.person)):
                 patient.medecin_traitant = None
-                patient.save(update_fields=["medecin_traitant"])
-                ctx.audit("update", patient, patient.pk, champs=["medecin_traitant"])
+                if saved:
+                    patient.save(update_fields=["medecin_traitant"])
+                    ctx.audit("update", patient, patient.pk, champs=["medecin_traitant"])
                 changed = True
             continue
         if _same_person(current, role.person):
             continue
         patient.medecin_traitant = _correspondent(role.person, role.address, role.phone)
-        patient.save(update_fields=["medecin_traitant"])
-        ctx.audit("update", patient, patient.pk, champs=["medecin_traitant"])
+        if saved:
+            patient.save(update_fields=["medecin_traitant"])
+            ctx.audit("update", patient, patient.pk, champs=["medecin_traitant"])
         changed = True
     return changed
 
@@ -608,7 +620,8 @@ def _update_visit_details(ctx: _Context, stay: Stay, v: VisitData, save: bool = 
     return changed
 
 
-def _admit(ctx: _Context, patient: Patient, v: VisitData) -> Stay:
+def _admit(ctx: _Context, patient: Patient, v: VisitData) -> tuple[Stay, bool]:
+    """The stay admitted (created or updated), and whether this message created it."""
     msg, est = ctx.msg, ctx.est
     stay = _find_stay(est, v, patient, required=False)
     if msg.event == "A05":
@@ -640,7 +653,7 @@ def _admit(ctx: _Context, patient: Patient, v: VisitData) -> Stay:
         changed = list(dict.fromkeys(changed))
         stay.save(update_fields=changed)
         ctx.audit("update", stay, patient.pk, champs=changed)
-    return stay
+    return stay, created
 
 
 def _transfer(ctx: _Context, stay: Stay, v: VisitData) -> None:
@@ -724,8 +737,9 @@ def _merge(ctx: _Context) -> str:
     ipps = sorted({msg.patient.ipp, *msg.prior_ipps})
     # Lock every patient involved, always in the same order (no deadlock between two merges).
     list(Patient.objects.select_for_update().filter(establishment=est, ipp__in=ipps).order_by("pk"))
-    survivor, _ = _upsert_patient(ctx, msg.patient)
-    _apply_patient_roles(ctx, survivor, msg.roles)
+    survivor, _, created = _upsert_patient(ctx, msg.patient, msg.roles)
+    if not created:
+        _apply_patient_roles(ctx, survivor, msg.roles)
     notes = []
     for ipp in msg.prior_ipps:
         if ipp == survivor.ipp:
@@ -753,34 +767,34 @@ def _merge(ctx: _Context) -> str:
 # --- letters --------------------------------------------------------------------------------------
 
 
-def _sync_letter(ctx: _Context, stay: Stay, open_new: bool) -> None:
-    """Open the pre-filled draft (admission, discharge) or bring the existing draft up to date.
-
-    The refresh does what `lifecycle.refresh_from_stay` does (lock the letter, overwrite the
-    GAM-owned parts with `apply_stay_facts`, bump the revision so a stale form is refused,
-    audit) but from the stay already loaded and locked here, and only when something changed.
-    A signed letter is never touched.
-    """
-    letter = (
-        Letter.objects.select_for_update()
-        .filter(stay=stay)
+def _sync_letter(ctx: _Context, stay: Stay, open_new: bool, new_stay: bool = False) -> None:
+    """Open the pre-filled draft (admission, discharge) or bring the existing draft up to date
+    (`lifecycle.refresh_from_stay` with the stay already locked here; it writes only when the
+    content changes). A signed letter is never touched."""
+    if new_stay:
+        # Created by this transaction: invisible to any other, so it has no letter yet.
+        if open_new and not stay.cancelled:
+            letter = Letter.objects.create(
+                stay=stay, version=1, content=initial_content(stay).model_dump(mode="json")
+            )
+            ctx.audit("create", letter, stay.patient_id, why="ouverture de la lettre")
+        return
+    current = (
+        Letter.objects.filter(stay=stay)
         .exclude(status=Letter.Status.SUPERSEDED)
         .order_by("-version")
+        .values_list("pk", "status")
         .first()
     )
-    if letter is None:
+    if current is None:
         if open_new and not stay.cancelled:
             open_letter(stay)
         return
-    if letter.status != Letter.Status.DRAFT:
+    if current[1] != Letter.Status.DRAFT:
         return
-    content = apply_stay_facts(letter.parsed(), stay).model_dump(mode="json")
-    if content == letter.content:
-        return
-    Letter.objects.filter(pk=letter.pk).update(
-        content=content, revision=F("revision") + 1, updated_at=timezone.now()
+    refresh_from_stay(
+        Letter(pk=current[0], stay=stay), stay=stay, why=f"mise à jour depuis le séjour ({ctx.why})"[:200]
     )
-    ctx.audit("update", letter, stay.patient_id, why=f"mise à jour depuis le séjour ({ctx.why})")
 
 
 def _refresh_drafts(ctx: _Context, patient: Patient, exclude: int | None = None) -> None:

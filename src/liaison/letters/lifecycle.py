@@ -87,18 +87,37 @@ def open_letter(stay: Stay, user: User | None = None) -> Letter:
         return stay.current_letter
 
 
-def refresh_from_stay(letter: Letter, user: User | None = None) -> Letter:
-    """Update a draft's GAM-owned parts (identity, dates, modes) after an ADT change."""
-    with transaction.atomic():
-        letter = _locked(letter.pk)
+def refresh_from_stay(
+    letter: Letter,
+    user: User | None = None,
+    stay: Stay | None = None,
+    why: str = "mise à jour depuis le séjour",
+) -> Letter:
+    """Update a draft's GAM-owned parts (identity, dates, modes) after an ADT change.
+
+    The letter row is locked; it is written (revision bumped, so a form loaded before is
+    refused, and one audit row) only when its content actually changes. `stay`, when given, is
+    the letter's stay already loaded and locked by the caller in the current transaction (the
+    ADT ingest): it is used as is instead of being read again. A signed letter is never touched.
+    """
+    with transaction.atomic(savepoint=False):
+        if stay is None:
+            letter = _locked(letter.pk)
+        else:
+            letter = Letter.objects.select_for_update().get(pk=letter.pk)
+            letter.stay = stay
         if letter.status != Letter.Status.DRAFT:
             return letter
-        content = apply_stay_facts(letter.parsed(), letter.stay)
-        letter.content = _dump(content)
-        letter.revision = F("revision") + 1
-        letter.save(update_fields=["content", "revision", "updated_at"])
-        audit.record(user, "update", letter, why="mise à jour depuis le séjour")
-    letter.refresh_from_db()
+        content = _dump(apply_stay_facts(letter.parsed(), letter.stay))
+        if content == letter.content:
+            return letter
+        now = timezone.now()
+        Letter.objects.filter(pk=letter.pk).update(
+            content=content, revision=F("revision") + 1, updated_at=now
+        )
+        # The row is locked: the revision read is the current one.
+        letter.content, letter.revision, letter.updated_at = content, letter.revision + 1, now
+        audit.record(user, "update", letter, why=why)
     return letter
 
 
