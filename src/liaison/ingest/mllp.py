@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import socketserver
 import threading
@@ -30,6 +31,23 @@ Processor = Callable[[bytes, str, str], Outcome]
 
 def _default_processor(data: bytes, source: str, peer: str) -> Outcome:
     return process(data, source, peer)
+
+
+def use_prepared_statements() -> bool:
+    """Bind parameters on the PostgreSQL server and prepare repeated statements, for the
+    connections this process opens from now on (the listener runs the same dozen statements for
+    every message). Skipped on SQLite, when LIAISON_PG_SERVER_SIDE_BINDING=0, or when the
+    settings already chose. Call it before the listener opens any connection."""
+    if os.environ.get("LIAISON_PG_SERVER_SIDE_BINDING") == "0":
+        return False
+    settings_dict = connections.settings["default"]  # shared by every thread's connection
+    if settings_dict["ENGINE"] != "django.db.backends.postgresql":
+        return False
+    options = settings_dict.setdefault("OPTIONS", {})
+    options.setdefault("server_side_binding", True)
+    options.setdefault("prepare_threshold", int(os.environ.get("LIAISON_PG_PREPARE_THRESHOLD", "2")))
+    connections.close_all()
+    return bool(options["server_side_binding"])
 
 
 def _replace_broken_db_connection() -> None:

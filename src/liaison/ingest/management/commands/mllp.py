@@ -12,7 +12,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from liaison.ingest.mllp import MLLPServer
+from liaison.ingest.mllp import MLLPServer, use_prepared_statements
 
 
 class Command(BaseCommand):
@@ -40,6 +40,7 @@ class Command(BaseCommand):
         if workers > 1 and opts["port"] == 0:
             raise CommandError("Plusieurs processus d'écoute exigent un port fixe (--port).")
         reuse = workers > 1 or opts["reuse_port"]
+        use_prepared_statements()
         try:
             server = MLLPServer(opts["host"], opts["port"], reuse_port=reuse)
         except OSError as exc:
