@@ -1,0 +1,67 @@
+"""`liaison dmp-sandbox --port P [--store DIR] [--patients FILE] [--trust CERT]`: the loopback DMP.
+
+Patients: by default the sandbox knows every INS of the Liaison database it reads through
+Django (same DATABASE_URL), as if each of them had an open DMP; `--patients FILE` (one INS
+matricule a line) replaces that list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
+
+
+class DatabasePatients:
+    """Every INS matricule known to Liaison has a DMP (positive answers are cached)."""
+
+    def __init__(self) -> None:
+        self._known: set[str] = set()
+
+    def known(self, ins: str) -> bool:
+        if ins in self._known:
+            return True
+        from liaison.letters.models import Patient
+
+        try:
+            found = Patient.objects.filter(ins_matricule=ins).exists()
+        finally:
+            close_old_connections()
+        if found:
+            self._known.add(ins)
+        return found
+
+
+class Command(BaseCommand):
+    help = "Bac à sable DMP : destinataire XDS.b (ITI-41) local avec la vue « Mon espace santé »."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8091)
+        parser.add_argument("--store", type=Path, help="dossier des documents reçus (temporaire sinon)")
+        parser.add_argument("--patients", type=Path, help="fichier d'INS connus, un par ligne")
+        parser.add_argument(
+            "--trust", type=Path, action="append", help="certificat de cachet accepté (PEM) ; tous sinon"
+        )
+
+    def handle(self, *args, **o) -> None:
+        folder = o["store"] or Path(tempfile.mkdtemp(prefix="liaison-dmp-sandbox-"))
+        patients = StaticPatients.from_file(o["patients"]) if o["patients"] else DatabasePatients()
+        trusted = [p.read_bytes() for p in o["trust"]] if o["trust"] else None
+        sandbox = Sandbox(Store(folder), patients, trusted_certs=trusted)
+        sandbox.cda_check  # noqa: B018 — load the ANS validator before the first request
+        server, thread = start(sandbox, o["host"], o["port"])
+        who = f"fichier {o['patients']}" if o["patients"] else "base Liaison"
+        self.stdout.write(
+            f"Bac à sable DMP sur {server.url} (documents : {folder} ; patients : {who})\n"
+            f"  ITI-41 : POST {server.url}\n  Documents : {server.url}documents\n"
+            f"  Mon espace santé : {server.url}patient/<INS>"
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            thread.join()
+        server.shutdown()
