@@ -101,8 +101,9 @@ def ward(hospital, settings):
     return hospital
 
 
-def shot(page: Page, name: str) -> None:
+def shot(page: Page, name: str, settle_ms: int = 0) -> None:
     if os.environ.get("LIAISON_SCREENSHOTS"):
+        page.wait_for_timeout(settle_ms)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
@@ -196,7 +197,7 @@ def test_fill_sign_and_hand_over(ward, server_url, page):
     page.get_by_role("link", name="Vérifier et signer").click()
     expect(page.get_by_role("heading", name="Aperçu, non signé")).to_be_visible()
     expect(page.locator("iframe.pdf")).to_have_attribute("src", f"/lettres/{letter.pk}/apercu.pdf")
-    shot(page, "3-verifier-et-signer")
+    shot(page, "3-verifier-et-signer", settle_ms=3000)  # the PDF viewer draws the preview
     page.get_by_role("button", name="Signer la lettre").click()
     expect(page.get_by_role("status").first).to_have_text("Lettre signée.")
     expect(page.locator("#letter-state")).to_have_text("Signée")

@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from liaison.delivery.routing import why_no_dmp
@@ -127,13 +128,18 @@ def _allowed(check: Callable[..., None], user, stay: Stay) -> bool:
     return True
 
 
-def _get_letter(request: HttpRequest, letter_id: int) -> Letter:
-    letter = get_object_or_404(
-        Letter.objects.select_related(
-            "stay__patient", "stay__unit", "stay__establishment", "updated_by", "signed_by", "handed_over_by"
-        ),
-        pk=letter_id,
-    )
+PAGE_RELATED = (
+    "stay__patient",
+    "stay__unit",
+    "stay__establishment",
+    "updated_by",
+    "signed_by",
+    "handed_over_by",
+)
+
+
+def _get_letter(request: HttpRequest, letter_id: int, related: tuple[str, ...] = PAGE_RELATED) -> Letter:
+    letter = get_object_or_404(Letter.objects.select_related(*related), pk=letter_id)
     try:
         check_view(request.user, letter.stay)
     except PermissionDeniedFr as exc:
@@ -298,14 +304,11 @@ def letter_detail(request: HttpRequest, letter_id: int) -> HttpResponse:
 @require_POST
 def letter_check(request: HttpRequest, letter_id: int) -> HttpResponse:
     """The live QLS panel for the form as typed (nothing saved, no patient data returned)."""
-    letter = _get_letter(request, letter_id)
+    letter = _get_letter(request, letter_id, related=("stay",))
+    # The GAM parts come from the stored draft (the form cannot change them; an ADT change
+    # refreshes the draft itself), so no stay re-read here: this runs on every keystroke batch.
     parsed = parse_form(letter.parsed(), request.POST)
-    content = (
-        apply_stay_facts(parsed.content, letter.stay)
-        if letter.status == Letter.Status.DRAFT
-        else parsed.content
-    )
-    panel = build_panel(letter.stay, letter, content, parsed)
+    panel = build_panel(letter.stay, letter, parsed.content, parsed)
     return render(request, "web/_panel.html", {"panel": panel, "letter": letter})
 
 
@@ -388,6 +391,7 @@ def _preview_content(letter: Letter, user) -> tuple[LetterContent, Professional]
     return content, author or Professional(family_name="(signataire)")
 
 
+@xframe_options_sameorigin  # shown in the signature page's frame
 @login_required
 @require_GET
 def letter_preview_pdf(request: HttpRequest, letter_id: int) -> HttpResponse:
