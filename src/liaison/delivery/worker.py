@@ -24,7 +24,7 @@ _SENDERS: dict[str, Sender] = {}
 
 # Modules with a `configure_from_env() -> None` that registers their sender when the
 # environment names their peer (LIAISON_DMP_URL, LIAISON_MSS_SMTP…).
-SENDER_MODULES: list[str] = ["liaison.delivery.mssante"]
+SENDER_MODULES: list[str] = ["liaison.delivery.dmp", "liaison.delivery.mssante"]
 log = logging.getLogger(__name__)
 
 NOT_CONFIGURED = {
