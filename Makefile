@@ -31,6 +31,7 @@ lint: install
 	$(BIN)/ruff check
 
 test: install system-deps lint
+	npm ci --prefix tests/web/axe --no-audit --no-fund --silent
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest
 
 bench: install

@@ -339,3 +339,11 @@ def test_medicine_autocomplete(client, today):
     html = client.get("/medicaments/", {"medications.0.medicine": "furosemide arr"}).content.decode()
     assert '<option value="FUROSEMIDE ARROW 40 mg, comprimé sécable">' in html
     assert client.get("/medicaments/", {"q": "f"}).content.decode().strip() == ""
+
+
+def test_campaign_role_lands_on_the_campaign_side(client, hospital):
+    client.force_login(hospital["users"]["campagne"])
+    resp = client.get("/")
+    assert resp.status_code == 302 and resp["Location"].startswith("/campagne/")
+    page = client.get(resp["Location"]).content.decode()
+    assert "Sorties du jour" not in page and "Campagne" in page

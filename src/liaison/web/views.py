@@ -46,6 +46,7 @@ from liaison.letters.permissions import (
     HANDOVER_ROLES,
     ROLE_LABELS,
     PermissionDeniedFr,
+    Role,
     check_correct,
     check_edit,
     check_hand_over,
@@ -158,6 +159,8 @@ def _int(value: str | None) -> int | None:
 def stays(request: HttpRequest) -> HttpResponse:
     """Today's discharges (and yesterday's unfinished letters) of the user's units."""
     role = role_of(request.user)
+    if role == Role.CAMPAGNE:  # no patient for the campaign role: its home is the campaign side
+        return redirect("campaign:home")
     units = Unit.objects.filter(id__in=unit_ids(request.user)).order_by("name")
     unit, physician = _int(request.GET.get("service")), _int(request.GET.get("medecin"))
     clinical = role in CLINICAL_ROLES and bool(unit_ids(request.user))
