@@ -172,3 +172,7 @@ def ensure_groups() -> None:
     admin.permissions.add(
         *perms, *Permission.objects.filter(content_type__app_label="auth", content_type__model="user")
     )
+    # The ADT messages received (read only): integrations are the administrator's.
+    admin.permissions.add(
+        *Permission.objects.filter(content_type__app_label="ingest", codename="view_inboundmessage")
+    )
