@@ -6,7 +6,12 @@ one establishment with its units and physicians, starts `liaison mllp` as a sepa
 (test NIR OID), each message waiting for its ACK as a GAM does. Every message is applied for
 real: new patients, stays, pre-filled letters, audit rows. Prints the median of several runs.
 
-    .venv/bin/python bench/bench_mllp.py [--patients 200] [--runs 3]
+    .venv/bin/python bench/bench_mllp.py [--patients 200] [--runs 3] [--no-prepared]
+
+The listener binds parameters on the server and prepares its repeated statements
+(`liaison.ingest.mllp.use_prepared_statements`); `--no-prepared` measures it without. The
+machine's load average is printed before and after: the client, the listener and PostgreSQL
+share its cores, so anything else running lowers the figures.
 
 Target: 300 messages/s on the 2-core development machine.
 """
@@ -78,8 +83,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_listener(port: int, workers: int) -> subprocess.Popen:
+def _start_listener(port: int, workers: int, prepared: bool = True) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": f"{PG}/{DB_NAME}"}
+    env["LIAISON_PG_SERVER_SIDE_BINDING"] = "1" if prepared else "0"
     proc = subprocess.Popen(
         [sys.executable, "-m", "liaison.cli", "mllp", "--port", str(port), "--workers", str(workers)],
         env=env,
@@ -174,18 +180,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=200, help="patients par mesure (3 messages chacun)")
     parser.add_argument("--runs", type=int, default=3, help="mesures par configuration (médiane)")
+    parser.add_argument(
+        "--no-prepared", action="store_true", help="sans requêtes préparées côté serveur (comparaison)"
+    )
     args = parser.parse_args()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
     _recreate_database()
     _setup_django()
-    print(f"Base PostgreSQL {DB_NAME} créée et migrée ; {os.cpu_count()} cœur(s).")
+    print(f"Base PostgreSQL {DB_NAME} créée et migrée ; {os.cpu_count()} cœur(s) ; charge {load}.")
+    print("Requêtes préparées côté serveur : " + ("non" if args.no_prepared else "oui"))
     for label, ms in _parser_costs().items():
         print(f"  analyse d'un A01 : {ms:.2f} ms — {label}")
     results: dict[tuple[int, int], float] = {}
     run = 0
     for workers, connections in ((1, 1), (1, 4), (2, 4)):
         port = _free_port()
-        listener = _start_listener(port, workers)
+        listener = _start_listener(port, workers, prepared=not args.no_prepared)
         try:
             rates = []
             for _ in range(args.runs):
@@ -205,6 +216,7 @@ def main() -> None:
             f"{results[(workers, connections)]:.0f} messages/s "
             f"(médiane de {args.runs} mesures de {args.patients * 3} messages : {detail})"
         )
+    print("Charge de la machine après les mesures : " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     for key, label in (((1, 1), "1 connexion"), ((2, 4), "4 connexions, 2 processus")):
         verdict = "atteint" if results[key] >= TARGET else "NON atteint"
         print(f"Objectif {TARGET:.0f} messages/s, {label} : {verdict} ({results[key]:.0f}).")
