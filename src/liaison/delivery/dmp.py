@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
 import ssl
 import threading
 from dataclasses import dataclass
@@ -88,6 +89,8 @@ class Transport:
                 )
             else:
                 conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            conn.connect()
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._local.conn = conn
         return conn
 
@@ -101,8 +104,8 @@ class Transport:
         headers = {"Content-Type": content_type, "SOAPAction": f'"{iti41.ACTION}"'}
         for attempt in (1, 2):
             reused = getattr(self._local, "conn", None) is not None
-            conn = self._connection()
             try:
+                conn = self._connection()
                 conn.request("POST", self.path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
@@ -155,7 +158,11 @@ class DmpSender:
 
     def build(self, delivery: Delivery) -> iti41.Request:
         """The ITI-41 request of a delivery (raises XdsMetadataError / VihfError)."""
-        letter = Letter.objects.select_related("document", "replaces").get(pk=delivery.letter_id)
+        letter = (
+            Letter.objects.select_related("document", "replaces")
+            .defer("document__pdf")  # the DMP gets the CDA only
+            .get(pk=delivery.letter_id)
+        )
         content = letter.parsed()
         cda = bytes(letter.document.cda)
         establishment = content.establishment

@@ -83,6 +83,8 @@ def default_cda_check() -> CdaCheck:
     def check(cda: bytes) -> list[str]:
         return [f"{f.message} ({f.location})" for f in errors(validator().validate(cda))]
 
+    validator()  # compile or load the schematrons now (~2 s), not on the first request
+
     return check
 
 
@@ -354,6 +356,9 @@ def patient_page(store: Store, ins: str) -> bytes:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: without TCP_NODELAY, Nagle + the client's delayed ACK
+    # stall every answer by ~40 ms.
+    disable_nagle_algorithm = True
     server: SandboxServer
 
     def log_message(self, format: str, *args: object) -> None:

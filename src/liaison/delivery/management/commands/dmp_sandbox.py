@@ -12,13 +12,15 @@ import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django.db import DatabaseError, connection
 
 from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
 
 
 class DatabasePatients:
-    """Every INS matricule known to Liaison has a DMP (positive answers are cached)."""
+    """Every INS matricule known to Liaison has a DMP (positive answers are cached).
+
+    One database connection per sandbox thread, i.e. per kept-alive client connection."""
 
     def __init__(self) -> None:
         self._known: set[str] = set()
@@ -30,8 +32,9 @@ class DatabasePatients:
 
         try:
             found = Patient.objects.filter(ins_matricule=ins).exists()
-        finally:
-            close_old_connections()
+        except DatabaseError:  # a connection dropped by the server: once more on a new one
+            connection.close()
+            found = Patient.objects.filter(ins_matricule=ins).exists()
         if found:
             self._known.add(ins)
         return found
