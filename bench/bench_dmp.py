@@ -6,9 +6,10 @@ one letter each (CDA + PDF, validated; DMP delivery only). `liaison dmp-sandbox`
 separate process (as in the demo), checking every request for real (MTOM, XDS.b schema, LDL-SES
 metadata, ANS CDA validation, VIHF signature, patient known in the database).
 
-1. Throughput: every DMP delivery is made due at once while 1 or 2 `liaison worker` processes are
-   already running; deliveries/s = letters / time until the last one is delivered (registry
-   response received). A fresh sandbox store each run, the deliveries reset to pending.
+1. Throughput: every DMP delivery is made due at once while 1 or 2 `liaison worker` processes
+   are already running, the sandbox on 1 or 2 processes (`--workers 2`, SO_REUSEPORT);
+   deliveries/s = letters / time until the last one is delivered (registry response received).
+   A fresh sandbox store each run, the deliveries reset to pending.
 2. Latency: an idle outbox and one running `liaison worker` (default poll, 1 s); letters signed
    one at a time; time from the signature to `sent` (and to `delivered`), p50 and p95.
 
@@ -149,9 +150,12 @@ def _env(url: str) -> dict[str, str]:
     return env
 
 
-def _start_sandbox(port: int, store: Path) -> subprocess.Popen:
+def _start_sandbox(port: int, store: Path, processes: int = 1) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "liaison.cli", "dmp-sandbox", "--port", str(port), "--store", str(store)],
+        [
+            *(sys.executable, "-m", "liaison.cli", "dmp-sandbox", "--port", str(port)),
+            *("--store", str(store), "--workers", str(processes)),
+        ],
         env=_env(""),
         stdout=subprocess.DEVNULL,
     )
@@ -187,7 +191,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
             p.kill()
 
 
-def _throughput(letters: int, workers: int) -> float:
+def _throughput(letters: int, workers: int, sandboxes: int) -> float:
     from django.db import connections
     from django.utils import timezone
 
@@ -199,7 +203,7 @@ def _throughput(letters: int, workers: int) -> float:
         Delivery.objects.filter(channel="dmp").update(
             state=Delivery.State.PENDING, attempts=0, next_attempt_at=far, sent_at=None, acknowledged_at=None
         )
-        sandbox = _start_sandbox(port, Path(store))
+        sandbox = _start_sandbox(port, Path(store), sandboxes)
         url = f"http://127.0.0.1:{port}/"
         procs = _start_workers(url, workers, 0.05)
         try:
@@ -277,17 +281,20 @@ def main() -> None:
     print(f"{args.letters} lettres signées en {time.perf_counter() - t:.1f} s (CDA + PDF validés)")
 
     results = {}
-    for workers in (1, 2):
-        print(f"Débit, {workers} worker(s) :")
-        rates = [_throughput(args.letters, workers) for _ in range(args.runs)]
-        results[workers] = statistics.median(rates)
+    for workers, sandboxes in ((1, 1), (2, 1), (2, 2)):
+        print(f"Débit, {workers} worker(s), bac à sable sur {sandboxes} processus :")
+        rates = [_throughput(args.letters, workers, sandboxes) for _ in range(args.runs)]
+        results[(workers, sandboxes)] = statistics.median(rates)
     print(f"Latence signature → envoyé, outbox au repos, 1 worker (poll 1 s), {args.latency} lettres :")
     sent, delivered = _latency(user, stays[args.letters :], args.latency)
     print("    signature → envoyé (s) : " + " ".join(f"{v:.2f}" for v in sent))
     print()
-    for workers, rate in results.items():
+    for (workers, sandboxes), rate in results.items():
         verdict = "OK" if rate >= TARGET_RATE else "sous la cible"
-        print(f"médiane débit, {workers} worker(s) : {rate:.1f} envois/s (cible ≥ {TARGET_RATE:g}) {verdict}")
+        print(
+            f"médiane débit, {workers} worker(s), bac à sable × {sandboxes} : {rate:.1f} envois/s "
+            f"(cible ≥ {TARGET_RATE:g}) {verdict}"
+        )
     p95 = _p95(sent)
     verdict = "OK" if p95 < TARGET_P95 else "au-dessus de la cible"
     print(

@@ -17,6 +17,7 @@ import datetime as dt
 import html
 import json
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -436,9 +437,15 @@ class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox, reuse_port: bool = False) -> None:
         self.sandbox = sandbox
+        self.reuse_port = reuse_port
         super().__init__(address, Handler)
+
+    def server_bind(self) -> None:
+        if self.reuse_port:  # several sandbox processes on one port (liaison dmp-sandbox --workers N)
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
 
     @property
     def url(self) -> str:
@@ -446,9 +453,11 @@ class SandboxServer(ThreadingHTTPServer):
         return f"http://{host}:{port}/"
 
 
-def start(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> tuple[SandboxServer, threading.Thread]:
+def start(
+    sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, reuse_port: bool = False
+) -> tuple[SandboxServer, threading.Thread]:
     """Serve in a background thread (tests, demo); `server.shutdown()` stops it."""
-    server = SandboxServer((host, port), sandbox)
+    server = SandboxServer((host, port), sandbox, reuse_port)
     thread = threading.Thread(target=server.serve_forever, name="dmp-sandbox", daemon=True)
     thread.start()
     return server, thread

@@ -7,11 +7,15 @@ matricule a line) replaces that list.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 
 from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
@@ -49,6 +53,10 @@ class Command(BaseCommand):
         parser.add_argument("--store", type=Path, help="dossier des documents reçus (temporaire sinon)")
         parser.add_argument("--patients", type=Path, help="fichier d'INS connus, un par ligne")
         parser.add_argument(
+            "--workers", type=int, default=1, help="processus servant le même port (SO_REUSEPORT)"
+        )
+        parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument(
             "--trust", type=Path, action="append", help="certificat de cachet accepté (PEM) ; tous sinon"
         )
 
@@ -58,13 +66,46 @@ class Command(BaseCommand):
         trusted = [p.read_bytes() for p in o["trust"]] if o["trust"] else None
         sandbox = Sandbox(Store(folder), patients, trusted_certs=trusted)
         sandbox.cda_check  # noqa: B018 — load the ANS validator before the first request
-        server, thread = start(sandbox, o["host"], o["port"])
+        if o["workers"] < 1:
+            raise CommandError("--workers doit valoir au moins 1.")
+        if o["workers"] > 1 and o["port"] == 0:
+            raise CommandError("--workers demande un --port fixe.")
+        reuse = o["workers"] > 1 or o["reuse_port"]
+        server, thread = start(sandbox, o["host"], o["port"], reuse_port=reuse)
+        children = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "liaison.cli",
+                    "dmp-sandbox",
+                    "--reuse-port",
+                    *self._same_options(o, folder),
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+            for _ in range(o["workers"] - 1)
+        ]
         who = f"fichier {o['patients']}" if o["patients"] else "base Liaison"
         self.stdout.write(
             f"Bac à sable DMP sur {server.url} (documents : {folder} ; patients : {who})\n"
             f"  ITI-41 : POST {server.url}\n  Documents : {server.url}documents\n"
             f"  Mon espace santé : {server.url}patient/<INS>"
         )
+        signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
         with contextlib.suppress(KeyboardInterrupt):
             thread.join()
         server.shutdown()
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(10)
+
+    @staticmethod
+    def _same_options(o: dict, folder: Path) -> list[str]:
+        out = ["--host", o["host"], "--port", str(o["port"]), "--store", str(folder)]
+        if o["patients"]:
+            out += ["--patients", str(o["patients"])]
+        for cert in o["trust"] or []:
+            out += ["--trust", str(cert)]
+        return out
