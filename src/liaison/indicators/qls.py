@@ -213,3 +213,11 @@ def override(saved, stay_id: int, criterion: str, result: str, reason: str, user
             defaults={"result": value.value, "reason": reason, "by": user},
         )
     return row
+
+
+def grade_all(grid: Grid, recs: list[AuditRecord]) -> list:  # list[ReviewedEvaluation]
+    """The continuous self-check: every eligible record graded automatically, no sample."""
+    try:
+        return run_audit(grid, recs, seed="continu", size=0, reserve=0).full
+    except ValueError as exc:
+        raise AuditError(str(exc)) from exc
