@@ -58,8 +58,9 @@ def test_demo_on_sqlite(tmp_path: Path):
             {"username": "sec.durand", "password": "liaison-demo", "csrfmiddlewaretoken": token}
         ).encode()
         page = opener.open(f"http://127.0.0.1:{port}/connexion/", data=data, timeout=10).read().decode()
-        assert "Séjours de mes services" in page
-        assert page.count("<tr>") > 10  # the seeded stays are listed
+        assert "Sorties du jour" in page  # the secretary lands on today's discharges
+        stays = opener.open(f"http://127.0.0.1:{port}/sejours/", timeout=10).read().decode()
+        assert stays.count("<tr") > 10  # the seeded stays are listed
     finally:
         proc.terminate()
         out = proc.communicate(timeout=10)[0]

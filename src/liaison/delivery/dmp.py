@@ -23,11 +23,9 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from django.db.models.signals import post_save
-
 from liaison.delivery import iti41, outbox, vihf, worker
 from liaison.delivery import xds_metadata as xds
-from liaison.delivery.models import Delivery, DeliveryEvent
+from liaison.delivery.models import Delivery
 from liaison.letters.models import Letter
 
 FACILITY_SCHEME = "1.2.250.1.71.4.2.4"  # TRE_R02-SecteurActivite (Secteur_Activite of the VIHF)
@@ -206,24 +204,13 @@ class DmpSender:
                 retry=retry,
             )
         result = iti41.outcome(answer, status)
-        if result.ok:
-            # The registry response is the DMP's acknowledgement: recorded once the delivery is
-            # settled as sent (see `_acknowledge_registry`).
-            delivery._dmp_registry_ack = result.detail  # type: ignore[attr-defined]
-            return outbox.SendResult(True, f"Versé au DMP (lot {delivery.submission_oid}).")
+        if result.ok:  # the registry response is the DMP's acknowledgement
+            return outbox.SendResult(
+                True,
+                f"Versé au DMP (lot {delivery.submission_oid}).",
+                acknowledgement=f"Accusé d'enregistrement du DMP : {result.detail}",
+            )
         return outbox.SendResult(False, result.detail, retry=result.retry)
-
-
-def _acknowledge_registry(sender: type, instance: DeliveryEvent, created: bool, **kwargs: object) -> None:
-    """After `outbox.settle` recorded "sent", record the registry response as "delivered"."""
-    if not created or instance.state != Delivery.State.SENT:
-        return
-    delivery = instance.delivery
-    detail = getattr(delivery, "_dmp_registry_ack", None)
-    if detail is None:
-        return
-    del delivery._dmp_registry_ack  # type: ignore[attr-defined]
-    outbox.acknowledge(delivery, Delivery.State.DELIVERED, f"Accusé d'enregistrement du DMP : {detail}")
 
 
 def configure_from_env() -> None:
@@ -231,4 +218,3 @@ def configure_from_env() -> None:
     if config is None:
         return
     worker.register(Delivery.Channel.DMP, DmpSender(config))
-    post_save.connect(_acknowledge_registry, sender=DeliveryEvent, dispatch_uid="liaison.delivery.dmp.ack")

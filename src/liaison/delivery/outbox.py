@@ -34,6 +34,7 @@ class SendResult:
     ok: bool
     detail: str = ""  # French: the peer's answer, or what to fix
     retry: bool = True  # False for an error a retry cannot fix (e.g. unknown patient)
+    acknowledgement: str = ""  # the peer's synchronous acknowledgement (DMP registry response)
 
 
 def queue(letter: Letter, content: LetterContent) -> list[Delivery]:
@@ -95,6 +96,8 @@ def settle(delivery: Delivery, result: SendResult) -> Delivery:
     with transaction.atomic():
         delivery.save(update_fields=["state", "sent_at", "last_error", "next_attempt_at"])
         DeliveryEvent.objects.create(delivery=delivery, state=delivery.state, detail=result.detail)
+        if result.ok and result.acknowledgement:
+            acknowledge(delivery, Delivery.State.DELIVERED, result.acknowledgement)
     return delivery
 
 
