@@ -160,3 +160,20 @@ def test_full_strucmin(cache_dir: Path) -> None:
         assert full.validate(build_cda(make(), letters.meta())) == []
     doc = copy.deepcopy(MUTATIONS["no_birth_time"][0])
     assert any(f.source == "strucmin" for f in full.validate(etree.ElementTree(doc)))
+
+
+@pytest.mark.parametrize(
+    "xpath,words",
+    [
+        ("//hl7:templateId[@root='1.2.250.1.213.1.1.1.29']", "LDL-SES"),
+        ("/hl7:ClinicalDocument/hl7:languageCode", "fr-FR"),
+    ],
+)
+def test_a_letter_without_its_model_or_language_is_refused(validator, xpath, words):
+    from liaison.documents.validation import errors as _errors
+
+    tree = etree.fromstring(EXAMPLE.read_bytes())
+    for el in tree.xpath(xpath, namespaces={"hl7": "urn:hl7-org:v3"}):
+        el.getparent().remove(el)
+    found = _errors(validator.validate(etree.ElementTree(tree)))
+    assert any(words in f.message and f.source == "liaison" for f in found)

@@ -480,6 +480,28 @@ def liaison_findings(tree: etree._ElementTree, standards: Path | None = None) ->
     out: list[Finding] = []
     root = tree.getroot()
     is_ldl = root.find("hl7:code", NS) is not None and root.find("hl7:code", NS).get("code") == "11490-0"
+    if is_ldl:
+        # The volet's rules key on this templateId: without it they silently do not apply.
+        if root.find("hl7:templateId[@root='1.2.250.1.213.1.1.1.29']", NS) is None:
+            out.append(
+                Finding(
+                    "liaison",
+                    "error",
+                    "/ClinicalDocument",
+                    "Le templateId du modèle LDL-SES (1.2.250.1.213.1.1.1.29) est absent : "
+                    "le document n'est pas reconnu comme une lettre de liaison.",
+                )
+            )
+        language = root.find("hl7:languageCode", NS)
+        if language is None or language.get("code") != "fr-FR":
+            out.append(
+                Finding(
+                    "liaison",
+                    "error",
+                    "/ClinicalDocument/languageCode",
+                    "La langue du document (languageCode) doit être fr-FR.",
+                )
+            )
     sections = _SECTION3(tree)
     if is_ldl and sections:
         section = sections[0]
