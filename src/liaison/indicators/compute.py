@@ -370,7 +370,10 @@ def compute(
             (k, label, sum(int(r.get(f"{dist.id}:{k}") or 0) for r in rows))
             for k, label, _ in dist.bucket_preds()
         ]
-    unit_names = dict(Unit.objects.filter(establishment=est).values_list("id", "name"))
+    units = Unit.objects.filter(establishment=est)
+    if unit_ids is not None:
+        units = units.filter(id__in=unit_ids)
+    unit_names = dict(units.values_list("id", "name"))
     physicians = {p.pk: str(p) for p in Practitioner.objects.filter(establishment=est)}
     res = Results(
         establishment=est,

@@ -175,7 +175,7 @@ class Distribution:
     denominator: tuple[Predicate, ...]
 
     BUCKETS = (
-        ("j0", "J0 (au plus tard le jour de la sortie)", None, 0),
+        ("j0", "J0 ou avant", None, 0),
         ("j1", "J+1", 1, 1),
         ("j2", "J+2", 2, 2),
         ("j3_7", "J+3 à J+7", 3, 7),

@@ -1,0 +1,422 @@
+"""Indicator pages (/indicateurs/): dashboard, proofs, QLS audits with overrides, IFAQ, PDF report.
+
+Who sees what: the quality role sees the whole establishment, pseudonymised; a clinical role
+sees the units it works in, with identities. QLS audits and the IFAQ simulation are the quality
+role's. Every proof export leaves an audit-trail row listing the stays it contains.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from liaison.indicators import charts, compute, exports, ifaq, qls, report
+from liaison.indicators import definitions as d
+from liaison.indicators.models import QlsAudit
+from liaison.letters.audit import record_list
+from liaison.letters.models import PARIS, Establishment
+from liaison.letters.permissions import CLINICAL_ROLES, Role, role_of, unit_ids
+from liaison.quality.grid import GridError, load_grid
+
+TREND_IDS = ["SIGN-J0", "HAND-J0", "MT-J0", "DMP-ELIG", "MSS-PS"]
+RESULT_FR = {"met": "oui", "not_met": "non", "not_applicable": "NA"}
+
+
+class Scope:
+    """The establishment, the units (None: all) and whether identities may be shown."""
+
+    def __init__(self, est: Establishment, units: list[int] | None, identified: bool):
+        self.est, self.units, self.identified = est, units, identified
+
+
+def _scope(request: HttpRequest, quality_only: bool) -> Scope:
+    role = role_of(request.user)
+    profile = getattr(request.user, "profile", None)
+    est = profile.establishment if profile else None
+    if est is None:
+        raise PermissionDenied("Votre compte n'est rattaché à aucun établissement.")
+    if role == Role.QUALITE:
+        return Scope(est, None, False)
+    if role in CLINICAL_ROLES and not quality_only:
+        return Scope(est, sorted(unit_ids(request.user)), True)
+    raise PermissionDenied("Indicateurs réservés au service qualité / DIM et aux équipes de soins.")
+
+
+def readers(quality_only: bool = False) -> Callable:
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            request.scope = _scope(request, quality_only)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _period(request: HttpRequest) -> tuple[dt.date, dt.date]:
+    try:
+        start = dt.date.fromisoformat(request.GET["du"])
+        end = dt.date.fromisoformat(request.GET["au"])
+        if end < start:
+            raise ValueError
+        return start, end
+    except (KeyError, ValueError):
+        if "du" in request.GET or "au" in request.GET:
+            messages.error(request, "Période invalide : le mois précédent est affiché.")
+        return d.previous_month(dt.datetime.now(PARIS).date())
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f} %".replace(".", ",")
+
+
+def _twelve_months(end: dt.date) -> dt.date:
+    m = end.replace(day=1)
+    for _ in range(11):
+        m = (m - dt.timedelta(days=1)).replace(day=1)
+    return m
+
+
+def dashboard_data(scope: Scope, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Everything the dashboard and the PDF report show (aggregates only)."""
+    defs = d.load()
+    res = compute.compute(scope.est, start, end, defs, scope.units)
+    trend_start = _twelve_months(end)
+    trend = compute.compute(scope.est, trend_start, end, defs, scope.units, with_qls=False)
+    months = d.month_range(trend_start, end)
+    series = {
+        defs.get(i).label: [(m, trend.by_month.get(m, {}).get(i, d.Figure(0, 0)).value) for m in months]
+        for i in TREND_IDS
+    }
+    rows = []
+    for ind in defs.indicators:
+        f = res.totals[ind.id]
+        ci = f.ci95
+        rows.append(
+            {
+                "ind": ind,
+                "fig": f,
+                "value": _pct(f.value),
+                "ci": f"{_pct(ci[0])} – {_pct(ci[1])}" if ci else "—",
+                "units": [
+                    _pct(res.by_unit[u][ind.id].value) if u in res.by_unit else "—" for u in sorted(res.units)
+                ],
+            }
+        )
+    hand = [
+        (res.units[u], figs["HAND-J0"].value, figs["HAND-J0"].denominator)
+        for u, figs in res.by_unit.items()
+        if u in res.units
+    ]
+    physicians = sorted(
+        (
+            {
+                "name": res.physicians.get(p, "non renseigné"),
+                "sign": figs["SIGN-J0"],
+                "sign_pct": _pct(figs["SIGN-J0"].value),
+                "hand_pct": _pct(figs["HAND-J0"].value),
+                "mt_pct": _pct(figs["MT-J0"].value),
+            }
+            for p, figs in res.by_physician.items()
+        ),
+        key=lambda x: x["name"],
+    )
+    dists = [
+        {
+            "label": dist.label,
+            "svg": charts.distribution([(lbl, n) for _, lbl, n in res.distributions[dist.id]], dist.label),
+        }
+        for dist in defs.distributions
+    ]
+    cont = res.qls.get("continuous", {})
+    audit = res.qls.get("audit")
+    priorities = [
+        {
+            "label": c["label"],
+            "continuous": _pct(c["rate"]),
+            "audit": _pct(audit["national_priorities"][cid]["rate"])
+            if audit and cid in audit["national_priorities"]
+            else "—",
+        }
+        for cid, c in cont.get("national_priorities", {}).items()
+    ]
+    return {
+        "res": res,
+        "defs": defs,
+        "rows": rows,
+        "unit_names": [res.units[u] for u in sorted(res.units)],
+        "physicians": physicians,
+        "trend_svg": charts.trend(series, "Évolution sur 12 mois (séjours datés par leur sortie)"),
+        "units_svg": charts.compare(hand, "Remise le jour de la sortie, par service", target=None),
+        "distributions": dists,
+        "qls_continuous": cont,
+        "qls_audit": audit,
+        "qls_rows": [
+            {
+                **q,
+                "value_pct": _pct(q["value"]),
+                "ci": f"{_pct(q['ci95'][0])} – {_pct(q['ci95'][1])}" if q.get("ci95") else "—",
+            }
+            for q in (audit, cont)
+            if q
+        ],
+        "priorities": priorities,
+        "trend_from": trend_start,
+    }
+
+
+@readers()
+def dashboard(request: HttpRequest) -> HttpResponse:
+    start, end = _period(request)
+    data = dashboard_data(request.scope, start, end)
+    return render(
+        request,
+        "indicators/dashboard.html",
+        {
+            **data,
+            "start": start,
+            "end": end,
+            "scope": request.scope,
+            "is_quality": request.scope.units is None,
+            "query": f"du={start.isoformat()}&au={end.isoformat()}",
+        },
+    )
+
+
+@readers()
+def proof(request: HttpRequest, indicator_id: str, fmt: str) -> HttpResponse:
+    start, end = _period(request)
+    defs = d.load()
+    try:
+        ind = defs.get(indicator_id)
+    except KeyError as exc:
+        raise Http404("Indicateur inconnu.") from exc
+    scope = request.scope
+    p = exports.build(scope.est, start, end, ind, defs, scope.identified, scope.units)
+    record_list(
+        request.user,
+        "stay",
+        p.stay_ids,
+        f"preuve {ind.id} du {start:%d/%m/%Y} au {end:%d/%m/%Y} "
+        f"({'nominative' if p.identified else 'pseudonymisée'}, {fmt})",
+    )
+    if fmt == "csv":
+        resp = HttpResponse(exports.to_csv(p), content_type="text/csv; charset=utf-8")
+    else:
+        resp = HttpResponse(
+            exports.to_xlsx(p),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    resp["Content-Disposition"] = f'attachment; filename="{exports.filename(p, start, end, fmt)}"'
+    return resp
+
+
+@readers()
+def report_pdf(request: HttpRequest) -> HttpResponse:
+    start, end = _period(request)
+    data = dashboard_data(request.scope, start, end)
+    pdf = report.render(data, start, end, dt.datetime.now(PARIS).date())
+    resp = HttpResponse(pdf, content_type="application/pdf")
+    resp["Content-Disposition"] = f'inline; filename="indicateurs-{start:%Y%m%d}-{end:%Y%m%d}.pdf"'
+    return resp
+
+
+# --- QLS audits -------------------------------------------------------------------------------
+
+
+@readers(quality_only=True)
+def audits(request: HttpRequest) -> HttpResponse:
+    est = request.scope.est
+    if request.method == "POST":
+        try:
+            sector = request.POST.get("sector", "MCO")
+            grid = qls.default_grid(sector)
+            start = dt.date.fromisoformat(request.POST["from"])
+            end = dt.date.fromisoformat(request.POST["to"])
+            saved = qls.start_audit(
+                est,
+                grid,
+                start,
+                end,
+                request.POST.get("seed") or "1",
+                request.user,
+                label=request.POST.get("label", "")[:200],
+            )
+        except (KeyError, ValueError, qls.AuditError, GridError) as exc:
+            messages.error(request, f"Audit non ouvert : {exc}")
+            return redirect("indicators:audits")
+        messages.success(request, f"Audit n° {saved.pk} ouvert : l'échantillon est tiré et figé.")
+        return redirect("indicators:audit", audit_id=saved.pk)
+    start, end = d.previous_month(dt.datetime.now(PARIS).date())
+    return render(
+        request,
+        "indicators/audits.html",
+        {
+            "audits": QlsAudit.objects.filter(establishment=est).order_by("-created_at"),
+            "sectors": list(qls.DEFAULT_GRIDS),
+            "start": start,
+            "end": end,
+        },
+    )
+
+
+@readers(quality_only=True)
+def audit(request: HttpRequest, audit_id: int) -> HttpResponse:
+    saved = get_object_or_404(QlsAudit, pk=audit_id, establishment=request.scope.est)
+    if request.method == "POST":
+        try:
+            qls.override(
+                saved,
+                int(request.POST["stay"]),
+                request.POST["criterion"],
+                request.POST["result"],
+                request.POST.get("reason", ""),
+                request.user,
+            )
+            messages.success(request, "Correction enregistrée.")
+        except (KeyError, ValueError, qls.AuditError) as exc:
+            messages.error(request, f"Correction refusée : {exc}")
+        return redirect(
+            reverse("indicators:audit", args=[saved.pk]) + f"#sejour-{request.POST.get('stay', '')}"
+        )
+    try:
+        result = qls.result_of(saved).as_dict()
+    except qls.AuditError as exc:
+        messages.error(request, str(exc))
+        return redirect("indicators:audits")
+    grid = load_grid(saved.grid_id)
+    items = [{"id": i.id, "label": i.label_fr} for i in grid.items]
+    sample = [
+        {
+            **r,
+            "cells": [
+                {
+                    "id": i["id"],
+                    "value": RESULT_FR.get(r["criteria"][i["id"]], r["criteria"][i["id"]]),
+                    "raw": r["criteria"][i["id"]],
+                    "overridden": any(o["criterion"] == i["id"] for o in r["overrides"]),
+                }
+                for i in items
+            ],
+        }
+        for r in result["sample"]
+    ]
+    record_list(request.user, "stay", [int(r["stay"]) for r in result["sample"]], f"audit QLS n° {saved.pk}")
+    return render(
+        request,
+        "indicators/audit.html",
+        {
+            "saved": saved,
+            "r": result,
+            "rate": _pct(result["rate"]),
+            "ci": [_pct(x) for x in result["ci95"]] if result["ci95"] else None,
+            "auto_rate": _pct(result["automatic"]["rate"]),
+            "full_rate": _pct(result["full"]["rate"]),
+            "criteria": [
+                {**c, "id": cid, "rate_pct": _pct(c["rate"])} for cid, c in result["criteria"].items()
+            ],
+            "items": items,
+            "sample": sample,
+        },
+    )
+
+
+# --- IFAQ -------------------------------------------------------------------------------------
+
+
+def _float(request: HttpRequest, name: str, default: float, pct: bool = False) -> float:
+    raw = request.GET.get(name, "").replace(",", ".").replace(" ", "")
+    try:
+        v = float(raw) if raw else default
+    except ValueError:
+        messages.error(request, f"Valeur invalide pour « {name} » : {raw!r}.")
+        return default
+    return v / 100 if pct and raw else v
+
+
+@readers(quality_only=True)
+def ifaq_page(request: HttpRequest) -> HttpResponse:
+    est = request.scope.est
+    years = ifaq.available_years()
+    try:
+        year_n = int(request.GET.get("annee", years[-1]))
+        year = ifaq.load_year(year_n)
+    except (ValueError, ifaq.IfaqError):
+        year_n, year = years[-1], ifaq.load_year(years[-1])
+    today = dt.datetime.now(PARIS).date()
+    end = today.replace(day=1) - dt.timedelta(days=1)
+    start = _twelve_months(end)
+    res = compute.compute(est, start, end, d.load(), with_qls=True)
+    dmp = res.totals["DMP-ELIG"].value
+    audit = res.qls.get("audit")
+    q = audit or res.qls.get("continuous") or {}
+    qls_value, qls_class = q.get("value"), q.get("class")
+    volume = _float(request, "ve", 80_000_000)
+    dmp_prev = _float(request, "dmp_prec", dmp if dmp is not None else 0.0, pct=True)
+    qls_prev = _float(request, "qls_prec", qls_value if qls_value is not None else 0.0, pct=True)
+    own_results: dict[str, ifaq.Result] = {}
+    outcomes: list[dict[str, Any]] = []
+    if year.model == "A":
+        s = _float(request, "seuil", year["single_thresholds"]["QLS-MCO"], pct=True)
+        vu = _float(request, "vu", year["single_unit_value"])
+        own_results["QLS-MCO"] = ifaq.Result(qls_value, qls_prev, "ok" if qls_value is not None else "NR")
+        own = ifaq.Establishment(est.finess_eg, est.name, volume, own_results)
+        alloc = ifaq.model_a(year, [own], ["QLS-MCO"], envelope=0, thresholds={"QLS-MCO": s}, unit_value=vu)
+        outcomes.append({"indicator": "QLS-MCO", **alloc[own.id].as_dict(year)})
+        hypotheses = {"seuil": s, "vu": vu}
+    else:
+        own_results["DMP-LLS"] = ifaq.Result(dmp, dmp_prev, "ok" if dmp is not None else "NR")
+        own_results["QLS-MCO"] = ifaq.Result(
+            qls_value, qls_prev, "ok" if qls_value is not None else "NR", klass=qls_class
+        )
+        own = ifaq.Establishment(est.finess_eg, est.name, volume, own_results)
+        for ind in ("DMP-LLS", "QLS-MCO"):
+            allocs, _ = ifaq.model_b(year, [own], ind, others_weight=year["national_weight"][ind])
+            outcomes.append({"indicator": ind, **allocs[own.id].as_dict(year)})
+        hypotheses = {}
+    for o in outcomes:
+        o["amount_fr"] = ifaq.euros(o["amount"])
+    params = [
+        {
+            "key": p.key,
+            "label": p.label,
+            "value": p.value,
+            "status": ifaq.STATUS_FR[p.status],
+            "uncertain": p.uncertain,
+            "source": year.sources[p.source],
+        }
+        for p in year.params.values()
+    ]
+    return render(
+        request,
+        "indicators/ifaq.html",
+        {
+            "year": year,
+            "years": years,
+            "volume": volume,
+            "outcomes": outcomes,
+            "total": ifaq.euros(sum(o["amount"] for o in outcomes)),
+            "params": params,
+            "start": start,
+            "end": end,
+            "dmp": _pct(dmp),
+            "qls": _pct(qls_value),
+            "qls_class": qls_class,
+            "qls_source": "dernier audit enregistré" if audit else "évaluation continue (auto-évaluation)",
+            "dmp_prev": round(100 * dmp_prev, 1),
+            "qls_prev": round(100 * qls_prev, 1),
+            "hypotheses": hypotheses,
+        },
+    )
