@@ -51,6 +51,9 @@ DATA_EVENT = "sending"  # DeliveryEvent.state (10 characters at most)
 DATA_DETAIL = "transmission du message au serveur MSSanté (DATA)"
 IDLE_CHECK = 20.0  # seconds of idleness after which a kept connection is checked with NOOP
 DEFAULT_NIL = "LIAISON-NON-DECLARE"
+# Long subjects are not folded (RFC 5322 allows 998): some readers keep the space of a fold
+# placed right after "Subject:".
+MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
 UNCERTAIN_PREFIX = "Connexion perdue pendant la transmission"
 
 
@@ -347,7 +350,7 @@ class SmtpSender:
         return _reply(code, resp)
 
     def send(self, spec: MailSpec, on_data=lambda: None) -> SendResult:
-        data = build_mail(spec).as_bytes(policy=email.policy.SMTP)
+        data = build_mail(spec).as_bytes(policy=MAIL_POLICY)
         for attempt in (1, 2):
             try:
                 smtp, reused = self._connection()
