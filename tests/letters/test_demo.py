@@ -103,3 +103,23 @@ def test_demo_identities_are_synthetic_and_valid():
         validate_rpps(pr.rpps)
     meds = [m for x in Letter.objects.all() for m in x.parsed().medications]
     assert meds and sum(1 for m in meds if m.cis) / len(meds) > 0.9  # real BDPM medicines
+
+
+def test_nothing_in_the_demo_happens_after_now():
+    from django.utils import timezone
+
+    generate(150, seed=4)  # today: the real day, so "now" matters
+    now = timezone.now()
+    assert not Stay.objects.filter(discharge_at__gt=now).exists()
+    assert not Stay.objects.filter(admission_at__gt=now).exists()
+    assert not Letter.objects.filter(signed_at__gt=now).exists()
+    assert not Letter.objects.filter(handed_over_at__gt=now).exists()
+
+
+def test_demo_mssante_addresses_are_ascii():
+    from liaison.letters.models import Correspondent
+
+    generate(40, seed=9, today=TODAY)
+    addresses = [a for a in Correspondent.objects.values_list("mssante", flat=True) if a]
+    addresses += [a for a in Practitioner.objects.values_list("mssante", flat=True) if a]
+    assert addresses and all(a.isascii() and a.endswith(".mssante.fr") for a in addresses)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, User
@@ -237,6 +239,12 @@ class _Ids:
         return body + nir_key(body), dept + commune
 
 
+def _mss(given: str, family: str, domain: str) -> str:
+    """An MSSanté address as operators issue them: lower-case ASCII, accents dropped."""
+    local = unicodedata.normalize("NFKD", f"{given}.{family}").encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9.-]+", "-", local.lower()) + "@" + domain
+
+
 def _aware(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=PARIS)
 
@@ -279,7 +287,7 @@ def _accounts(
                     Role.SAGE_FEMME: Profession.SAGE_FEMME,
                 }[role],
                 specialty=specialty,
-                mssante=f"{given.lower()}.{family.lower()}@ch-liaison.mssante.fr",
+                mssante=_mss(given, family, "ch-liaison.mssante.fr"),
                 user=user,
             )
             pr.units.set([units[c] for c in unit_codes])
@@ -420,6 +428,8 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
     fake.seed_instance(seed)
     ids = _Ids(rng)
     today = today or dt.datetime.now(PARIS).date()
+    # Nothing happens after "now": today's later discharges are still planned, letters not signed.
+    now = min(dt.datetime.now(PARIS), _aware(today, 23, 59))
     drugs = []
     for term, dosage, duration in DRUGS:
         found = search_medicines(term, 1)
@@ -468,7 +478,7 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
                         given_name=g,
                         profession=Profession.MEDECIN,
                         specialty=units[code].name,
-                        mssante=f"{g.lower()}.{f.lower()}@ch-liaison.mssante.fr".replace(" ", "-"),
+                        mssante=_mss(g, f, "ch-liaison.mssante.fr"),
                     )
                 )
         user_of_practitioner = {pr.pk: pr.user for code in physicians for pr in physicians[code]}
@@ -486,9 +496,7 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
                     specialty="Médecine générale",
                     address=fake.address().replace("\n", ", "),
                     phone=fake.phone_number(),
-                    mssante=(
-                        f"{g}.{f}@medecin.mssante.fr".lower().replace(" ", "-") if rng.random() < 0.85 else ""
-                    ),
+                    mssante=(_mss(g, f, "medecin.mssante.fr") if rng.random() < 0.85 else ""),
                 )
             )
         Correspondent.objects.bulk_create(gps)
@@ -558,6 +566,11 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
                     rng.choice([0, 20, 40]),
                 )
             )
+            if admission_at > now:  # an admission later today: the stay started a day earlier
+                admission_at -= dt.timedelta(days=1)
+            planned = None
+            if discharge_at is not None and discharge_at > now:  # leaves later today: not out yet
+                in_house, planned, discharge_at = True, discharge_at, None
             exit_mode = rng.choices(["domicile", "smr", "had", "ehpad", "deces"], weights=[82, 7, 4, 5, 2])[0]
             if ambulatory:
                 exit_mode = "domicile"
@@ -570,9 +583,8 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
                     sector=unit.sector,
                     admission_at=admission_at,
                     discharge_at=discharge_at,
-                    planned_discharge_at=_aware(today + dt.timedelta(days=rng.randrange(0, 3)), 14)
-                    if in_house
-                    else None,
+                    planned_discharge_at=planned
+                    or (_aware(today + dt.timedelta(days=rng.randrange(0, 3)), 14) if in_house else None),
                     entry_mode="programmee"
                     if ambulatory
                     else rng.choices(["urgence", "programmee", "transfert"], weights=[60, 35, 5])[0],
@@ -653,6 +665,9 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
             if profile == "signed_next_day":
                 next_day = stay.discharge_at.astimezone(PARIS).date() + dt.timedelta(days=1)
                 signed_at = _aware(next_day, rng.randrange(9, 17))
+                if signed_at > now:  # tomorrow's signature has not happened yet
+                    letters.append(Letter(stay=stay, version=1, content=doc, created_by=user))
+                    continue
             else:
                 signed_at = max(
                     stay.admission_at, stay.discharge_at - dt.timedelta(minutes=rng.randrange(20, 180))
@@ -678,7 +693,7 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
                 updated_by=user,
             )
             letters.append(letter)
-            if profile == "corrected":
+            if profile == "corrected" and signed_at + dt.timedelta(days=1) <= now:
                 letter.status = Letter.Status.SUPERSEDED
                 fixed = content.model_copy(
                     update={

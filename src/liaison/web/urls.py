@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from liaison.api.urls import api
-from liaison.web import views
+from liaison.web import mailboxes, views
 
 urlpatterns = [
     path("", views.stays, name="stays"),
@@ -24,6 +24,11 @@ urlpatterns = [
     path("lettres/<int:letter_id>/remise/", views.letter_hand_over, name="letter_hand_over"),
     path("lettres/<int:letter_id>/correction/", views.letter_correct, name="letter_correct"),
     path("medicaments/", views.medicines, name="medicines"),
+    path("messagerie/", mailboxes.mailboxes, name="mailboxes"),
+    path("messagerie/<str:address>/", mailboxes.mailbox, name="mailbox"),
+    path(
+        "messagerie/<str:address>/<str:key>/<int:index>/", mailboxes.mail_attachment, name="mail_attachment"
+    ),
     path("campagne/", include("liaison.campaign.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

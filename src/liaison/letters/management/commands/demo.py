@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
@@ -16,16 +17,36 @@ from liaison.letters.models import Establishment
 
 
 def background(opts: dict) -> list[tuple[str, list[str]]]:
-    """Long-running pieces started beside the web app: (label, liaison subcommand arguments).
-
-    Other parts of Liaison add theirs here (delivery worker, DMP and mail sandboxes).
-    """
+    """Long-running pieces started beside the web app: (label, liaison subcommand arguments)."""
+    var = Path.cwd() / "var"
     return [
         (
             f"écoute MLLP des messages ADT (port {opts['mllp_port']})",
             ["mllp", "--port", str(opts["mllp_port"])],
         ),
+        (
+            f"bac à sable DMP (port {opts['dmp_port']})",
+            ["dmp-sandbox", "--port", str(opts["dmp_port"]), "--store", str(var / "dmp-sandbox")],
+        ),
+        (
+            f"bac à sable MSSanté (port {opts['mail_port']})",
+            ["mail-sandbox", "--port", str(opts["mail_port"]), "--maildir", str(var / "mail")],
+        ),
+        ("envoi des lettres (DMP, MSSanté)", ["worker"]),
+        ("lecture des accusés MSSanté", ["read-acks", "--poll", "3"]),
     ]
+
+
+def demo_environment(opts: dict) -> dict[str, str]:
+    """How the worker, the acknowledgement reader and the web app find the loopback peers."""
+    var = Path.cwd() / "var"
+    return {
+        "LIAISON_DMP_URL": f"http://127.0.0.1:{opts['dmp_port']}/",
+        "LIAISON_DMP_SANDBOX_URL": f"http://127.0.0.1:{opts['dmp_port']}/",
+        "LIAISON_MSS_SMTP": f"smtp://127.0.0.1:{opts['mail_port']}",
+        "LIAISON_MSS_MAILDIR": str(var / "mail"),
+        "LIAISON_MSS_MAILDIR_ACKS": str(var / "mail"),
+    }
 
 
 class Command(BaseCommand):
@@ -36,12 +57,17 @@ class Command(BaseCommand):
         parser.add_argument("--stays", type=int, default=300)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--mllp-port", type=int, default=2575, help="port du récepteur HL7 (MLLP)")
+        parser.add_argument("--dmp-port", type=int, default=8091, help="port du bac à sable DMP")
+        parser.add_argument("--mail-port", type=int, default=2525, help="port du bac à sable MSSanté (SMTP)")
 
     def handle(self, *args, **opts) -> None:
         call_command("migrate", verbosity=0)
         if not Establishment.objects.exists():
             self.stdout.write("Création de l'hôpital de démonstration…")
             call_command("demo_data", stays=opts["stays"], seed=opts["seed"], stdout=self.stdout)
+        for key, value in demo_environment(opts).items():
+            os.environ.setdefault(key, value)  # inherited by the background pieces
+        (Path.cwd() / "var" / "mail").mkdir(parents=True, exist_ok=True)
         procs = []
         for label, cmd in background(opts):
             self.stdout.write(f"Démarrage : {label}")
