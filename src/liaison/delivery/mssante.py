@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from django.db import connection, transaction
+
 from liaison.delivery import worker
 from liaison.delivery.models import Delivery, DeliveryEvent
 from liaison.delivery.outbox import SendResult
@@ -397,9 +399,21 @@ class SmtpSender:
             )
 
         def on_data() -> None:
-            DeliveryEvent.objects.create(delivery=delivery, state=DATA_EVENT, detail=DATA_DETAIL)
+            record_data_marker(delivery)
 
         return self.send(spec, on_data)
+
+
+def record_data_marker(delivery: Delivery) -> None:
+    """The DATA marker, committed before DATA. On PostgreSQL without waiting for the WAL flush
+    (`synchronous_commit = off`, about 0.2 ms instead of a disk sync): a killed *worker* cannot lose
+    it; only a crash of the database server in the next fraction of a second could, and the resend
+    would then go unflagged."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute("SET LOCAL synchronous_commit TO OFF")
+        DeliveryEvent.objects.create(delivery=delivery, state=DATA_EVENT, detail=DATA_DETAIL)
 
 
 def previous_attempt_in_doubt(delivery: Delivery) -> bool:
