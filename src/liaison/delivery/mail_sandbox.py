@@ -47,12 +47,12 @@ def _open(root: Path | str, address: str, create: bool = True) -> mailbox.Maildi
 
 
 def check_recipient(address: str) -> str | None:
-    """None if an MSSanté operator would accept the address, else its 5xx reply."""
+    """None if an MSSanté operator would accept the address, else its 5xx reply (ASCII, as SMTP wants)."""
     local, _, domain = address.lower().rpartition("@")
     if not local or not domain.endswith(TRUST_SUFFIX):
-        return f"550 5.1.2 <{address}> : domaine hors de l'espace de confiance MSSanté"
+        return f"550 5.1.2 <{address}> : domaine hors de l'espace de confiance MSSante"
     if domain == PATIENT_DOMAIN and not re.fullmatch(r"[0-9][0-9ab]{14}", local):
-        return f"550 5.1.1 <{address}> : boîte patient inconnue (matricule INS attendu)"
+        return f"550 5.1.1 <{address}> : boite patient inconnue (matricule INS attendu)"
     return None
 
 
