@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/liaison
-APT_PACKAGES := chromium postgresql-client
+APT_PACKAGES := chromium postgresql-client postfix dovecot-imapd dovecot-lmtpd openssl
 
 .PHONY: run test install system-deps lint bench clean
 
@@ -23,6 +23,7 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  echo "Installation des paquets système :$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "postfix postfix/main_mailer_type select No configuration" | $$SUDO debconf-set-selections; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@pg_isready -q -h 127.0.0.1 -p 5432 || (pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2)
