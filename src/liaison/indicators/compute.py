@@ -16,12 +16,12 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import (
-    BooleanField,
     Case,
     DateField,
     F,
     Func,
     IntegerField,
+    Max,
     Min,
     Q,
     QuerySet,
@@ -123,27 +123,27 @@ def stay_facts(
     pro_roles = list(rules["professional_roles"])
 
     def delay(expr: Any, condition: Q) -> DayDiff:
-        return DayDiff(Min(expr, filter=condition), F("discharge_at"))
+        return DayDiff(Min(expr, filter=condition), Min("discharge_at"))
 
-    def flag(condition: Q) -> Case:
-        return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+    def any_of(condition: Q) -> Max:
+        # an aggregate, so that the query groups by the stay's primary key alone
+        return Max(Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField()))
 
     mt = "patient__medecin_traitant"
     return (
         Stay.objects.filter(keep)
         .exclude(drop)
+        .values("id", "unit_id")
         .annotate(
-            month=TruncMonth("discharge_at", tzinfo=PARIS, output_field=DateField()),
-            physician_id=F("responsible_physician_id"),
-            mt_mss=flag(_has_mss(mt)),
-            pro_mss=flag(_has_mss(mt) | _has_mss("adresseur") | _has_mss("receiving_structure")),
-            ins_qualified=flag(
+            discharged=Min("discharge_at"),
+            month=TruncMonth(Min("discharge_at"), tzinfo=PARIS, output_field=DateField()),
+            physician_id=Min("responsible_physician_id"),
+            mt_mss=any_of(_has_mss(mt)),
+            pro_mss=any_of(_has_mss(mt) | _has_mss("adresseur") | _has_mss("receiving_structure")),
+            ins_qualified=any_of(
                 Q(patient__identity_status="qualifiee", patient__ins_matricule__isnull=False)
                 & ~Q(patient__ins_matricule="")
             ),
-        )
-        .values("id", "discharge_at", *KEYS, "mt_mss", "pro_mss", "ins_qualified")
-        .annotate(
             sign_delay=delay("letters__signed_at", signed),
             hand_delay=delay("letters__handed_over_at", signed),
             mt_delay=delay(f"{dv}sent_at", mss_ok & Q(**{f"{dv}recipient_role": "medecin_traitant"})),
@@ -151,7 +151,11 @@ def stay_facts(
             pat_delay=delay(f"{dv}sent_at", mss_ok & Q(**{f"{dv}recipient_role": "patient"})),
             dmp_delay=delay(Coalesce(f"{dv}acknowledged_at", f"{dv}sent_at"), dmp_ok),
         )
-        .annotate(has_letter=flag(Q(sign_delay__isnull=False)))
+        .annotate(
+            has_letter=Case(
+                When(sign_delay__isnull=False, then=Value(1)), default=Value(0), output_field=IntegerField()
+            )
+        )
         .order_by()
     )
 
@@ -169,14 +173,14 @@ def delivery_facts(
     accepted = list(rules["mss_accepted_states"])
 
     def flag(condition: Q) -> Case:
-        return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+        return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
 
     return (
         Delivery.objects.filter(keep, channel=Delivery.Channel.MSSANTE)
         .exclude(drop)
         .annotate(
             stay_id=F("letter__stay_id"),
-            discharge_at=F("letter__stay__discharge_at"),
+            discharged=F("letter__stay__discharge_at"),
             month=TruncMonth("letter__stay__discharge_at", tzinfo=PARIS, output_field=DateField()),
             unit_id=F("letter__stay__unit_id"),
             physician_id=F("letter__stay__responsible_physician_id"),
@@ -184,9 +188,7 @@ def delivery_facts(
             delivered=flag(Q(state__in=[Delivery.State.DELIVERED, Delivery.State.READ])),
             read=flag(Q(state=Delivery.State.READ)),
         )
-        .values(
-            "id", "stay_id", "discharge_at", *KEYS, "recipient_role", "state", "left", "delivered", "read"
-        )
+        .values("id", "stay_id", "discharged", *KEYS, "recipient_role", "state", "left", "delivered", "read")
         .order_by()
     )
 
@@ -241,7 +243,7 @@ def proof_rows(facts: QuerySet, indicator: d.Indicator) -> list[dict[str, Any]]:
     num, num_params = d.conjunction_sql(indicator.counted, _q)
     sql = (
         f"SELECT facts.*, CASE WHEN {num} THEN 1 ELSE 0 END AS {_q('in_numerator')} "
-        f"FROM ({inner}) AS facts WHERE {den} ORDER BY {_q('discharge_at')}, {_q('id')}"
+        f"FROM ({inner}) AS facts WHERE {den} ORDER BY {_q('discharged')}, {_q('id')}"
     )
     with connection.cursor() as cur:
         cur.execute(sql, [*num_params, *params, *den_params])
@@ -250,8 +252,8 @@ def proof_rows(facts: QuerySet, indicator: d.Indicator) -> list[dict[str, Any]]:
     for r in rows:
         r["in_numerator"] = bool(r["in_numerator"])
         r["month"] = _as_date(r["month"])
-        if isinstance(r["discharge_at"], str):  # SQLite returns text from raw SQL
-            r["discharge_at"] = dt.datetime.fromisoformat(r["discharge_at"]).replace(tzinfo=dt.UTC)
+        if isinstance(r["discharged"], str):  # SQLite returns text from raw SQL
+            r["discharged"] = dt.datetime.fromisoformat(r["discharged"]).replace(tzinfo=dt.UTC)
         for k, kind in (d.STAY_FACTS if indicator.unit == "sejour" else d.DELIVERY_FACTS).items():
             if kind is bool and k in r:
                 r[k] = bool(r[k])

@@ -84,10 +84,11 @@ class Predicate:
     def sql(self, column: Callable[[str], str]) -> tuple[str, list[Any]]:
         """SQL for this condition; `column` quotes a fact name. NULL never satisfies a comparison."""
         col = column(self.fact)
+        # facts that are true or false are 0/1 integers in SQL (portable, and aggregable)
         if self.op == "true":
-            return f"({col} IS NOT NULL AND {col} = %s)", [True]
+            return f"({col} = 1)", []
         if self.op == "false":
-            return f"({col} IS NULL OR {col} = %s)", [False]
+            return f"({col} IS NULL OR {col} = 0)", []
         if self.op == "null":
             return f"({col} IS NULL)", []
         if self.op == "not_null":

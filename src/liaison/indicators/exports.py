@@ -133,7 +133,7 @@ def build(
                 *who,
                 units.get(r["unit_id"], ""),
                 physicians.get(r["physician_id"], "non renseigné"),
-                r["discharge_at"].astimezone(PARIS).strftime("%d/%m/%Y %H:%M"),
+                r["discharged"].astimezone(PARIS).strftime("%d/%m/%Y %H:%M"),
                 YES_NO[r["in_numerator"]],
                 *(_cell(r[k]) for k, _ in columns),
             ]
