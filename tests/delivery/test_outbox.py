@@ -173,3 +173,16 @@ def test_two_workers_never_claim_the_same_delivery(hospital):
         t.join()
     assert not set(claimed["a"]) & set(claimed["b"])
     assert len(claimed["a"]) + len(claimed["b"]) == Delivery.objects.count() == 12
+
+
+def test_accented_mssante_address_is_refused_with_the_fix(hospital, monkeypatch):
+    from liaison.delivery.mssante import SmtpSender, config_from_env
+
+    monkeypatch.setenv("LIAISON_MSS_SMTP", "smtp://127.0.0.1:9")
+    gp = hospital["gp"]
+    gp.mssante = "agnès.faure@medecin.mssante.fr"
+    gp.save()
+    _signed(hospital)
+    d = Delivery.objects.get(recipient_role="medecin_traitant")
+    result = SmtpSender(config_from_env())(d)
+    assert not result.ok and not result.retry and "accentués" in result.detail

@@ -384,6 +384,13 @@ class SmtpSender:
         raise AssertionError("unreachable")
 
     def __call__(self, delivery: Delivery) -> SendResult:
+        if not delivery.recipient_address.isascii():  # operators issue ASCII addresses only
+            return SendResult(
+                False,
+                f"Adresse MSSanté invalide (caractères accentués) : {delivery.recipient_address}. "
+                "Corrigez l'adresse du destinataire dans l'annuaire puis renvoyez la lettre.",
+                retry=False,
+            )
         try:
             spec = mail_spec(delivery, self.config)
         except XdsMetadataError as exc:
