@@ -15,7 +15,7 @@ from liaison.indicators import compute
 from liaison.letters.demo import generate
 from liaison.letters.models import PARIS, AuditEvent, Establishment, Patient
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.indicators.urls")]
+pytestmark = pytest.mark.django_db
 
 TODAY = dt.datetime.now(PARIS).date()
 

@@ -14,6 +14,7 @@ def navigation(request: HttpRequest) -> dict:
     return {
         "nav_clinical": role in CLINICAL_ROLES,
         "nav_campaign": role in (Role.CAMPAGNE, Role.QUALITE),
+        "nav_indicators": role in CLINICAL_ROLES or role == Role.QUALITE,
         # the demo's loopback peers (`make run`): the mail sandbox's boxes, the DMP sandbox
         "nav_demo_mail": role in CLINICAL_ROLES and bool(os.environ.get("LIAISON_MSS_MAILDIR")),
         "demo_dmp_url": os.environ.get("LIAISON_DMP_SANDBOX_URL", "") if role in CLINICAL_ROLES else "",

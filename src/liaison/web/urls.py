@@ -29,6 +29,7 @@ urlpatterns = [
     path(
         "messagerie/<str:address>/<str:key>/<int:index>/", mailboxes.mail_attachment, name="mail_attachment"
     ),
+    path("indicateurs/", include("liaison.indicators.urls")),
     path("campagne/", include("liaison.campaign.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
