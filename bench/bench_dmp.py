@@ -35,31 +35,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchdb import PG, fresh_django_database  # noqa: E402
 
 DB_NAME = "liaison_bench_dmp"
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 TARGET_RATE = 30.0
 TARGET_P95 = 2.0
-
-
-def _recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (DB_NAME,))
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def _setup_django() -> None:
-    os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liaison.web.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _seed(n: int):  # type: ignore[no-untyped-def]
@@ -272,8 +254,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latency", type=int, default=20, help="lettres signées une à une")
     args = parser.parse_args()
-    _recreate_database()
-    _setup_django()
+    fresh_django_database(DB_NAME)
     user, stays = _seed(args.letters + args.latency)
     t = time.perf_counter()
     for stay in stays[: args.letters]:

@@ -31,30 +31,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchdb import PG, fresh_django_database  # noqa: E402
 
 DB_NAME = "liaison_bench_mllp"
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 TARGET = 300.0
 
 
-def _recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (DB_NAME,))
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
 def _setup_django() -> None:
-    os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liaison.web.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    fresh_django_database(DB_NAME)
     from tests.conftest import valid_finess, valid_rpps
 
     from liaison.letters.models import Establishment, Practitioner, Profession, Unit
@@ -186,7 +172,6 @@ def main() -> None:
     args = parser.parse_args()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
-    _recreate_database()
     _setup_django()
     print(f"Base PostgreSQL {DB_NAME} créée et migrée ; {os.cpu_count()} cœur(s) ; charge {load}.")
     print("Requêtes préparées côté serveur : " + ("non" if args.no_prepared else "oui"))

@@ -23,19 +23,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
 from tests.delivery.mailpeers import MailPeers  # noqa: E402
 
+from benchdb import recreate  # noqa: E402
+
 DB = "liaison_mss_bench"
-SERVER = "postgres://postgres@127.0.0.1:5432"
 APP = "lettre-de-liaison@ch-de-test.mssante.fr"
-
-
-def recreate_db() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
 
 
 def main() -> None:
@@ -48,11 +43,11 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="liaison-bench-mss-"))
     peers = MailPeers(base).start()
     try:
-        recreate_db()
+        db_url = recreate(DB)
         app = peers.client(APP)
         env = {
             **os.environ,
-            "DATABASE_URL": f"{SERVER}/{DB}",
+            "DATABASE_URL": db_url,
             "DJANGO_SETTINGS_MODULE": "liaison.web.settings",
             "LIAISON_MSS_SMTP": f"smtp+starttls://127.0.0.1:{peers.smtp_port}",
             "LIAISON_MSS_CERT": str(app.cert),
