@@ -55,7 +55,7 @@ def _content(status=IdentityStatus.QUALIFIEE, **conf) -> LetterContent:
         ({}, {"dmp", "medecin_traitant", "patient"}),
         ({"masked_from_professionals": True}, RoutingError),
         ({"invisible_to_patient": True}, RoutingError),
-        ({"invisible_to_legal_representatives": True}, {"dmp", "medecin_traitant", "patient"}),
+        ({"invisible_to_legal_representatives": True}, RoutingError),  # only for one side alone
     ],
 )
 def test_masking_matrix(conf, expect):
@@ -67,10 +67,16 @@ def test_masking_matrix(conf, expect):
         assert {p.role for p in plan(c)} == expect
 
 
-def test_masked_letter_routed_to_patient_only_is_allowed():
+def test_masked_letter_goes_to_the_patient_only_and_not_to_the_dmp():
     c = _content(masked_from_professionals=True)
     c.recipients = [r for r in c.recipients if r.role == RecipientRole.PATIENT]
-    assert {p.channel for p in plan(c)} == {DeliveryChannel.DMP, DeliveryChannel.MSSANTE}
+    assert [(p.channel, p.role) for p in plan(c)] == [(DeliveryChannel.MSSANTE, "patient")]
+
+
+def test_invisible_to_patient_goes_to_professionals_and_the_dmp():
+    c = _content(invisible_to_patient=True)
+    c.recipients = [r for r in c.recipients if r.role != RecipientRole.PATIENT]
+    assert {p.role for p in plan(c)} == {"dmp", "medecin_traitant"}
 
 
 def test_no_dmp_and_no_patient_mail_without_a_qualified_ins():
@@ -79,7 +85,7 @@ def test_no_dmp_and_no_patient_mail_without_a_qualified_ins():
 
 
 def test_forbidden_routing_blocks_the_signature(hospital):
-    with pytest.raises(lifecycle.LifecycleError, match="masquée aux professionnels"):
+    with pytest.raises(lifecycle.LifecycleError, match="masqué aux professionnels"):
         _signed(hospital, {"confidentiality": Confidentiality(masked_from_professionals=True)})
     assert not Delivery.objects.exists()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from liaison.delivery.routing import masking_errors
 from liaison.letters.content import (
     Channel,
     Confidentiality,
@@ -14,7 +15,6 @@ from liaison.letters.content import (
     RecipientRole,
 )
 from liaison.web.checklist import load_checklist
-from liaison.web.confidentiality import masking_errors
 from liaison.web.letter_form import field_id, parse_form
 
 BASE = LetterContent(medecin_traitant=Professional(family_name="Généraliste"))

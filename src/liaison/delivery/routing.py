@@ -1,8 +1,11 @@
 """Who receives a signed letter, and by which channel: pure Python, no Django.
 
-The ANS masking and routing matrix (dmp-and-mssante.md §6) is enforced here, before anything
-is queued: a letter hidden from professionals is not mailed to professionals, one invisible to
-the patient is not mailed to the patient, and combinations the matrix does not list are refused.
+The ANS masking and routing matrix (dmp-and-mssante.md §6, TRANS-CDA-HL7 règles de gestion
+MSSanté, confirmed) is enforced here, before anything is queued, and the form shows the same
+messages (`masking_errors`, tied to form fields):
+- to professionals and the patient: no mask at all;
+- to professionals only: INVISIBLE_PATIENT, never MASQUE_PS;
+- to the patient only: MASQUE_PS and INVISIBLE_REP_LEGAUX allowed, not INVISIBLE_PATIENT, no DMP.
 """
 
 from __future__ import annotations
@@ -32,18 +35,73 @@ class PlannedDelivery:
     rpps: str | None = None
 
 
-def check_masking(content: LetterContent, to_professionals: bool, to_patient: bool) -> None:
+def check_masking(content: LetterContent) -> None:
     """Refuse the combinations the ANS matrix does not allow (regles-gestion-mssante)."""
-    conf = content.confidentiality
-    if to_professionals and conf.masked_from_professionals:
-        raise RoutingError(
-            "La lettre est masquée aux professionnels : elle ne peut pas leur être envoyée par MSSanté. "
-            "Retirez les destinataires professionnels ou levez le masquage."
+    errors = masking_errors(content)
+    if errors:
+        raise RoutingError(" ".join(message for _, message in errors))
+
+
+def masking_errors(c: LetterContent) -> list[tuple[str, str]]:
+    """(field, French message) for every choice the matrix forbids; empty when consistent."""
+    conf = c.confidentiality
+    to_pro = any(
+        r.role != RecipientRole.PATIENT and r.channel == Channel.MSSANTE and r.mssante for r in c.recipients
+    )
+    to_patient = any(r.role == RecipientRole.PATIENT and r.channel == Channel.MSSANTE for r in c.recipients)
+    out: list[tuple[str, str]] = []
+    if conf.masked_from_professionals and conf.invisible_to_patient:
+        out.append(
+            (
+                "confidentiality.invisible_to_patient",
+                "Un document ne peut pas être à la fois masqué aux professionnels et invisible au "
+                "patient : choisissez l'un ou l'autre.",
+            )
         )
-    if to_patient and conf.invisible_to_patient:
-        raise RoutingError(
-            "La lettre est invisible pour le patient : elle ne peut pas lui être envoyée par MSSanté."
+    if conf.masked_from_professionals and to_pro:
+        out.append(
+            (
+                "confidentiality.masked_from_professionals",
+                "Document masqué aux professionnels : il ne peut pas leur être envoyé par MSSanté. "
+                "Retirez les destinataires professionnels ou décochez le masquage.",
+            )
         )
+    if conf.invisible_to_patient and to_patient:
+        out.append(
+            (
+                "confidentiality.invisible_to_patient",
+                "Document invisible au patient : il ne peut pas être envoyé dans sa messagerie "
+                "Mon espace santé. Retirez le patient des envois MSSanté ou décochez cette option.",
+            )
+        )
+    if conf.invisible_to_legal_representatives and to_pro and to_patient:
+        out.append(
+            (
+                "confidentiality.invisible_to_legal_representatives",
+                "« Invisible aux représentants légaux » n'est possible que pour un envoi au patient "
+                "seul ou aux professionnels seuls.",
+            )
+        )
+    return out
+
+
+def masking_notes(c: LetterContent) -> list[str]:
+    """What the chosen masks imply, in French, for the form."""
+    conf = c.confidentiality
+    notes = []
+    if conf.masked_from_professionals:
+        notes.append(
+            "Masqué aux professionnels : la lettre n'est ni envoyée aux professionnels ni versée "
+            "au DMP ; elle est remise au patient seulement."
+        )
+    if conf.invisible_to_patient:
+        notes.append(
+            "Invisible au patient dans son DMP jusqu'à la consultation d'annonce ; la remise papier "
+            "le jour de la sortie reste exigée par l'article R.1112-1-2."
+        )
+    if conf.invisible_to_legal_representatives:
+        notes.append("Invisible aux représentants légaux : réservé aux patients mineurs (L.1111-5).")
+    return notes
 
 
 def plan(content: LetterContent) -> list[PlannedDelivery]:
@@ -52,8 +110,9 @@ def plan(content: LetterContent) -> list[PlannedDelivery]:
     p = content.patient
     qualified = p.identity_status == IdentityStatus.QUALIFIEE and bool(p.ins_matricule)
     # The DMP is fed only with a qualified INS (référentiel INS); otherwise nothing is queued
-    # and the letter page says why (see `why_no_dmp`).
-    if qualified:
+    # and the letter page says why (see `why_no_dmp`). A letter masked from professionals goes
+    # to the patient only, and the matrix's "patient only" row has no DMP.
+    if qualified and not content.confidentiality.masked_from_professionals:
         out.append(
             PlannedDelivery(DeliveryChannel.DMP, "dmp", "DMP (Mon espace santé)", p.ins_matricule or "")
         )
@@ -70,9 +129,7 @@ def plan(content: LetterContent) -> list[PlannedDelivery]:
             continue
         seen.add(address.lower())
         out.append(PlannedDelivery(DeliveryChannel.MSSANTE, r.role.value, r.name, address, r.rpps))
-    to_pros = any(d.channel == DeliveryChannel.MSSANTE and d.role != RecipientRole.PATIENT for d in out)
-    to_patient = any(d.role == RecipientRole.PATIENT for d in out)
-    check_masking(content, to_pros, to_patient)
+    check_masking(content)
     return out
 
 

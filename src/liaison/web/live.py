@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from liaison.delivery.routing import masking_errors
 from liaison.indicators.qls import DEFAULT_GRIDS, letter_facts
 from liaison.letters.content import LetterContent, LetterFacts, Sector
 from liaison.letters.models import Letter, Stay
 from liaison.quality.evaluate import evaluate
 from liaison.quality.grid import Grid, load_grid
 from liaison.quality.rules import Result
-from liaison.web.confidentiality import masking_errors
 from liaison.web.letter_form import ParsedForm, field_id
 
 STEP_FIELDS = {"letter", "handover"}

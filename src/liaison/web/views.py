@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from liaison.delivery.routing import why_no_dmp
+from liaison.delivery.routing import masking_errors, masking_notes, why_no_dmp
 from liaison.documents.cda import CdaBuildError, build_cda
 from liaison.documents.pdf import render_pdf
 from liaison.letters import audit, lifecycle
@@ -60,7 +60,6 @@ from liaison.letters.prefill import apply_stay_facts, practitioner_snapshot
 from liaison.letters.rendering import document_meta
 from liaison.web import deliveries
 from liaison.web.checklist import ANSWER_LABELS, load_checklist
-from liaison.web.confidentiality import masking_errors, masking_notes
 from liaison.web.letter_form import changed_sections, parse_form
 from liaison.web.live import build_panel
 from liaison.web.models import DischargeChecklist
