@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -298,6 +299,16 @@ class _Builder:
         self._n += 1
         seed = f"{self.meta.id.root}^{self.meta.id.extension or ''}#{self._n}"
         return str(uuid.uuid5(uuid.NAMESPACE_OID, seed)).upper()
+
+    def entry(
+        self, sec: etree._Element, tag: str, attrs: dict[str, str], templates: Iterable[str]
+    ) -> etree._Element:
+        """A new `entry` of the section: the clinical statement with its templateIds and its id."""
+        statement = _el(_el(sec, "entry"), tag, attrs)
+        for root in templates:
+            _el(statement, "templateId", {"root": root})
+        _el(statement, "id", {"root": self.uid()})
+        return statement
 
     # -- checks ---------------------------------------------------------------------------------
 
@@ -736,11 +747,10 @@ class _Builder:
         value: dict[str, str] | str,
         templates: tuple[str, ...] | None = None,
     ) -> None:
-        obs = _el(_el(sec, "entry"), "observation", {"classCode": "OBS", "moodCode": "EVN"})
         specific, display = SUMMARY_ENTRIES.get(code, (None, ""))
-        for root in templates or (*SIMPLE_OBS, specific):
-            _el(obs, "templateId", {"root": root})
-        _el(obs, "id", {"root": self.uid()})
+        obs = self.entry(
+            sec, "observation", {"classCode": "OBS", "moodCode": "EVN"}, templates or (*SIMPLE_OBS, specific)
+        )
         if code == "GEN-065":
             display = "Statut du document"
         _el(
@@ -957,10 +967,9 @@ class _Builder:
             self.medication(sec, m, ref)
 
     def medication(self, sec: etree._Element, m: MedicationLine, ref: str) -> None:
-        sa = _el(_el(sec, "entry"), "substanceAdministration", {"classCode": "SBADM", "moodCode": "EVN"})
-        for root in MEDICATION_TEMPLATES:
-            _el(sa, "templateId", {"root": root})
-        _el(sa, "id", {"root": self.uid()})
+        sa = self.entry(
+            sec, "substanceAdministration", {"classCode": "SBADM", "moodCode": "EVN"}, MEDICATION_TEMPLATES
+        )
         _el(
             sa,
             "code",
@@ -992,10 +1001,9 @@ class _Builder:
 
     def no_medication(self, sec: etree._Element) -> None:
         """Explicit "no discharge medication" (JDV_AbsentOrUnknownMedication_CISIS)."""
-        sa = _el(_el(sec, "entry"), "substanceAdministration", {"classCode": "SBADM", "moodCode": "EVN"})
-        for root in MEDICATION_TEMPLATES:
-            _el(sa, "templateId", {"root": root})
-        _el(sa, "id", {"root": self.uid()})
+        sa = self.entry(
+            sec, "substanceAdministration", {"classCode": "SBADM", "moodCode": "EVN"}, MEDICATION_TEMPLATES
+        )
         _el(
             sa,
             "code",
@@ -1064,10 +1072,7 @@ class _Builder:
             _el(tr, "td", text=f.with_whom)
             _el(tr, "td", text=f.orientation.value if f.orientation else "")
         for i, f in enumerate(c.follow_up):
-            obs = _el(_el(sec, "entry"), "observation", {"classCode": "OBS", "moodCode": "INT"})
-            for root in FOLLOW_UP_TEMPLATES:
-                _el(obs, "templateId", {"root": root})
-            _el(obs, "id", {"root": self.uid()})
+            obs = self.entry(sec, "observation", {"classCode": "OBS", "moodCode": "INT"}, FOLLOW_UP_TEMPLATES)
             _el(
                 obs,
                 "code",
@@ -1101,10 +1106,7 @@ class _Builder:
         if c.devices and c.implanted_devices.details.strip():
             _narrative(_el(text, "paragraph"), c.implanted_devices.details)
         for i, (_, udi, _lot, on) in enumerate(devices):
-            supply = _el(_el(sec, "entry"), "supply", {"classCode": "SPLY", "moodCode": "EVN"})
-            for root in DEVICE_TEMPLATES:
-                _el(supply, "templateId", {"root": root})
-            _el(supply, "id", {"root": self.uid()})
+            supply = self.entry(sec, "supply", {"classCode": "SPLY", "moodCode": "EVN"}, DEVICE_TEMPLATES)
             period = _el(supply, "effectiveTime", {XSI_TYPE: "IVL_TS"})
             _el(period, "low", {"value": _date(on)} if on else {"nullFlavor": "UNK"})
             role = _el(
@@ -1130,10 +1132,7 @@ class _Builder:
                 {"ID": "allergies"},
                 "Aucune allergie ni intolérance identifiée pendant le séjour.",
             )
-        act = _el(_el(sec, "entry"), "act", {"classCode": "ACT", "moodCode": "EVN"})
-        for root in ALLERGY_LIST_TEMPLATES:
-            _el(act, "templateId", {"root": root})
-        _el(act, "id", {"root": self.uid()})
+        act = self.entry(sec, "act", {"classCode": "ACT", "moodCode": "EVN"}, ALLERGY_LIST_TEMPLATES)
         _el(act, "code", {"nullFlavor": "NA"})
         _el(act, "statusCode", {"code": "active"})
         _el(_el(act, "effectiveTime"), "low", {"value": _ts(c.discharge_at)})
