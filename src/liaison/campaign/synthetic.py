@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import random
 from dataclasses import dataclass
 
 from liaison.identifiers import luhn_key
+from liaison.quality.stats import classify, wilson
 
 REGIONS = {
     "Bretagne": ["22", "29", "35", "56"],
@@ -86,17 +86,9 @@ def population(n: int = 300, seed: int = 1) -> list[SyntheticEstablishment]:
     return out
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
 def _measure(rng: random.Random, p: float) -> tuple[str, str, str]:
     k = sum(rng.random() < p for _ in range(SAMPLE))
-    lo, hi = wilson(k, SAMPLE)
-    klass = "A" if lo > 0.8 else "C" if hi < 0.8 else "B"
+    klass = classify(*wilson(k, SAMPLE))
     return f"{100 * k / SAMPLE:.1f}", str(SAMPLE), klass
 
 

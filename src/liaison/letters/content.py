@@ -181,6 +181,16 @@ class Orientation(StrEnum):
     AUTRE = "autre"
 
 
+ORIENTATION_LABELS = {
+    Orientation.PRADO: "PRADO (retour à domicile)",
+    Orientation.HAD: "HAD",
+    Orientation.SSIAD: "SSIAD",
+    Orientation.SMR: "SMR",
+    Orientation.EHPAD: "EHPAD",
+    Orientation.AUTRE: "Autre",
+}
+
+
 class RecipientRole(StrEnum):
     PATIENT = "patient"
     MEDECIN_TRAITANT = "medecin_traitant"
@@ -202,6 +212,13 @@ class Channel(StrEnum):
     MSSANTE = "mssante"
     COURRIER = "courrier"
     REMISE_EN_MAIN_PROPRE = "remise"
+
+
+CHANNEL_LABELS = {
+    Channel.MSSANTE: "Messagerie sécurisée (MSSanté)",
+    Channel.COURRIER: "Courrier",
+    Channel.REMISE_EN_MAIN_PROPRE: "Remise en main propre",
+}
 
 
 # --- parts ------------------------------------------------------------------------------------

@@ -28,15 +28,15 @@ from liaison.documents.cda import CdaBuildError, build_cda
 from liaison.documents.pdf import render_pdf
 from liaison.letters import audit, lifecycle
 from liaison.letters.content import (
+    CHANNEL_LABELS,
     ENTRY_MODE_LABELS,
     EXIT_MODE_LABELS,
     FOLLOW_UP_LABELS,
     IDENTITY_STATUS_LABELS,
     MEDICATION_STATUS_LABELS,
+    ORIENTATION_LABELS,
     RECIPIENT_ROLE_LABELS,
-    Channel,
     LetterContent,
-    Orientation,
     Professional,
 )
 from liaison.letters.medicines import search as search_medicines
@@ -65,19 +65,6 @@ from liaison.web.live import build_panel
 from liaison.web.models import DischargeChecklist
 from liaison.web.worklist import days_late, worklist
 
-CHANNEL_LABELS = {
-    Channel.MSSANTE: "Messagerie sécurisée (MSSanté)",
-    Channel.COURRIER: "Courrier",
-    Channel.REMISE_EN_MAIN_PROPRE: "Remise en main propre",
-}
-ORIENTATION_LABELS = {
-    Orientation.PRADO: "PRADO (retour à domicile)",
-    Orientation.HAD: "HAD",
-    Orientation.SSIAD: "SSIAD",
-    Orientation.SMR: "SMR",
-    Orientation.EHPAD: "EHPAD",
-    Orientation.AUTRE: "Autre",
-}
 SECTION_LABELS = {
     "reason": "Motif de l'hospitalisation",
     "medical_summary": "Synthèse médicale",
