@@ -209,7 +209,6 @@ class DemoSummary:
     establishment: Establishment
     stays: int
     letters: int
-    accounts: list[tuple[str, str, str]]  # username, role label, units
 
 
 class _Ids:
@@ -249,9 +248,8 @@ def _aware(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=PARIS)
 
 
-def _accounts(
-    est: Establishment, units: dict[str, Unit], ids: _Ids, fake: Faker
-) -> list[tuple[str, str, str]]:
+def _accounts(est: Establishment, units: dict[str, Unit], ids: _Ids) -> None:
+    """The demo accounts, one per role, with their units (and practitioners for clinicians)."""
     ensure_groups()
     groups = {r: Group.objects.get(name=r.value) for r in Role}
     specs = [
@@ -265,7 +263,6 @@ def _accounts(
         ("admin.etab", Role.ADMIN_ETABLISSEMENT, "Marc", "Garnier", [], ""),
         ("campagne.ars", Role.CAMPAGNE, "Paul", "Rousseau", [], ""),
     ]
-    out = []
     for username, role, given, family, unit_codes, specialty in specs:
         user = User.objects.create_user(username, password=DEMO_PASSWORD, first_name=given, last_name=family)
         user.groups.add(groups[role])
@@ -291,9 +288,13 @@ def _accounts(
                 user=user,
             )
             pr.units.set([units[c] for c in unit_codes])
-        label = ", ".join(units[c].name for c in unit_codes) if unit_codes else "—"
-        out.append((username, ROLE_LABELS[role], label))
-    return out
+
+
+def account_lines() -> list[str]:
+    """What the demo commands print: the password, then one line per demo account."""
+    lines = [f"Comptes de démonstration (mot de passe « {DEMO_PASSWORD} ») :"]
+    lines += [f"  {username:<14} {role:<30} {units}" for username, role, units in demo_accounts()]
+    return lines
 
 
 def demo_accounts() -> list[tuple[str, str, str]]:
@@ -460,7 +461,7 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
             for i, (code, name, sector, obst, _) in enumerate(UNITS)
         }
         unit_reasons = {code: reasons for code, _, _, _, reasons in UNITS}
-        accounts = _accounts(est, units, ids, fake)
+        _accounts(est, units, ids)
         physicians: dict[str, list[Practitioner]] = {code: [] for code in units}
         for pr in Practitioner.objects.filter(profession__in=[Profession.MEDECIN, Profession.SAGE_FEMME]):
             for u in pr.units.all():
@@ -743,4 +744,4 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
                     )
                 )
         AuditEvent.objects.bulk_create(events)
-    return DemoSummary(est, len(stay_rows), len(letters), accounts)
+    return DemoSummary(est, len(stay_rows), len(letters))

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from liaison.letters.demo import DEMO_PASSWORD, demo_accounts
+from liaison.letters.demo import account_lines
 from liaison.letters.models import Establishment
 
 
@@ -74,9 +74,7 @@ class Command(BaseCommand):
             procs.append(subprocess.Popen([sys.executable, "-m", "liaison.cli", *cmd], env=os.environ.copy()))
         self.stdout.write("")
         self.stdout.write(f"Liaison est prêt : http://{opts['addr']}/")
-        self.stdout.write(f"Comptes de démonstration (mot de passe « {DEMO_PASSWORD} ») :")
-        for username, role, units in demo_accounts():
-            self.stdout.write(f"  {username:<14} {role:<30} {units}")
+        self.stdout.write("\n".join(account_lines()))
         self.stdout.write("")
         # On SIGTERM, unwind through `finally` so the background pieces stop with the demo.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

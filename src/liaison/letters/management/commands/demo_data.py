@@ -7,7 +7,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from liaison.letters.demo import DEMO_PASSWORD, generate
+from liaison.letters.demo import account_lines, generate
 from liaison.letters.models import Establishment
 
 
@@ -42,6 +42,4 @@ class Command(BaseCommand):
             f"{summary.establishment.name} : {summary.stays} séjours, {summary.letters} lettres "
             f"en {elapsed:.1f} s."
         )
-        self.stdout.write(f"Comptes de démonstration (mot de passe « {DEMO_PASSWORD} ») :")
-        for username, role, units in summary.accounts:
-            self.stdout.write(f"  {username:<14} {role:<30} {units}")
+        self.stdout.write("\n".join(account_lines()))
