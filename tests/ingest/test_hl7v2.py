@@ -76,6 +76,9 @@ def test_escapes_and_offsets():
     msg = hl7v2.parse(text)
     assert msg.patient.birth_family_name == "D^ARC"
     assert msg.visit.admit_at == dt.datetime(2026, 11, 10, 9, 30, tzinfo=dt.UTC)
+    # Every separator escaped inside a component, and the escape character itself.
+    msg = hl7v2.parse(adt("A01", "C", family="A\\F\\B\\R\\C\\T\\D\\E\\E"))
+    assert msg.patient.birth_family_name == "A|B~C&D\\E"
 
 
 def test_ans_style_message():
@@ -123,6 +126,8 @@ def test_ans_style_message():
         (adt("A01", "C", nir="", status="QUAL"), "AE", "101", "INS"),
         (adt("A01", "C", birth_cog="XYZ"), "AE", "102", "COG"),
         (adt("A01", "C").replace("\rPV1|", "\rpv1|"), "AR", "100", "Segment mal formé"),
+        (adt("A01", "C").replace("\rPV1|", "\rPV1~2|"), "AR", "100", "« PV1~2 »"),
+        (adt("A01", "C").replace("\rPV1|", "\rPV1^X|"), "AR", "100", "« PV1^X »"),
         (adt("A01", "C").split("\rPV1|")[0], "AE", "100", "PV1"),
         (adt("A40", "C"), "AE", "101", "MRG-1"),
     ],
