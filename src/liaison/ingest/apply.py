@@ -26,9 +26,11 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from liaison import rowsql
 from liaison.ingest import hl7v2
 from liaison.ingest.hl7v2 import AdtMessage, HL7Error, PatientData, Person, VisitData
 from liaison.ingest.models import InboundMessage
+from liaison.letters import audit
 from liaison.letters.lifecycle import open_letter, refresh_from_stay
 from liaison.letters.models import (
     PARIS,
@@ -46,6 +48,8 @@ from liaison.letters.prefill import initial_content
 logger = logging.getLogger(__name__)
 
 ADMISSIONS = {"A01", "A04", "A05"}
+# What building the letter reads from a stay, fetched with it.
+STAY_RELATED = ("unit", "adresseur", "receiving_structure", "responsible_physician")
 IDENTITY_ONLY = {"A08", "A31", "A28"}
 
 
@@ -89,16 +93,14 @@ def process(data: bytes | str, source: str = InboundMessage.Source.MLLP, peer: s
     try:
         # The accepted row goes first: a copy already applied fails here, on the unique index.
         with transaction.atomic():
-            row = InboundMessage.objects.create(
-                **base,
-                outcome=InboundMessage.Outcome.ACCEPTED,
-                ack_code="AA",
-                applied_at=timezone.now(),
+            row = InboundMessage(
+                **base, outcome=InboundMessage.Outcome.ACCEPTED, ack_code="AA", applied_at=timezone.now()
             )
+            rowsql.insert([row])
             note = apply_message(msg)
             if note:
                 row.reason = note
-                row.save(update_fields=["reason"])
+                rowsql.update(row, ["reason"])
     except HL7Error as exc:
         return _refuse(text, header, exc, received_at, source, peer, base)
     except IntegrityError:
@@ -257,28 +259,13 @@ class _Context:
         self.why = f"message ADT^{msg.event} {msg.control_id}"[:200]
         self._audits: list[AuditEvent] = []
 
-    def audit(
-        self, action: str, obj: Patient | Stay | Letter, patient_id: int, why: str = "", **details: Any
-    ) -> None:
-        """The row `letters.audit.record` writes for the system user, inserted in one batch."""
-        self._audits.append(
-            AuditEvent(
-                user=None,
-                username="système",
-                role="",
-                action=action,
-                object_type=type(obj).__name__.lower(),
-                object_id=str(obj.pk),
-                patient_id=patient_id,
-                why=(why or self.why)[:200],
-                details=details,
-            )
-        )
+    def audit(self, action: str, obj: Patient | Stay | Letter, why: str = "", **details: Any) -> None:
+        """The row `letters.audit.record` writes for the system user, inserted with the others."""
+        self._audits.append(audit.event(None, action, obj, why or self.why, details))
 
     def flush(self) -> None:
-        if self._audits:
-            AuditEvent.objects.bulk_create(self._audits)
-            self._audits.clear()
+        rowsql.insert(self._audits)
+        self._audits.clear()
 
 
 def apply_message(msg: AdtMessage) -> str:
@@ -366,11 +353,12 @@ def _unknown_est(candidates: tuple[str, ...]) -> Establishment:
 
 
 def _locked_patient(est: Establishment, ipp: str) -> Patient | None:
-    p = (
-        Patient.objects.select_for_update(of=("self",))
-        .select_related("medecin_traitant")
-        .filter(establishment=est, ipp=ipp)
-        .first()
+    p = rowsql.fetch(
+        Patient,
+        "t.establishment_id = %s AND t.ipp = %s",
+        [est.pk, ipp],
+        related=("medecin_traitant",),
+        lock=True,
     )
     if p is not None:
         p.establishment = est  # same row: saves a query when the letter is built
@@ -430,13 +418,13 @@ def _upsert_patient(
         _apply_patient_roles(ctx, p, roles)
         try:
             with transaction.atomic():
-                p.save()
+                rowsql.insert([p])
         except IntegrityError:  # created meanwhile by another connection: lock it and update
             p = _locked_patient(est, d.ipp)
             if p is None:
                 raise
         else:
-            ctx.audit("create", p, p.pk)
+            ctx.audit("create", p)
             return p, True, True
     if p.merged_into_id:
         survivor = Patient.objects.filter(pk=p.merged_into_id).values_list("ipp", flat=True).first()
@@ -448,8 +436,8 @@ def _upsert_patient(
         )
     changed = _identity_changes(p, d)
     if changed:
-        p.save(update_fields=changed)
-        ctx.audit("update", p, p.pk, champs=changed)
+        rowsql.update(p, changed)
+        ctx.audit("update", p, champs=changed)
     return p, bool(changed), False
 
 
@@ -470,7 +458,7 @@ def _correspondent(person: Person, address: str = "", phone: str = "") -> Corres
     family, given = person.family_name[:100], person.given_name[:100]
     qs = Correspondent.objects.filter(kind=Correspondent.Kind.PERSON)
     found = (
-        qs.filter(rpps=rpps).first()
+        rowsql.fetch(Correspondent, "t.kind = %s AND t.rpps = %s", [Correspondent.Kind.PERSON, rpps])
         if rpps
         else qs.filter(rpps="", family_name__iexact=family, given_name__iexact=given).first()
     )
@@ -479,7 +467,7 @@ def _correspondent(person: Person, address: str = "", phone: str = "") -> Corres
     title = person.title.strip()
     if title.upper() in ("DR", "DR.", "DOCTEUR"):
         title = "Dr"
-    return Correspondent.objects.create(
+    created = Correspondent(
         kind=Correspondent.Kind.PERSON,
         rpps=rpps or "",
         title=title[:10],
@@ -488,6 +476,8 @@ def _correspondent(person: Person, address: str = "", phone: str = "") -> Corres
         address=address[:300],
         phone=phone[:30],
     )
+    rowsql.insert([created])
+    return created
 
 
 def _apply_patient_roles(ctx: _Context, patient: Patient, roles: tuple[hl7v2.Role, ...]) -> bool:
@@ -504,16 +494,16 @@ def _apply_patient_roles(ctx: _Context, patient: Patient, roles: tuple[hl7v2.Rol
             if current is not None and (not role.person.rpps or _same_person(current, role.person)):
                 patient.medecin_traitant = None
                 if saved:
-                    patient.save(update_fields=["medecin_traitant"])
-                    ctx.audit("update", patient, patient.pk, champs=["medecin_traitant"])
+                    rowsql.update(patient, ["medecin_traitant"])
+                    ctx.audit("update", patient, champs=["medecin_traitant"])
                 changed = True
             continue
         if _same_person(current, role.person):
             continue
         patient.medecin_traitant = _correspondent(role.person, role.address, role.phone)
         if saved:
-            patient.save(update_fields=["medecin_traitant"])
-            ctx.audit("update", patient, patient.pk, champs=["medecin_traitant"])
+            rowsql.update(patient, ["medecin_traitant"])
+            ctx.audit("update", patient, champs=["medecin_traitant"])
         changed = True
     return changed
 
@@ -522,11 +512,12 @@ def _apply_patient_roles(ctx: _Context, patient: Patient, roles: tuple[hl7v2.Rol
 
 
 def _find_stay(est: Establishment, v: VisitData, patient: Patient, required: bool) -> Stay | None:
-    stay = (
-        Stay.objects.select_for_update(of=("self",))
-        .select_related("unit", "adresseur", "receiving_structure", "responsible_physician")
-        .filter(establishment=est, visit_number=v.visit_number)
-        .first()
+    stay = rowsql.fetch(
+        Stay,
+        "t.establishment_id = %s AND t.visit_number = %s",
+        [est.pk, v.visit_number],
+        related=STAY_RELATED,
+        lock=True,
     )
     if stay is None:
         if required:
@@ -615,8 +606,8 @@ def _update_visit_details(ctx: _Context, stay: Stay, v: VisitData, save: bool = 
     if v.expected_discharge_at is not None:
         _set(stay, changed, "planned_discharge_at", v.expected_discharge_at)
     if save and changed and stay.pk is not None:
-        stay.save(update_fields=changed)
-        ctx.audit("update", stay, stay.patient_id, champs=changed)
+        rowsql.update(stay, changed)
+        ctx.audit("update", stay, champs=changed)
     return changed
 
 
@@ -647,12 +638,12 @@ def _admit(ctx: _Context, patient: Patient, v: VisitData) -> tuple[Stay, bool]:
     _set(stay, changed, "cancelled", False)
     changed += _update_visit_details(ctx, stay, v, save=False)
     if created:
-        stay.save()
-        ctx.audit("create", stay, patient.pk)
+        rowsql.insert([stay])
+        ctx.audit("create", stay)
     elif changed:
         changed = list(dict.fromkeys(changed))
-        stay.save(update_fields=changed)
-        ctx.audit("update", stay, patient.pk, champs=changed)
+        rowsql.update(stay, changed)
+        ctx.audit("update", stay, champs=changed)
     return stay, created
 
 
@@ -668,8 +659,8 @@ def _transfer(ctx: _Context, stay: Stay, v: VisitData) -> None:
     changed += _update_visit_details(ctx, stay, v, save=False)
     if changed:
         changed = list(dict.fromkeys(changed))
-        stay.save(update_fields=changed)
-        ctx.audit("update", stay, stay.patient_id, champs=changed)
+        rowsql.update(stay, changed)
+        ctx.audit("update", stay, champs=changed)
 
 
 def _receiving_structure(finess: str) -> Correspondent:
@@ -707,8 +698,8 @@ def _discharge(ctx: _Context, stay: Stay, v: VisitData) -> None:
     changed += _update_visit_details(ctx, stay, v, save=False)
     changed = list(dict.fromkeys(changed))
     if changed:
-        stay.save(update_fields=changed)
-    ctx.audit("update", stay, stay.patient_id, champs=changed, sortie=True)
+        rowsql.update(stay, changed)
+    ctx.audit("update", stay, champs=changed, sortie=True)
 
 
 def _cancel_discharge(ctx: _Context, stay: Stay) -> None:
@@ -718,15 +709,15 @@ def _cancel_discharge(ctx: _Context, stay: Stay) -> None:
     stay.exit_mode = ""
     stay.destination = ""
     stay.receiving_structure = None
-    stay.save(update_fields=["discharge_at", "exit_mode", "destination", "receiving_structure"])
-    ctx.audit("update", stay, stay.patient_id, annulation="sortie")
+    rowsql.update(stay, ["discharge_at", "exit_mode", "destination", "receiving_structure"])
+    ctx.audit("update", stay, annulation="sortie")
 
 
 def _cancel_admission(ctx: _Context, stay: Stay) -> None:
     if not stay.cancelled:
         stay.cancelled = True
-        stay.save(update_fields=["cancelled"])
-    ctx.audit("update", stay, stay.patient_id, annulation="admission")
+        rowsql.update(stay, ["cancelled"])
+    ctx.audit("update", stay, annulation="admission")
 
 
 # --- merge ----------------------------------------------------------------------------------------
@@ -758,8 +749,8 @@ def _merge(ctx: _Context) -> str:
         if survivor.medecin_traitant_id is None and absorbed.medecin_traitant_id is not None:
             survivor.medecin_traitant = absorbed.medecin_traitant
             survivor.save(update_fields=["medecin_traitant"])
-        ctx.audit("update", absorbed, absorbed.pk, fusionne_dans=survivor.pk)
-        ctx.audit("update", survivor, survivor.pk, absorbe=absorbed.pk, sejours=moved)
+        ctx.audit("update", absorbed, fusionne_dans=survivor.pk)
+        ctx.audit("update", survivor, absorbe=absorbed.pk, sejours=moved)
     _refresh_drafts(ctx, survivor)
     return " ".join(notes)
 
@@ -774,33 +765,31 @@ def _sync_letter(ctx: _Context, stay: Stay, open_new: bool, new_stay: bool = Fal
     if new_stay:
         # Created by this transaction: invisible to any other, so it has no letter yet.
         if open_new and not stay.cancelled:
-            letter = Letter.objects.create(
-                stay=stay, version=1, content=initial_content(stay).model_dump(mode="json")
-            )
-            ctx.audit("create", letter, stay.patient_id, why="ouverture de la lettre")
+            letter = Letter(stay=stay, version=1, content=initial_content(stay).model_dump(mode="json"))
+            rowsql.insert([letter])
+            ctx.audit("create", letter, why="ouverture de la lettre")
         return
-    current = (
-        Letter.objects.filter(stay=stay)
-        .exclude(status=Letter.Status.SUPERSEDED)
-        .order_by("-version")
-        .values_list("pk", "status")
-        .first()
+    current = rowsql.fetch(
+        Letter,
+        "t.stay_id = %s AND t.status <> %s",
+        [stay.pk, Letter.Status.SUPERSEDED],
+        order_by="t.version DESC",
+        lock=True,
     )
     if current is None:
         if open_new and not stay.cancelled:
             open_letter(stay)
         return
-    if current[1] != Letter.Status.DRAFT:
+    if current.status != Letter.Status.DRAFT:
         return
-    refresh_from_stay(
-        Letter(pk=current[0], stay=stay), stay=stay, why=f"mise à jour depuis le séjour ({ctx.why})"[:200]
-    )
+    current.stay = stay
+    refresh_from_stay(current, stay=stay, why=f"mise à jour depuis le séjour ({ctx.why})"[:200])
 
 
 def _refresh_drafts(ctx: _Context, patient: Patient, exclude: int | None = None) -> None:
     """After an identity change: every draft of the patient shows the new identity."""
     stays = Stay.objects.filter(patient=patient, letters__status=Letter.Status.DRAFT).select_related(
-        "unit", "adresseur", "receiving_structure", "responsible_physician"
+        *STAY_RELATED
     )
     if exclude is not None:
         stays = stays.exclude(pk=exclude)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from liaison import rowsql
 from liaison.letters.models import AuditEvent, Letter, Patient, Stay
 from liaison.letters.permissions import User, role_of
 
@@ -22,14 +23,14 @@ def record_list(user: User, object_type: str, ids: list[int], why: str) -> Audit
     )
 
 
-def record(
+def event(
     user: User | None,
     action: str,
     obj: Letter | Stay | Patient,
     why: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Write one trace. `action` is a short verb: read, create, update, sign, hand_over, correct…"""
+    """One trace, not saved yet (the ADT listener writes a message's traces in one INSERT)."""
     if isinstance(obj, Letter):
         patient_id = obj.stay.patient_id
     elif isinstance(obj, Stay):
@@ -37,7 +38,7 @@ def record(
     else:
         patient_id = obj.pk
     authenticated = user is not None and user.is_authenticated
-    return AuditEvent.objects.create(
+    return AuditEvent(
         user=user if authenticated else None,
         username=user.get_username() if authenticated else "système",
         role=(role_of(user) or "") if authenticated else "",
@@ -48,3 +49,16 @@ def record(
         why=why[:200],
         details=details or {},
     )
+
+
+def record(
+    user: User | None,
+    action: str,
+    obj: Letter | Stay | Patient,
+    why: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one trace. `action` is a short verb: read, create, update, sign, hand_over, correct…"""
+    trace = event(user, action, obj, why, details)
+    rowsql.insert([trace])
+    return trace

@@ -19,9 +19,9 @@ import hashlib
 import json
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
+from liaison import rowsql
 from liaison.delivery import outbox
 from liaison.delivery.routing import RoutingError
 from liaison.letters import audit, rendering
@@ -96,27 +96,24 @@ def refresh_from_stay(
     """Update a draft's GAM-owned parts (identity, dates, modes) after an ADT change.
 
     The letter row is locked; it is written (revision bumped, so a form loaded before is
-    refused, and one audit row) only when its content actually changes. `stay`, when given, is
-    the letter's stay already loaded and locked by the caller in the current transaction (the
-    ADT ingest): it is used as is instead of being read again. A signed letter is never touched.
+    refused, and one audit row) only when its content actually changes. `stay`, when given,
+    means the caller (the ADT ingest) has already locked and loaded, in the current transaction,
+    both `letter` (the whole row) and its `stay`: they are used as they are. A signed letter is
+    never touched.
     """
     with transaction.atomic(savepoint=False):
         if stay is None:
             letter = _locked(letter.pk)
         else:
-            letter = Letter.objects.select_for_update().get(pk=letter.pk)
             letter.stay = stay
         if letter.status != Letter.Status.DRAFT:
             return letter
         content = _dump(apply_stay_facts(letter.parsed(), letter.stay))
         if content == letter.content:
             return letter
-        now = timezone.now()
-        Letter.objects.filter(pk=letter.pk).update(
-            content=content, revision=F("revision") + 1, updated_at=now
-        )
         # The row is locked: the revision read is the current one.
-        letter.content, letter.revision, letter.updated_at = content, letter.revision + 1, now
+        letter.content, letter.revision = content, letter.revision + 1
+        rowsql.update(letter, ["content", "revision", "updated_at"])
         audit.record(user, "update", letter, why=why)
     return letter
 
