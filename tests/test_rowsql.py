@@ -81,3 +81,29 @@ def test_insert_many_and_integrity_errors(hospital):
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         rowsql.insert([twin])
+
+
+def test_insert_can_skip_a_conflicting_row(hospital):
+    patient = hospital["stay"].patient
+    twin = Patient(
+        establishment=patient.establishment,
+        ipp=patient.ipp,
+        birth_family_name="AUTRE",
+        first_given_name="Nom",
+        birth_date=dt.date(1990, 1, 1),
+        sex="M",
+    )
+    assert rowsql.insert([twin], skip_conflicting=True) is False
+    assert twin.pk is None and twin._state.adding
+    assert Patient.objects.get(pk=patient.pk).birth_family_name == patient.birth_family_name
+    other = Patient(
+        **{
+            **{f: getattr(twin, f) for f in ("birth_family_name", "first_given_name")},
+            "establishment": patient.establishment,
+            "ipp": "NOUVEAU",
+            "birth_date": twin.birth_date,
+            "sex": "M",
+        }
+    )
+    assert rowsql.insert([other], skip_conflicting=True) is True
+    assert Patient.objects.get(ipp="NOUVEAU").pk == other.pk

@@ -132,7 +132,7 @@ def fetch(
     return None if row is None else stmt.row_to_object(row, db, connection)
 
 
-def _insert_sql(model: type[Model], rows: int, connection: Any) -> tuple[str, list[Field], bool]:
+def _insert_sql(model: type[Model], rows: int, skip: bool, connection: Any) -> tuple[str, list[Field], bool]:
     qn = connection.ops.quote_name
     meta = model._meta
     fields = [f for f in _columns(model) if not f.generated and f is not meta.auto_field]
@@ -141,36 +141,48 @@ def _insert_sql(model: type[Model], rows: int, connection: Any) -> tuple[str, li
         f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         f"VALUES {', '.join([one] * rows)}"
     )
-    returning = rows == 1 and meta.auto_field is not None
+    if skip:  # PostgreSQL and SQLite share this syntax
+        sql += " ON CONFLICT DO NOTHING"
+    returning = bool(
+        rows == 1 and meta.auto_field is not None and connection.features.can_return_columns_from_insert
+    )
     if returning:
-        returning = bool(connection.features.can_return_columns_from_insert)
-        if returning:
-            sql += f" RETURNING {qn(meta.auto_field.column)}"
+        sql += f" RETURNING {qn(meta.auto_field.column)}"
     return sql, fields, returning
 
 
-def insert(objs: Sequence[Model]) -> None:
+def insert(objs: Sequence[Model], skip_conflicting: bool = False) -> bool:
     """INSERT the unsaved instances (one statement, all of one model); a single one gets its
-    primary key back. Raises Django's `IntegrityError` as `save()` would."""
+    primary key back. Raises Django's `IntegrityError` as `save()` would, unless
+    `skip_conflicting`: then a row that breaks a unique constraint is not written, and the
+    result says whether every row was."""
     if not objs:
-        return
+        return True
     model = type(objs[0])
     db = router.db_for_write(model)
     connection = connections[db]
-    key = ("insert", model, len(objs), db)
+    key = ("insert", model, len(objs), skip_conflicting, db)
     built = _statements.get(key)
     if built is None:
-        built = _statements[key] = _insert_sql(model, len(objs), connection)
+        built = _statements[key] = _insert_sql(model, len(objs), skip_conflicting, connection)
     sql, fields, returning = built
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        if len(objs) == 1 and model._meta.auto_field is not None:
-            pk = cursor.fetchone()[0] if returning else cursor.lastrowid
-            objs[0].pk = pk
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = db
+        if returning:  # SQLite counts the rows of an INSERT … RETURNING only once they are read
+            row = cursor.fetchone()
+            written = row is not None
+            if written:
+                objs[0].pk = row[0]
+        else:
+            written = cursor.rowcount == len(objs)
+            if written and len(objs) == 1 and model._meta.auto_field is not None:
+                objs[0].pk = cursor.lastrowid
+    if written:
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = db
+    return written
 
 
 def update(obj: Model, fields: Sequence[str]) -> None:

@@ -257,15 +257,15 @@ class _Context:
         self.msg = msg
         self.est = est
         self.why = f"message ADT^{msg.event} {msg.control_id}"[:200]
-        self._audits: list[AuditEvent] = []
+        self.traces: list[AuditEvent] = []
 
     def audit(self, action: str, obj: Patient | Stay | Letter, why: str = "", **details: Any) -> None:
         """The row `letters.audit.record` writes for the system user, inserted with the others."""
-        self._audits.append(audit.event(None, action, obj, why or self.why, details))
+        self.traces.append(audit.event(None, action, obj, why or self.why, details))
 
     def flush(self) -> None:
-        rowsql.insert(self._audits)
-        self._audits.clear()
+        rowsql.insert(self.traces)
+        self.traces.clear()
 
 
 def apply_message(msg: AdtMessage) -> str:
@@ -416,16 +416,17 @@ def _upsert_patient(
         p = Patient(establishment=est, ipp=d.ipp)
         _identity_changes(p, d)
         _apply_patient_roles(ctx, p, roles)
-        try:
-            with transaction.atomic():
-                rowsql.insert([p])
-        except IntegrityError:  # created meanwhile by another connection: lock it and update
-            p = _locked_patient(est, d.ipp)
-            if p is None:
-                raise
-        else:
+        if rowsql.insert([p], skip_conflicting=True):
             ctx.audit("create", p)
             return p, True, True
+        # Created meanwhile by another connection: lock it and update it.
+        p = _locked_patient(est, d.ipp)
+        if p is None:
+            raise HL7Error(
+                f"Patient IPP {d.ipp} introuvable après un conflit d'écriture : renvoyez le message.",
+                "AE",
+                "206",
+            )
     if p.merged_into_id:
         survivor = Patient.objects.filter(pk=p.merged_into_id).values_list("ipp", flat=True).first()
         raise HL7Error(
@@ -783,7 +784,8 @@ def _sync_letter(ctx: _Context, stay: Stay, open_new: bool, new_stay: bool = Fal
     if current.status != Letter.Status.DRAFT:
         return
     current.stay = stay
-    refresh_from_stay(current, stay=stay, why=f"mise à jour depuis le séjour ({ctx.why})"[:200])
+    why = f"mise à jour depuis le séjour ({ctx.why})"[:200]
+    refresh_from_stay(current, stay=stay, why=why, trace=ctx.traces.append)
 
 
 def _refresh_drafts(ctx: _Context, patient: Patient, exclude: int | None = None) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -26,7 +27,7 @@ from liaison.delivery import outbox
 from liaison.delivery.routing import RoutingError
 from liaison.letters import audit, rendering
 from liaison.letters.content import LetterContent
-from liaison.letters.models import PARIS, Letter, Stay
+from liaison.letters.models import PARIS, AuditEvent, Letter, Stay
 from liaison.letters.permissions import (
     User,
     check_correct,
@@ -92,6 +93,7 @@ def refresh_from_stay(
     user: User | None = None,
     stay: Stay | None = None,
     why: str = "mise à jour depuis le séjour",
+    trace: Callable[[AuditEvent], object] | None = None,
 ) -> Letter:
     """Update a draft's GAM-owned parts (identity, dates, modes) after an ADT change.
 
@@ -99,7 +101,8 @@ def refresh_from_stay(
     refused, and one audit row) only when its content actually changes. `stay`, when given,
     means the caller (the ADT ingest) has already locked and loaded, in the current transaction,
     both `letter` (the whole row) and its `stay`: they are used as they are. A signed letter is
-    never touched.
+    never touched. `trace`, when given, receives the audit row instead of it being written now
+    (the ingest writes all the rows of a message at once, in the same transaction).
     """
     with transaction.atomic(savepoint=False):
         if stay is None:
@@ -114,7 +117,10 @@ def refresh_from_stay(
         # The row is locked: the revision read is the current one.
         letter.content, letter.revision = content, letter.revision + 1
         rowsql.update(letter, ["content", "revision", "updated_at"])
-        audit.record(user, "update", letter, why=why)
+        if trace is None:
+            audit.record(user, "update", letter, why=why)
+        else:
+            trace(audit.event(user, "update", letter, why=why))
     return letter
 
 
