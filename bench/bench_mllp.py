@@ -190,6 +190,9 @@ def main() -> None:
         port = _free_port()
         listener = _start_listener(port, workers, prepared=not args.no_prepared)
         try:
+            # Warm-up, not counted: the listener's connections prepare their statements.
+            run += 1
+            _send_all(port, _sequences(run, 20 * connections, connections))
             rates = []
             for _ in range(args.runs):
                 run += 1

@@ -60,69 +60,79 @@ def _replace_broken_db_connection() -> None:
             connection.close()
 
 
+def serve_connection(sock: socket.socket, processor: Processor) -> None:
+    """Read frames from one MLLP connection and answer each, until the peer closes it."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        host, port = sock.getpeername()[:2]
+        peer = f"{host}:{port}"
+    except OSError:
+        peer = ""
+    buf = bytearray()
+    try:
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            if not _drain(sock, buf, peer, processor):
+                break
+    finally:
+        connections.close_all()
+
+
+def _drain(sock: socket.socket, buf: bytearray, peer: str, processor: Processor) -> bool:
+    """Answer every complete frame in `buf`; False when the connection must be closed."""
+    while True:
+        start = buf.find(hl7v2.START_BLOCK)
+        if start < 0:
+            buf.clear()  # bytes outside any frame: ignored, as MLLP says
+            return True
+        if start:
+            del buf[:start]
+        end = buf.find(b"\x1c", 1)
+        if end < 0:
+            if len(buf) > MAX_MESSAGE_BYTES:
+                reason = (
+                    f"Message trop volumineux (plus de {MAX_MESSAGE_BYTES // 1024 // 1024} Mio) : refusé."
+                )
+                header = hl7v2.sniff_header(bytes(buf[1:4096]).decode("latin-1"))
+                ack = hl7v2.build_ack(header, "AR", reason, error_code="100")
+                _send(sock, hl7v2.frame(ack))
+                logger.warning("%s: %s", peer, reason)
+                return False
+            return True
+        payload = bytes(buf[1:end])
+        # <FS><CR> ends the frame; tolerate a sender that omits the <CR>.
+        del buf[: end + (2 if buf[end + 1 : end + 2] == b"\r" else 1)]
+        _replace_broken_db_connection()
+        outcome = processor(payload, InboundMessage.Source.MLLP, peer)
+        if outcome.code != "AA":
+            logger.info("%s: message refusé (%s) : %s", peer, outcome.code, outcome.reason)
+        if not _send(sock, hl7v2.frame(outcome.ack, outcome.encoding)):
+            return False
+
+
+def _send(sock: socket.socket, data: bytes) -> bool:
+    try:
+        sock.sendall(data)
+        return True
+    except OSError:
+        return False
+
+
 class _Handler(socketserver.BaseRequestHandler):
     server: _TCPServer
 
     def handle(self) -> None:
-        sock: socket.socket = self.request
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        host, port = self.client_address[:2]
-        peer = f"{host}:{port}"
-        self.server.track(sock, add=True)
-        buf = bytearray()
+        self.server.track(self.request, add=True)
         try:
-            while True:
-                try:
-                    chunk = sock.recv(65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                buf += chunk
-                if not self._drain(sock, buf, peer):
-                    break
+            serve_connection(self.request, self.server.processor)
         finally:
-            self.server.track(sock, add=False)
-            connections.close_all()
-
-    def _drain(self, sock: socket.socket, buf: bytearray, peer: str) -> bool:
-        """Answer every complete frame in `buf`; False when the connection must be closed."""
-        while True:
-            start = buf.find(hl7v2.START_BLOCK)
-            if start < 0:
-                buf.clear()  # bytes outside any frame: ignored, as MLLP says
-                return True
-            if start:
-                del buf[:start]
-            end = buf.find(b"\x1c", 1)
-            if end < 0:
-                if len(buf) > MAX_MESSAGE_BYTES:
-                    reason = (
-                        f"Message trop volumineux (plus de {MAX_MESSAGE_BYTES // 1024 // 1024} Mio) : refusé."
-                    )
-                    header = hl7v2.sniff_header(bytes(buf[1:4096]).decode("latin-1"))
-                    ack = hl7v2.build_ack(header, "AR", reason, error_code="100")
-                    self._send(sock, hl7v2.frame(ack))
-                    logger.warning("%s: %s", peer, reason)
-                    return False
-                return True
-            payload = bytes(buf[1:end])
-            # <FS><CR> ends the frame; tolerate a sender that omits the <CR>.
-            del buf[: end + (2 if buf[end + 1 : end + 2] == b"\r" else 1)]
-            _replace_broken_db_connection()
-            outcome = self.server.processor(payload, InboundMessage.Source.MLLP, peer)
-            if outcome.code != "AA":
-                logger.info("%s: message refusé (%s) : %s", peer, outcome.code, outcome.reason)
-            if not self._send(sock, hl7v2.frame(outcome.ack, outcome.encoding)):
-                return False
-
-    @staticmethod
-    def _send(sock: socket.socket, data: bytes) -> bool:
-        try:
-            sock.sendall(data)
-            return True
-        except OSError:
-            return False
+            self.server.track(self.request, add=False)
 
 
 class _TCPServer(socketserver.ThreadingTCPServer):
@@ -130,17 +140,11 @@ class _TCPServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], processor: Processor, reuse_port: bool = False):
+    def __init__(self, address: tuple[str, int], processor: Processor):
         self.processor = processor
-        self.reuse_port = reuse_port
         self._open: dict[socket.socket, threading.Thread] = {}
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        if self.reuse_port:  # several listener processes share the port; the kernel spreads connections
-            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        super().server_bind()
 
     def track(self, sock: socket.socket, add: bool) -> None:
         with self._lock:
@@ -162,21 +166,16 @@ class _TCPServer(socketserver.ThreadingTCPServer):
 
 
 class MLLPServer:
-    """An MLLP listener on (host, port); port 0 picks a free port (see `address`).
-
-    `reuse_port=True` lets several processes listen on the same port (`liaison mllp --workers N`):
-    each connection stays in one process, so its messages keep their order, and the patient row
-    lock orders the messages of one patient across processes.
-    """
+    """An MLLP listener on (host, port), in this process; port 0 picks a free port (see
+    `address`). Several processes: `liaison.ingest.dispatch`."""
 
     def __init__(
         self,
         host: str = "127.0.0.1",
         port: int = 2575,
         processor: Processor | None = None,
-        reuse_port: bool = False,
     ):
-        self._server = _TCPServer((host, port), processor or _default_processor, reuse_port)
+        self._server = _TCPServer((host, port), processor or _default_processor)
         self._thread: threading.Thread | None = None
 
     @property

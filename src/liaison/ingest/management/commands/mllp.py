@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import signal
-import subprocess
+import socket
 import sys
+import threading
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from liaison.ingest import dispatch
 from liaison.ingest.mllp import MLLPServer, use_prepared_statements
 
 
@@ -25,64 +27,53 @@ class Command(BaseCommand):
             "--workers",
             type=int,
             default=1,
-            help="processus d'écoute sur le même port (1 par défaut ; un par cœur pour plusieurs connexions)",
+            help="processus qui intègrent les messages (1 par défaut ; un par cœur pour plusieurs "
+            "connexions : chaque connexion va au processus le moins chargé)",
         )
-        parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument("--worker-fd", type=int, help=argparse.SUPPRESS)
 
     def handle(self, *args, **opts) -> None:
         logging.basicConfig(
             level=logging.DEBUG if opts["verbosity"] > 1 else logging.INFO,
             format="%(asctime)s %(name)s %(message)s",
         )
+        # Django's debug mode keeps a formatted copy of every statement; the listener has no
+        # page to debug, and that copy cost a tenth of its time.
+        settings.DEBUG = False
+        if opts["worker_fd"] is not None:  # started by a parent `liaison mllp --workers N`
+            signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+            use_prepared_statements()
+            dispatch.work(opts["worker_fd"])
+            return
         workers = opts["workers"]
         if workers < 1:
             raise CommandError("--workers doit valoir au moins 1.")
-        if workers > 1 and opts["port"] == 0:
-            raise CommandError("Plusieurs processus d'écoute exigent un port fixe (--port).")
-        reuse = workers > 1 or opts["reuse_port"]
-        use_prepared_statements()
-        try:
-            server = MLLPServer(opts["host"], opts["port"], reuse_port=reuse)
-        except OSError as exc:
-            raise CommandError(
-                f"Écoute impossible sur {opts['host']}:{opts['port']} : {exc.strerror}."
-            ) from exc
-        host, port = server.address
-        children = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "liaison.cli",
-                    "mllp",
-                    "--host",
-                    host,
-                    "--port",
-                    str(port),
-                    "--reuse-port",
-                ],
-                env=os.environ.copy(),
-                stdout=subprocess.DEVNULL,
-            )
-            for _ in range(workers - 1)
-        ]
+        stop = threading.Event()
 
-        def stop(signum: int, frame: object) -> None:
+        def on_sigterm(signum: int, frame: object) -> None:
+            stop.set()
             sys.exit(0)
 
-        signal.signal(signal.SIGTERM, stop)
-        if not opts["reuse_port"]:
-            procs = f" ({workers} processus)" if workers > 1 else ""
-            self.stdout.write(f"Écoute MLLP sur {host}:{port}{procs} (Ctrl-C pour arrêter).")
-            self.stdout.flush()
+        signal.signal(signal.SIGTERM, on_sigterm)
         try:
-            with contextlib.suppress(KeyboardInterrupt):
+            if workers == 1:
+                use_prepared_statements()
+                server = MLLPServer(opts["host"], opts["port"])
+                host, port = server.address
+            else:
+                listener = socket.create_server((opts["host"], opts["port"]), backlog=128)
+                host, port = listener.getsockname()[:2]
+        except OSError as exc:
+            where = f"{opts['host']}:{opts['port']}"
+            raise CommandError(f"Écoute impossible sur {where} : {exc.strerror}.") from exc
+        procs = f" ({workers} processus)" if workers > 1 else ""
+        self.stdout.write(f"Écoute MLLP sur {host}:{port}{procs} (Ctrl-C pour arrêter).")
+        self.stdout.flush()
+        with contextlib.suppress(KeyboardInterrupt):
+            if workers == 1:
                 server.serve_forever()
-        finally:
-            for child in children:
-                child.terminate()
-            for child in children:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.wait(timeout=10)
-        if not opts["reuse_port"]:
-            self.stdout.write("Écoute MLLP arrêtée.")
+            else:
+                command = [sys.executable, "-m", "liaison.cli", "mllp", "-v", str(opts["verbosity"])]
+                with listener:
+                    dispatch.serve(listener, workers, command, stop)
+        self.stdout.write("Écoute MLLP arrêtée.")

@@ -1,0 +1,122 @@
+"""`liaison mllp --workers N`: one process accepts, N worker processes apply the messages.
+
+Python runs one thread at a time per process, so on several cores the listener needs several
+processes. The parent process accepts every MLLP connection and passes its socket (SCM_RIGHTS,
+`socket.send_fds`) to the worker that has the fewest open connections; the worker answers every
+message of that connection, in order, on its own database connection, and reports when the
+connection ends. Ordering across connections is the patient row lock's job, as with one
+process. (Several processes on one SO_REUSEPORT port were tried first: the kernel spreads
+connections by a hash, so four connections often landed three on one process.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import selectors
+import socket
+import subprocess
+import sys
+import threading
+
+from liaison.ingest.mllp import Processor, _default_processor, serve_connection
+
+logger = logging.getLogger(__name__)
+
+CLOSED = b"."  # worker → parent: one connection ended
+
+
+class _Worker:
+    def __init__(self, channel: socket.socket, process: subprocess.Popen):
+        self.channel = channel
+        self.process = process
+        self.open = 0
+
+
+def _spawn(command: list[str]) -> _Worker:
+    parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    process = subprocess.Popen(
+        [*command, "--worker-fd", str(child_end.fileno())],
+        pass_fds=(child_end.fileno(),),
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+    )
+    child_end.close()
+    return _Worker(parent_end, process)
+
+
+def serve(listener: socket.socket, workers: int, command: list[str], stop: threading.Event) -> None:
+    """Accept on `listener` until `stop` is set; `command` starts one worker (`liaison mllp`)."""
+    pool = [_spawn(command) for _ in range(workers)]
+    selector = selectors.DefaultSelector()
+    listener.setblocking(False)
+    selector.register(listener, selectors.EVENT_READ, None)
+    for worker in pool:
+        selector.register(worker.channel, selectors.EVENT_READ, worker)
+    try:
+        while not stop.is_set() and pool:
+            for key, _ in selector.select(timeout=0.2):
+                worker = key.data
+                if worker is None:
+                    _dispatch(listener, pool)
+                    continue
+                data = worker.channel.recv(4096)
+                if data:
+                    worker.open -= data.count(CLOSED)
+                    continue
+                # The worker died: its connections died with it; the others carry on.
+                code = worker.process.poll()
+                logger.error("processus d'écoute %s arrêté (code %s)", worker.process.pid, code)
+                selector.unregister(worker.channel)
+                worker.channel.close()
+                pool.remove(worker)
+        if not pool:
+            raise RuntimeError("tous les processus d'écoute MLLP se sont arrêtés")
+    finally:
+        selector.close()
+        for worker in pool:
+            worker.channel.close()  # the worker ends when its channel closes
+        for worker in pool:
+            try:
+                worker.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.process.terminate()
+
+
+def _dispatch(listener: socket.socket, pool: list[_Worker]) -> None:
+    try:
+        conn, _ = listener.accept()
+    except BlockingIOError:
+        return
+    with conn:
+        worker = min(pool, key=lambda w: w.open)
+        socket.send_fds(worker.channel, [b"c"], [conn.fileno()])
+        worker.open += 1
+
+
+def work(channel_fd: int, processor: Processor | None = None) -> None:
+    """A worker: serve each connection the parent passes, in its own thread, until the parent
+    closes the channel."""
+    channel = socket.socket(fileno=channel_fd)
+    lock = threading.Lock()
+    handle = processor or _default_processor
+
+    def run(conn: socket.socket) -> None:
+        try:
+            with conn:
+                serve_connection(conn, handle)
+        finally:
+            with lock, contextlib.suppress(OSError):
+                channel.sendall(CLOSED)
+
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(channel, 1, 1)
+        except OSError:
+            break
+        if not data:
+            break
+        for fd in fds:
+            threading.Thread(target=run, args=(socket.socket(fileno=fd),), daemon=True).start()
+    sys.exit(0)
