@@ -46,8 +46,8 @@ def _spawn(command: list[str]) -> _Worker:
     return _Worker(parent_end, process)
 
 
-def serve(listener: socket.socket, workers: int, command: list[str], stop: threading.Event) -> None:
-    """Accept on `listener` until `stop` is set; `command` starts one worker (`liaison mllp`)."""
+def serve(listener: socket.socket, workers: int, command: list[str]) -> None:
+    """Accept on `listener` until interrupted; `command` starts one worker (`liaison mllp`)."""
     pool = [_spawn(command) for _ in range(workers)]
     selector = selectors.DefaultSelector()
     listener.setblocking(False)
@@ -55,7 +55,7 @@ def serve(listener: socket.socket, workers: int, command: list[str], stop: threa
     for worker in pool:
         selector.register(worker.channel, selectors.EVENT_READ, worker)
     try:
-        while not stop.is_set() and pool:
+        while pool:
             for key, _ in selector.select(timeout=0.2):
                 worker = key.data
                 if worker is None:
@@ -113,7 +113,7 @@ def work(channel_fd: int, processor: Processor | None = None) -> None:
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(channel, 1, 1)
-        except OSError:
+        except (OSError, KeyboardInterrupt):  # Ctrl-C reaches the whole process group
             break
         if not data:
             break

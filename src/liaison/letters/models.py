@@ -144,8 +144,9 @@ class Correspondent(models.Model):
         STRUCTURE = "structure", "Structure"
 
     kind = models.CharField("type", max_length=10, choices=Kind.choices, default=Kind.PERSON)
-    rpps = models.CharField("RPPS", max_length=11, blank=True, validators=[validate_rpps])
-    finess = models.CharField("FINESS", max_length=9, blank=True, validators=[validate_finess])
+    # Indexed: the ADT intake finds a médecin traitant by RPPS, a receiving structure by FINESS.
+    rpps = models.CharField("RPPS", max_length=11, blank=True, db_index=True, validators=[validate_rpps])
+    finess = models.CharField("FINESS", max_length=9, blank=True, db_index=True, validators=[validate_finess])
     title = models.CharField("titre", max_length=10, blank=True)
     family_name = models.CharField("nom", max_length=100, blank=True)
     given_name = models.CharField("prénom", max_length=100, blank=True)
@@ -164,7 +165,11 @@ class Correspondent(models.Model):
 
 
 class Patient(models.Model):
-    establishment = models.ForeignKey(Establishment, on_delete=models.PROTECT, related_name="patients")
+    # No index of its own: patient_ipp_unique (establishment, ipp) serves it, and a second index
+    # let the planner of a fresh table scan a whole establishment to find one IPP.
+    establishment = models.ForeignKey(
+        Establishment, on_delete=models.PROTECT, related_name="patients", db_index=False
+    )
     ipp = models.CharField("IPP", max_length=30)
     ins_matricule = models.CharField(
         "matricule INS", max_length=15, blank=True, null=True, validators=[validate_ins]
@@ -217,7 +222,10 @@ class Patient(models.Model):
 
 
 class Stay(models.Model):
-    establishment = models.ForeignKey(Establishment, on_delete=models.PROTECT, related_name="stays")
+    # Served by stay_visit_unique (establishment, visit_number), as the patient's.
+    establishment = models.ForeignKey(
+        Establishment, on_delete=models.PROTECT, related_name="stays", db_index=False
+    )
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="stays")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="stays", verbose_name="service")
     visit_number = models.CharField("numéro de séjour (NDA)", max_length=30)
@@ -290,7 +298,8 @@ class Letter(models.Model):
         SIGNED = "signed", "Signée"
         SUPERSEDED = "superseded", "Remplacée"
 
-    stay = models.ForeignKey(Stay, on_delete=models.PROTECT, related_name="letters")
+    # Served by letter_version_unique (stay, version), which also gives the current version.
+    stay = models.ForeignKey(Stay, on_delete=models.PROTECT, related_name="letters", db_index=False)
     version = models.PositiveIntegerField("version", default=1)
     replaces = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"

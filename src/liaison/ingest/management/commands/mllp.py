@@ -8,7 +8,6 @@ import logging
 import signal
 import socket
 import sys
-import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -48,11 +47,9 @@ class Command(BaseCommand):
         workers = opts["workers"]
         if workers < 1:
             raise CommandError("--workers doit valoir au moins 1.")
-        stop = threading.Event()
 
         def on_sigterm(signum: int, frame: object) -> None:
-            stop.set()
-            sys.exit(0)
+            raise KeyboardInterrupt  # the same orderly stop as Ctrl-C
 
         signal.signal(signal.SIGTERM, on_sigterm)
         try:
@@ -75,5 +72,5 @@ class Command(BaseCommand):
             else:
                 command = [sys.executable, "-m", "liaison.cli", "mllp", "-v", str(opts["verbosity"])]
                 with listener:
-                    dispatch.serve(listener, workers, command, stop)
+                    dispatch.serve(listener, workers, command)
         self.stdout.write("Écoute MLLP arrêtée.")

@@ -1,0 +1,123 @@
+"""`liaison mllp --workers N`: connections handed to the least busy worker process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from liaison.ingest import dispatch
+from liaison.ingest.mllp import MLLPClient
+from liaison.ingest.models import InboundMessage
+from liaison.letters.models import Stay
+from tests.ingest.messages import adt
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _worker_pair() -> tuple[dispatch._Worker, socket.socket]:
+    parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    return dispatch._Worker(parent_end, process=None), child_end  # type: ignore[arg-type]
+
+
+def _received_connection(child_end: socket.socket) -> bool:
+    child_end.settimeout(0.5)
+    try:
+        data, fds, _, _ = socket.recv_fds(child_end, 1, 1)
+    except TimeoutError:
+        return False
+    for fd in fds:
+        os.close(fd)
+    return data == b"c" and len(fds) == 1
+
+
+def test_each_connection_goes_to_the_least_busy_worker():
+    pool, ends = zip(*(_worker_pair() for _ in range(2)), strict=True)
+    pool = list(pool)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        clients = []
+        for _ in range(4):
+            clients.append(socket.create_connection(listener.getsockname()))
+            dispatch._dispatch(listener, pool)
+        assert [w.open for w in pool] == [2, 2]
+        assert [_received_connection(e) for e in ends for _ in range(2)] == [True] * 4
+        pool[1].open -= 2  # worker 1's two connections ended
+        clients.append(socket.create_connection(listener.getsockname()))
+        dispatch._dispatch(listener, pool)
+        assert [w.open for w in pool] == [2, 1]
+        assert _received_connection(ends[1]) and not _received_connection(ends[0])
+        for c in clients:
+            c.close()
+    for w, e in zip(pool, ends, strict=True):
+        w.channel.close()
+        e.close()
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_worker_processes_apply_four_connections(hospital):
+    if connection.vendor != "postgresql":
+        pytest.skip("le test multi-processus lit la base PostgreSQL de test")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": _database_url()}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "liaison.cli", "mllp", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+                time.sleep(0.2)
+        errors: list[str] = []
+
+        def run(n: int) -> None:
+            with MLLPClient("127.0.0.1", port) as client:
+                for k in range(3):
+                    ipp, nda = f"W-{n}-{k}", f"NW-{n}-{k}"
+                    for event, extra in (
+                        ("A01", {}),
+                        ("A02", {"unit": "MATER"}),
+                        ("A03", {"unit": "MATER", "discharge": "202611141500"}),
+                    ):
+                        ack = client.send(adt(event, f"W-{n}-{k}-{event}", ipp=ipp, nda=nda, **extra))
+                        if "MSA|AA|" not in ack:
+                            errors.append(ack)
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert errors == []
+        stays = Stay.objects.filter(visit_number__startswith="NW-")
+        assert stays.count() == 12
+        assert all(s.discharge_at is not None and s.unit.code == "MATER" for s in stays)
+        assert InboundMessage.objects.filter(control_id__startswith="W-", outcome="accepted").count() == 36
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "(2 processus)" in out and "Écoute MLLP arrêtée." in out
