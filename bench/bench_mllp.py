@@ -136,6 +136,27 @@ def _send_all(port: int, streams: list[list[str]]) -> tuple[float, int, list[str
     return time.perf_counter() - start, sum(len(s) for s in streams), errors
 
 
+def _machine_reference() -> tuple[float, float]:
+    """The floor under every message, measured now (the figures of this VM drift from one hour
+    to the next): microseconds of one round trip (SELECT 1) and of one durable transaction
+    holding one INSERT, medians over 500."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/{DB_NAME}", autocommit=True, prepare_threshold=0) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_reference (v text)")
+        trips, commits = [], []
+        for _ in range(500):
+            t = time.perf_counter()
+            conn.execute("SELECT 1").fetchone()
+            trips.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            with conn.transaction():
+                conn.execute("INSERT INTO bench_reference VALUES (%s)", ("x",))
+            commits.append(time.perf_counter() - t)
+        conn.execute("DROP TABLE bench_reference")
+    return statistics.median(trips) * 1e6, statistics.median(commits) * 1e6
+
+
 def _parser_costs() -> dict[str, float]:
     """Milliseconds to parse one message: ours (str.split + PAM.fr mapping), python-hl7's own
     parser (tokens only), hl7apy (if installed)."""
@@ -182,6 +203,11 @@ def main() -> None:
     _setup_django()
     print(f"Base PostgreSQL {DB_NAME} créée et migrée ; {os.cpu_count()} cœur(s) ; charge {load}.")
     print("Requêtes préparées côté serveur : " + ("non" if args.no_prepared else "oui"))
+    trip, commit = _machine_reference()
+    print(
+        f"Référence de la machine : aller-retour PostgreSQL {trip:.0f} µs, "
+        f"transaction durable d'un INSERT {commit:.0f} µs (médianes)."
+    )
     for label, ms in _parser_costs().items():
         print(f"  analyse d'un A01 : {ms:.2f} ms — {label}")
     results: dict[tuple[int, int], float] = {}

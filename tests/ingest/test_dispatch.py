@@ -121,3 +121,17 @@ def test_two_worker_processes_apply_four_connections(hospital):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "(2 processus)" in out and "Écoute MLLP arrêtée." in out
+
+
+def test_several_workers_need_postgresql(tmp_path: Path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "liaison.cli", "mllp", "--port", "0", "--workers", "2"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "Plusieurs processus d'écoute exigent PostgreSQL" in done.stderr

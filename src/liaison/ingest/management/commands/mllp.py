@@ -11,6 +11,7 @@ import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from liaison.ingest import dispatch
 from liaison.ingest.mllp import MLLPServer, use_prepared_statements
@@ -47,6 +48,11 @@ class Command(BaseCommand):
         workers = opts["workers"]
         if workers < 1:
             raise CommandError("--workers doit valoir au moins 1.")
+        if workers > 1 and connection.vendor != "postgresql":
+            raise CommandError(
+                "Plusieurs processus d'écoute exigent PostgreSQL (DATABASE_URL) : SQLite n'accepte "
+                "qu'un écrivain à la fois. Lancez « liaison mllp » sans --workers."
+            )
 
         def on_sigterm(signum: int, frame: object) -> None:
             raise KeyboardInterrupt  # the same orderly stop as Ctrl-C
