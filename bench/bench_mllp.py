@@ -8,10 +8,15 @@ real: new patients, stays, pre-filled letters, audit rows. Prints the median of 
 
     .venv/bin/python bench/bench_mllp.py [--patients 200] [--runs 3] [--no-prepared]
 
-The listener binds parameters on the server and prepares its repeated statements
-(`liaison.ingest.mllp.use_prepared_statements`); `--no-prepared` measures it without. The
-machine's load average is printed before and after: the client, the listener and PostgreSQL
-share its cores, so anything else running lowers the figures.
+Three configurations: 1 connection and 1 listener process; 4 connections and 1 process; 4
+connections and `--workers 2` (one process per core, each connection to the least busy). Each
+listener is warmed up first (not counted). The listener binds parameters on the server and
+prepares its repeated statements (`liaison.ingest.mllp.use_prepared_statements`);
+`--no-prepared` measures it without.
+
+The machine's load average is printed before and after, with its floor measured at the same time
+(one PostgreSQL round trip, one durable transaction of one INSERT): the client, the listener and
+PostgreSQL share two cores, and this VM's figures drift by half from one hour to the next.
 
 Target: 300 messages/s on the 2-core development machine.
 """
