@@ -109,3 +109,15 @@ def adt(
 
 
 __all__ = ["FINESS_EG", "GP_RPPS", "MEDECIN_RPPS", "NEW_GP_RPPS", "OID_FINESS", "adt"]
+
+
+def admit_transfer_discharge(ipp: str, nda: str, control: str) -> list[str]:
+    """One stay from start to end: A01 in CARDIO, A02 to MATER, A03 home (control ids `control-A0x`)."""
+    return [
+        adt(event, f"{control}-{event}", ipp=ipp, nda=nda, **extra)
+        for event, extra in (
+            ("A01", {}),
+            ("A02", {"unit": "MATER"}),
+            ("A03", {"unit": "MATER", "discharge": "202611141500"}),
+        )
+    ]

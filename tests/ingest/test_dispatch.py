@@ -18,7 +18,7 @@ from liaison.ingest import dispatch
 from liaison.ingest.mllp import MLLPClient
 from liaison.ingest.models import InboundMessage
 from liaison.letters.models import Stay
-from tests.ingest.messages import adt
+from tests.ingest.messages import admit_transfer_discharge
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,13 +96,8 @@ def test_two_worker_processes_apply_four_connections(hospital):
         def run(n: int) -> None:
             with MLLPClient("127.0.0.1", port) as client:
                 for k in range(3):
-                    ipp, nda = f"W-{n}-{k}", f"NW-{n}-{k}"
-                    for event, extra in (
-                        ("A01", {}),
-                        ("A02", {"unit": "MATER"}),
-                        ("A03", {"unit": "MATER", "discharge": "202611141500"}),
-                    ):
-                        ack = client.send(adt(event, f"W-{n}-{k}-{event}", ipp=ipp, nda=nda, **extra))
+                    for message in admit_transfer_discharge(f"W-{n}-{k}", f"NW-{n}-{k}", f"W-{n}-{k}"):
+                        ack = client.send(message)
                         if "MSA|AA|" not in ack:
                             errors.append(ack)
 

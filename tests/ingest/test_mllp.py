@@ -11,7 +11,7 @@ from liaison.ingest import hl7v2
 from liaison.ingest.mllp import MLLPClient, MLLPServer
 from liaison.ingest.models import InboundMessage
 from liaison.letters.models import Patient, Stay
-from tests.ingest.messages import adt
+from tests.ingest.messages import admit_transfer_discharge, adt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,13 +77,8 @@ def test_concurrent_connections_keep_each_patient_in_order(server):
         try:
             with MLLPClient(*server.address) as client:
                 for k in range(5):
-                    ipp, nda = f"IPP-{n}-{k}", f"NDA-{n}-{k}"
-                    for event, extra in (
-                        ("A01", {}),
-                        ("A02", {"unit": "MATER"}),
-                        ("A03", {"unit": "MATER", "discharge": "202611141500"}),
-                    ):
-                        ack = client.send(adt(event, f"C-{n}-{k}-{event}", ipp=ipp, nda=nda, **extra))
+                    for message in admit_transfer_discharge(f"IPP-{n}-{k}", f"NDA-{n}-{k}", f"C-{n}-{k}"):
+                        ack = client.send(message)
                         if msa(ack)[1] != "AA":
                             errors.append(ack)
         except Exception as exc:  # reported below
