@@ -121,3 +121,33 @@ def admit_transfer_discharge(ipp: str, nda: str, control: str) -> list[str]:
             ("A03", {"unit": "MATER", "discharge": "202611141500"}),
         )
     ]
+
+
+def send_stays(address: tuple[str, int], connections: int, stays: int, tag: str) -> list[str]:
+    """`connections` MLLP connections at once, each sending `stays` admit → transfer → discharge
+    sequences of its own patients (IPP `{tag}-n-k`, NDA `N{tag}-n-k`); returns what was not AA."""
+    import threading
+
+    from liaison.ingest.mllp import MLLPClient
+
+    problems: list[str] = []
+
+    def run(n: int) -> None:
+        try:
+            with MLLPClient(*address) as client:
+                for k in range(stays):
+                    for message in admit_transfer_discharge(
+                        f"{tag}-{n}-{k}", f"N{tag}-{n}-{k}", f"{tag}-{n}-{k}"
+                    ):
+                        ack = client.send(message)
+                        if "\rMSA|AA|" not in ack:
+                            problems.append(ack)
+        except Exception as exc:  # reported to the test
+            problems.append(repr(exc))
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return problems

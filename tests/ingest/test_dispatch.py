@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -15,10 +14,9 @@ import pytest
 from django.db import connection
 
 from liaison.ingest import dispatch
-from liaison.ingest.mllp import MLLPClient
 from liaison.ingest.models import InboundMessage
 from liaison.letters.models import Stay
-from tests.ingest.messages import admit_transfer_discharge
+from tests.ingest.messages import send_stays
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,22 +89,7 @@ def test_two_worker_processes_apply_four_connections(hospital):
             except OSError:
                 assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
                 time.sleep(0.2)
-        errors: list[str] = []
-
-        def run(n: int) -> None:
-            with MLLPClient("127.0.0.1", port) as client:
-                for k in range(3):
-                    for message in admit_transfer_discharge(f"W-{n}-{k}", f"NW-{n}-{k}", f"W-{n}-{k}"):
-                        ack = client.send(message)
-                        if "MSA|AA|" not in ack:
-                            errors.append(ack)
-
-        threads = [threading.Thread(target=run, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert errors == []
+        assert send_stays(("127.0.0.1", port), connections=4, stays=3, tag="W") == []
         stays = Stay.objects.filter(visit_number__startswith="NW-")
         assert stays.count() == 12
         assert all(s.discharge_at is not None and s.unit.code == "MATER" for s in stays)

@@ -11,7 +11,7 @@ from liaison.ingest import hl7v2
 from liaison.ingest.mllp import MLLPClient, MLLPServer
 from liaison.ingest.models import InboundMessage
 from liaison.letters.models import Patient, Stay
-from tests.ingest.messages import admit_transfer_discharge, adt
+from tests.ingest.messages import adt, send_stays
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,26 +71,8 @@ def test_latin1_sender_gets_a_latin1_ack(server):
 
 def test_concurrent_connections_keep_each_patient_in_order(server):
     """Four connections, each with its own patients: every sequence ends discharged."""
-    errors: list[str] = []
-
-    def run(n: int) -> None:
-        try:
-            with MLLPClient(*server.address) as client:
-                for k in range(5):
-                    for message in admit_transfer_discharge(f"IPP-{n}-{k}", f"NDA-{n}-{k}", f"C-{n}-{k}"):
-                        ack = client.send(message)
-                        if msa(ack)[1] != "AA":
-                            errors.append(ack)
-        except Exception as exc:  # reported below
-            errors.append(repr(exc))
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == []
-    stays = Stay.objects.filter(visit_number__startswith="NDA-")
+    assert send_stays(server.address, connections=4, stays=5, tag="C") == []
+    stays = Stay.objects.filter(visit_number__startswith="NC-")
     assert stays.count() == 20
     assert all(s.discharge_at is not None and s.unit.code == "MATER" for s in stays)
 
