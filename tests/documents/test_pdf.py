@@ -113,3 +113,18 @@ def test_any_ldl_ses_cda_renders_with_the_same_layout() -> None:
     assert pdf.startswith(b"%PDF") and extract_cda(pdf) == example
     ours = build_cda(letters.complete(), letters.meta())
     assert extract_cda(render_cda_pdf(ours)) == ours
+
+
+def test_a_preview_is_marked_on_every_page_and_the_letter_is_not() -> None:
+    pypdf = pytest.importorskip("pypdf")
+    import io
+
+    content, meta = letters.complete(), letters.meta()
+    cda = build_cda(content, meta)
+
+    def pages(pdf: bytes) -> list[str]:
+        return [" ".join(p.extract_text().split()) for p in pypdf.PdfReader(io.BytesIO(pdf)).pages]
+
+    preview = pages(render_pdf(content, meta, cda, preview=True))
+    assert all("APERÇU — NON SIGNÉ" in page for page in preview)
+    assert not any("APERÇU" in page for page in pages(render_pdf(content, meta, cda)))

@@ -194,10 +194,12 @@ def letter_data(content: LetterContent, meta: DocumentMeta) -> dict:
 _compiler: typst.Compiler | None = None
 
 
-def render_pdf(content: LetterContent, meta: DocumentMeta, cda_bytes: bytes) -> bytes:
+def render_pdf(content: LetterContent, meta: DocumentMeta, cda_bytes: bytes, preview: bool = False) -> bytes:
     """The patient's PDF/A-3b letter with the CDA attached (AFRelationship /Source).
 
-    Deterministic: the PDF timestamp is the document's effective time.
+    Deterministic: the PDF timestamp is the document's effective time. `preview` prints
+    "APERÇU — NON SIGNÉ" across every page (the signature page's preview of a draft), so a
+    printed or downloaded preview cannot pass for the letter.
     """
     global _compiler
     try:
@@ -206,7 +208,8 @@ def render_pdf(content: LetterContent, meta: DocumentMeta, cda_bytes: bytes) -> 
         raise PdfError("Le CDA à joindre n'est pas encodé en UTF-8.") from exc
     if _compiler is None:  # fonts are scanned once per process
         _compiler = typst.Compiler(str(TEMPLATE))
-    inputs = {"data": json.dumps(letter_data(content, meta), ensure_ascii=False), "cda": cda_text}
+    data = letter_data(content, meta) | {"preview": preview}
+    inputs = {"data": json.dumps(data, ensure_ascii=False), "cda": cda_text}
     return _compiler.compile(
         sys_inputs=inputs,
         pdf_standards=PDF_STANDARDS,

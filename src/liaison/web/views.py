@@ -393,7 +393,7 @@ def letter_preview_pdf(request: HttpRequest, letter_id: int) -> HttpResponse:
     try:
         meta = document_meta(letter, author, now)
         cda = build_cda(content, meta)
-        pdf = render_pdf(content, meta, cda)
+        pdf = render_pdf(content, meta, cda, preview=True)
     except (CdaBuildError, ValueError) as exc:
         return HttpResponse(
             f"Aperçu impossible : {exc}", status=422, content_type="text/plain; charset=utf-8"
