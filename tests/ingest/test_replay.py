@@ -100,3 +100,17 @@ def test_dry_run_then_replay_the_file(demo_listener, tmp_path):
     replayed = _replay(demo_listener, "--file", str(path))
     assert InboundMessage.objects.filter(outcome="accepted", event="A01").count() == 4
     assert "1 refusé(s)" in replayed.strip().splitlines()[-1]
+
+
+def test_the_same_day_replayed_again_is_new_traffic(demo_listener):
+    """A second replay of the day brings new patients under new control ids: nothing is taken
+    for a copy of the first day, and only the malformed message is refused."""
+    first = _replay(demo_listener, "--seed", "5", "--admissions", "6")
+    second = _replay(demo_listener, "--seed", "5", "--admissions", "6")
+    for out in (first, second):
+        assert "1 doublon(s) ignoré(s)), 1 refusé(s)" in out.strip().splitlines()[-1], out
+    assert "Séjour inconnu" not in second
+    ids = [r.control_id for r in InboundMessage.objects.filter(outcome="accepted")]
+    assert len(ids) == len(set(ids))
+    assert any("R2-" in i for i in ids) and any("R2-" not in i for i in ids)
+    assert InboundMessage.objects.filter(outcome="accepted", event="A01").count() == 12

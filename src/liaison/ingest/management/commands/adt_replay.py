@@ -16,7 +16,8 @@ Each message waits for its ACK; one French line per message gives the ACK code a
 a summary. `--file F` replays a file instead (one message per block starting with MSH, MLLP
 frames accepted). `--dry-run --out F` writes the generated messages to F (segments on one line
 each, a blank line between messages) without sending them; `--seed` makes the day reproducible
-for a given database.
+for a given database. Replayed again on the same database, the day brings new patients and new
+control ids (`RJ<date>S<seed>R2-…`): never an old MSH-10 with new content.
 
     liaison adt-replay                               # 127.0.0.1:2575, the port of `make run`
     liaison adt-replay --admissions 40 --seed 7 --port 2575
@@ -40,6 +41,7 @@ from faker import Faker
 from liaison.identifiers import OID_INS_NIR_TEST, OID_RPPS, nir_key
 from liaison.ingest import hl7v2
 from liaison.ingest.mllp import MLLPClient
+from liaison.ingest.models import InboundMessage
 from liaison.letters.models import PARIS, Correspondent, Establishment, Patient, Practitioner, Stay, Unit
 
 STATUS_CODES = {v: k for k, v in hl7v2.IDENTITY_STATUS.items()}
@@ -169,6 +171,18 @@ def _stored_person(p: Patient) -> _Person:
         ins_oid=p.ins_oid or OID_INS_NIR_TEST,
         birth_cog=p.birth_place_cog or "",
     )
+
+
+def _unused_prefix(base: str) -> str:
+    """`base`, or `baseR2`, `baseR3`… when that day was already replayed on this database: a new
+    day of traffic (the patients of the first one are taken) must not reuse its control ids, or
+    the listener would take its admissions for copies of the first day's."""
+    run = 1
+    while True:
+        prefix = base if run == 1 else f"{base}R{run}"
+        if not InboundMessage.objects.filter(control_id__startswith=f"{prefix}-").exists():
+            return prefix
+        run += 1
 
 
 def generate_day(
@@ -316,8 +330,9 @@ def generate_day(
         text = "\r".join(seg for seg in full.split("\r") if not seg.startswith("PID"))
         plan.append(Planned(at, "A01", cid, "", "", text, "message mal formé (sans PID)"))
     plan.sort(key=lambda p: p.at)
+    prefix = _unused_prefix(f"RJ{day}S{seed}")
     for n, p in enumerate(plan, start=1):
-        real = f"RJ{day}S{seed}-{n:04d}"
+        real = f"{prefix}-{n:04d}"
         p.text = p.text.replace(f"|{p.control_id}|", f"|{real}|").replace(
             f"MVT-{p.control_id}^", f"MVT-{real}^"
         )
