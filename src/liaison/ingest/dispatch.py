@@ -20,7 +20,8 @@ import subprocess
 import sys
 import threading
 
-from liaison.ingest.mllp import Processor, _default_processor, serve_connection
+from liaison.ingest.apply import process
+from liaison.ingest.mllp import Processor, serve_connection
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def work(channel_fd: int, processor: Processor | None = None) -> None:
     closes the channel."""
     channel = socket.socket(fileno=channel_fd)
     lock = threading.Lock()
-    handle = processor or _default_processor
+    handle = processor or process
 
     def run(conn: socket.socket) -> None:
         try:
