@@ -183,6 +183,20 @@ def test_fill_sign_and_hand_over(ward, server_url, page):
     )
     expect(page.locator("#f-medications-1-medicine")).to_have_count(0)
 
+    # The recipients' directory: a known professional's MSSanté address and RPPS follow the name.
+    page.get_by_role("button", name="Ajouter un destinataire").click()
+    row = page.locator("[data-list=recipients] fieldset.row").last
+    name = row.locator("input[name$='.name']")
+    name.press_sequentially("génér", delay=20)
+    expect(page.locator("#correspondent-options option").first).to_have_attribute(
+        "value", "Dr Anne Généraliste"
+    )
+    name.fill("Dr Anne Généraliste")
+    name.dispatch_event("change")
+    expect(row.locator("input[name$='.mssante']")).to_have_value("anne.generaliste@medecin.mssante.fr")
+    expect(row.locator("input[name$='.rpps']")).to_have_value(ward["gp"].rpps)
+    row.get_by_role("button", name="Supprimer").click()
+
     page.get_by_role("button", name="Ajouter une suite").click()
     page.locator("#f-follow_up-0-kind").select_option("rdv_pris")
     page.locator("#f-follow_up-0-description").fill("Consultation de cardiologie")

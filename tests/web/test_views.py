@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from liaison.letters import lifecycle
-from liaison.letters.models import AuditEvent, Letter
+from liaison.letters.models import AuditEvent, Correspondent, Letter
 from liaison.web.models import DischargeChecklist
 from tests.conftest import complete_content_updates
 
@@ -339,6 +339,24 @@ def test_medicine_autocomplete(client, today):
     html = client.get("/medicaments/", {"medications.0.medicine": "furosemide arr"}).content.decode()
     assert '<option value="FUROSEMIDE ARROW 40 mg, comprimé sécable">' in html
     assert client.get("/medicaments/", {"q": "f"}).content.decode().strip() == ""
+
+
+def test_recipient_directory(client, today):
+    Correspondent.objects.create(kind=Correspondent.Kind.PERSON, family_name="Généreux", given_name="Paul")
+    Correspondent.objects.create(kind=Correspondent.Kind.STRUCTURE, organisation="Générale", finess="")
+    _login(client, today, "secretaire")
+    html = client.get("/correspondants/", {"recipients.2.name": "anne génér"}).content.decode()
+    assert 'value="Dr Anne Généraliste"' in html
+    assert (
+        'data-mssante="anne.generaliste@medecin.mssante.fr"' in html
+        and f'data-rpps="{today["gp"].rpps}"' in html
+    )
+    # Neither an address nor an RPPS: nothing to send to; a structure is not a person.
+    html = client.get("/correspondants/", {"q": "gén"}).content.decode()
+    assert "Généreux" not in html and "Générale" not in html and html.count("<option") == 1
+    assert client.get("/correspondants/", {"q": "g"}).content.decode().strip() == ""
+    client.logout()
+    assert client.get("/correspondants/", {"q": "gén"}).status_code == 302
 
 
 def test_campaign_role_lands_on_the_campaign_side(client, hospital):

@@ -24,6 +24,7 @@ urlpatterns = [
     path("lettres/<int:letter_id>/remise/", views.letter_hand_over, name="letter_hand_over"),
     path("lettres/<int:letter_id>/correction/", views.letter_correct, name="letter_correct"),
     path("medicaments/", views.medicines, name="medicines"),
+    path("correspondants/", views.correspondents, name="correspondents"),
     path("messagerie/", mailboxes.mailboxes, name="mailboxes"),
     path("messagerie/<str:address>/", mailboxes.mailbox, name="mailbox"),
     path(

@@ -40,7 +40,7 @@ from liaison.letters.content import (
     Professional,
 )
 from liaison.letters.medicines import search as search_medicines
-from liaison.letters.models import PARIS, AuditEvent, Letter, Practitioner, Stay, Unit
+from liaison.letters.models import PARIS, AuditEvent, Correspondent, Letter, Practitioner, Stay, Unit
 from liaison.letters.permissions import (
     CLINICAL_ROLES,
     HANDOVER_ROLES,
@@ -537,6 +537,33 @@ def checklist_save(request: HttpRequest, stay_id: int) -> HttpResponse:
         messages.success(request, "Check-list de sortie enregistrée.")
     letter = stay.current_letter
     return redirect(reverse("letter", args=[letter.pk]) + "#checklist-panel" if letter else "stays")
+
+
+# --- directory of correspondents (recipients) ----------------------------------------------------
+
+
+@login_required
+@require_GET
+def correspondents(request: HttpRequest) -> HttpResponse:
+    """`<option>`s for the recipients datalist: the professionals Liaison already knows (the GAM's
+    médecins traitants and adresseurs, earlier recipients) whose name starts with the text typed;
+    choosing one fills the row's MSSanté address and RPPS."""
+    term = ""
+    for key, value in request.GET.items():  # the row's input sends its own name
+        if key == "q" or key.endswith(".name"):
+            term = value.strip()
+    found: list[Correspondent] = []
+    if len(term) >= 2:
+        words = term.split()
+        query = Q()
+        for word in words:
+            query &= Q(family_name__icontains=word) | Q(given_name__icontains=word)
+        found = list(
+            Correspondent.objects.filter(query, kind=Correspondent.Kind.PERSON)
+            .exclude(mssante="", rpps="")
+            .order_by("family_name", "given_name")[:15]
+        )
+    return render(request, "web/_correspondents.html", {"correspondents": found})
 
 
 # --- BDPM autocomplete --------------------------------------------------------------------------

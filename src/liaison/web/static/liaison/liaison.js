@@ -88,6 +88,25 @@
     return true;
   }
 
+  // A professional chosen in the recipients' directory: their MSSanté address and RPPS follow.
+  document.addEventListener("change", function (ev) {
+    var input = ev.target;
+    if (!input.matches || !input.matches("input[list=correspondent-options]")) { return; }
+    var chosen = Array.prototype.find.call(
+      document.querySelectorAll("#correspondent-options option"),
+      function (o) { return o.value === input.value; }
+    );
+    if (!chosen) { return; }
+    var row = input.closest("[data-row]");
+    var mssante = row.querySelector("input[name$='.mssante']");
+    var rpps = row.querySelector("input[name$='.rpps']");
+    mssante.value = chosen.dataset.mssante || "";
+    rpps.value = chosen.dataset.rpps || "";
+    var channel = row.querySelector("select[name$='.channel']");
+    if (channel && chosen.dataset.mssante) { channel.value = "mssante"; }
+    mssante.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
   document.addEventListener("click", function (ev) {
     var t = ev.target.closest("[data-add], [data-move], [data-remove], a[data-focus]");
     if (!t) { return; }
