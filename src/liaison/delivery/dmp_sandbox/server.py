@@ -18,6 +18,8 @@ import html
 import json
 import logging
 import socket
+import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -362,6 +364,13 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: SandboxServer
 
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(30)  # a silent client must not hold the thread forever
+            self.request.do_handshake()
+            self.request.settimeout(None)
+        super().setup()
+
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
@@ -433,13 +442,31 @@ class Handler(BaseHTTPRequestHandler):
             )
 
 
+def tls_context(cert: str | Path, key: str | Path, client_ca: str | Path | None = None) -> ssl.SSLContext:
+    """The server side of HTTPS, as the DMP's: its certificate, and with `client_ca` the
+    establishment's certificate required and checked against that authority (mutual TLS)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    if client_ca is not None:
+        context.load_verify_locations(str(client_ca))
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox, reuse_port: bool = False) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        sandbox: Sandbox,
+        reuse_port: bool = False,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.sandbox = sandbox
         self.reuse_port = reuse_port
+        self.tls = tls
         super().__init__(address, Handler)
 
     def server_bind(self) -> None:
@@ -447,17 +474,36 @@ class SandboxServer(ThreadingHTTPServer):
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         super().server_bind()
 
+    def get_request(self) -> tuple[socket.socket, object]:
+        sock, addr = super().get_request()
+        if self.tls is not None:  # the handshake runs in the request's thread (Handler.setup)
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client refused during the TLS handshake (no or untrusted certificate) is logged, not dumped.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ssl.SSLError, ConnectionError)):
+            log.info("connexion TLS refusée (%s) : %s", client_address, exc)
+            return
+        super().handle_error(request, client_address)
+
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}/"
 
 
 def start(
-    sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, reuse_port: bool = False
+    sandbox: Sandbox,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    reuse_port: bool = False,
+    tls: ssl.SSLContext | None = None,
 ) -> tuple[SandboxServer, threading.Thread]:
-    """Serve in a background thread (tests, demo); `server.shutdown()` stops it."""
-    server = SandboxServer((host, port), sandbox, reuse_port)
+    """Serve in a background thread (tests, demo); `server.shutdown()` stops it. With `tls`
+    (`tls_context`), HTTPS as the DMP's, mutual TLS when the context requires a client certificate."""
+    server = SandboxServer((host, port), sandbox, reuse_port, tls)
     thread = threading.Thread(target=server.serve_forever, name="dmp-sandbox", daemon=True)
     thread.start()
     return server, thread

@@ -2,7 +2,8 @@
 
 Patients: by default the sandbox knows every INS of the Liaison database it reads through
 Django (same DATABASE_URL), as if each of them had an open DMP; `--patients FILE` (one INS
-matricule a line) replaces that list.
+matricule a line) replaces that list. `--tls-cert/--tls-key` serve HTTPS; `--client-ca` also
+requires the establishment's certificate (mutual TLS, as the DMP does).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 
 from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
+from liaison.delivery.dmp_sandbox.server import tls_context
 
 
 class DatabasePatients:
@@ -59,6 +62,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--trust", type=Path, action="append", help="certificat de cachet accepté (PEM) ; tous sinon"
         )
+        parser.add_argument("--tls-cert", type=Path, help="HTTPS : certificat du serveur (PEM)")
+        parser.add_argument("--tls-key", type=Path, help="HTTPS : clé privée du serveur (PEM)")
+        parser.add_argument(
+            "--client-ca",
+            type=Path,
+            help="TLS mutuel : autorité des certificats d'établissement exigés des clients (PEM)",
+        )
 
     def handle(self, *args, **o) -> None:
         folder = o["store"] or Path(tempfile.mkdtemp(prefix="liaison-dmp-sandbox-"))
@@ -71,7 +81,15 @@ class Command(BaseCommand):
         if o["workers"] > 1 and o["port"] == 0:
             raise CommandError("--workers demande un --port fixe.")
         reuse = o["workers"] > 1 or o["reuse_port"]
-        server, thread = start(sandbox, o["host"], o["port"], reuse_port=reuse)
+        tls = None
+        if o["tls_cert"] or o["tls_key"] or o["client_ca"]:
+            if not (o["tls_cert"] and o["tls_key"]):
+                raise CommandError("HTTPS : --tls-cert et --tls-key vont ensemble.")
+            try:
+                tls = tls_context(o["tls_cert"], o["tls_key"], o["client_ca"])
+            except (OSError, ssl.SSLError) as exc:
+                raise CommandError(f"HTTPS : certificat, clé ou autorité illisible ({exc}).") from exc
+        server, thread = start(sandbox, o["host"], o["port"], reuse_port=reuse, tls=tls)
         children = [
             subprocess.Popen(
                 [
@@ -108,4 +126,7 @@ class Command(BaseCommand):
             out += ["--patients", str(o["patients"])]
         for cert in o["trust"] or []:
             out += ["--trust", str(cert)]
+        for name in ("tls_cert", "tls_key", "client_ca"):
+            if o[name]:
+                out += ["--" + name.replace("_", "-"), str(o[name])]
         return out
