@@ -59,6 +59,19 @@ def test_each_connection_goes_to_the_least_busy_worker():
         e.close()
 
 
+def _children(pid: int) -> list[int]:
+    """Live child processes of `pid`, read from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return sorted(found)
+
+
 def _database_url() -> str:
     s = connection.settings_dict
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
@@ -94,6 +107,18 @@ def test_two_worker_processes_apply_four_connections(hospital):
         assert stays.count() == 12
         assert all(s.discharge_at is not None and s.unit.code == "MATER" for s in stays)
         assert InboundMessage.objects.filter(control_id__startswith="W-", outcome="accepted").count() == 36
+
+        # A worker killed: the parent replaces it, and new connections are served as before.
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while set(_children(proc.pid)) in (set(workers), set(workers[1:])):
+            assert time.monotonic() < deadline, "le processus arrêté n'a pas été remplacé"
+            time.sleep(0.1)
+        assert len(_children(proc.pid)) == 2
+        assert send_stays(("127.0.0.1", port), connections=2, stays=1, tag="K") == []
+        assert Stay.objects.filter(visit_number__startswith="NK-", discharge_at__isnull=False).count() == 2
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)

@@ -5,8 +5,11 @@ processes. The parent process accepts every MLLP connection and passes its socke
 `socket.send_fds`) to the worker that has the fewest open connections; the worker answers every
 message of that connection, in order, on its own database connection, and reports when the
 connection ends. Ordering across connections is the patient row lock's job, as with one
-process. (Several processes on one SO_REUSEPORT port were tried first: the kernel spreads
-connections by a hash, so four connections often landed three on one process.)
+process. A worker that dies is replaced; the senders of its connections reconnect and send again
+what was not acknowledged (applied once: idempotence on MSH-10).
+
+Several processes on one SO_REUSEPORT port were tried first: the kernel spreads connections by a
+hash, so four connections often landed three on one process.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 from liaison.ingest.apply import process
 from liaison.ingest.mllp import Processor, serve_connection
@@ -26,6 +30,7 @@ from liaison.ingest.mllp import Processor, serve_connection
 logger = logging.getLogger(__name__)
 
 CLOSED = b"."  # worker → parent: one connection ended
+RESPAWN_DELAY = 0.5  # seconds before a dead worker is replaced
 
 
 class _Worker:
@@ -56,7 +61,7 @@ def serve(listener: socket.socket, workers: int, command: list[str]) -> None:
     for worker in pool:
         selector.register(worker.channel, selectors.EVENT_READ, worker)
     try:
-        while pool:
+        while True:
             for key, _ in selector.select(timeout=0.2):
                 worker = key.data
                 if worker is None:
@@ -66,14 +71,17 @@ def serve(listener: socket.socket, workers: int, command: list[str]) -> None:
                 if data:
                     worker.open -= data.count(CLOSED)
                     continue
-                # The worker died: its connections died with it; the others carry on.
-                code = worker.process.poll()
-                logger.error("processus d'écoute %s arrêté (code %s)", worker.process.pid, code)
+                # The worker died: its connections died with it (their senders reconnect and
+                # send again what was not acknowledged); a new worker takes its place.
                 selector.unregister(worker.channel)
                 worker.channel.close()
                 pool.remove(worker)
-        if not pool:
-            raise RuntimeError("tous les processus d'écoute MLLP se sont arrêtés")
+                code = worker.process.wait()
+                logger.error("processus d'écoute %s arrêté (code %s) : remplacé", worker.process.pid, code)
+                time.sleep(RESPAWN_DELAY)  # a worker that cannot start must not spin the parent
+                fresh = _spawn(command)
+                pool.append(fresh)
+                selector.register(fresh.channel, selectors.EVENT_READ, fresh)
     finally:
         selector.close()
         for worker in pool:
