@@ -1,4 +1,5 @@
-"""Rows read and written with SQL built once per process, for the hot path of the ADT listener.
+"""Rows read and written with SQL built once per process: the ADT listener's hot path, and the
+audit trail's one INSERT per read or change of patient data.
 
 Django compiles every queryset anew: for the ten statements of an ADT message that cost more
 than the statements themselves (bench/bench_mllp.py). These helpers build each statement once
