@@ -129,15 +129,23 @@ def process(data: bytes | str, source: str = InboundMessage.Source.MLLP, peer: s
             f"Erreur interne de Liaison ({type(exc).__name__}) : rien n'a été appliqué.", "AE", "207"
         )
         return _refuse(text, header, err, received_at, source, peer, base)
-    text_ok = note or "Message intégré."
-    return Outcome(
-        ack=hl7v2.build_ack(header, "AA", text_ok, ack_control_id=f"L{row.pk}"),
-        code="AA",
-        outcome=InboundMessage.Outcome.ACCEPTED,
-        reason=note,
-        message_id=row.pk,
-        charset=header.charset,
+    return _answer(header, "AA", InboundMessage.Outcome.ACCEPTED, note, row.pk, note or "Message intégré.")
+
+
+def _answer(
+    header: hl7v2.Header,
+    code: str,
+    outcome: str,
+    reason: str,
+    row_id: int | None,
+    ack_text: str = "",
+    **ack_error: str,
+) -> Outcome:
+    """The outcome and its ACK, which names the archived row (`L<id>`) when there is one."""
+    ack = hl7v2.build_ack(
+        header, code, ack_text or reason, ack_control_id=f"L{row_id}" if row_id else "", **ack_error
     )
+    return Outcome(ack, code, outcome, reason, row_id, header.charset)
 
 
 def _row_fields(
@@ -175,14 +183,7 @@ def _duplicate(base: dict[str, Any], header: hl7v2.Header) -> Outcome:
     row = InboundMessage.objects.create(
         **base, outcome=InboundMessage.Outcome.DUPLICATE, ack_code="AA", reason=reason
     )
-    return Outcome(
-        ack=hl7v2.build_ack(header, "AA", reason, ack_control_id=f"L{row.pk}"),
-        code="AA",
-        outcome=InboundMessage.Outcome.DUPLICATE,
-        reason=reason,
-        message_id=row.pk,
-        charset=header.charset,
-    )
+    return _answer(header, "AA", InboundMessage.Outcome.DUPLICATE, reason, row.pk)
 
 
 def _refuse(
@@ -205,20 +206,14 @@ def _refuse(
         row_id = row.pk
     except Exception:  # the archive must not stop the answer
         logger.exception("could not archive refused message %s", header.control_id)
-    return Outcome(
-        ack=hl7v2.build_ack(
-            header,
-            code,
-            reason,
-            error_code=exc.error_code,
-            location=exc.location,
-            ack_control_id=f"L{row_id}" if row_id else "",
-        ),
-        code=code,
-        outcome=InboundMessage.Outcome.REFUSED,
-        reason=reason,
-        message_id=row_id,
-        charset=header.charset,
+    return _answer(
+        header,
+        code,
+        InboundMessage.Outcome.REFUSED,
+        reason,
+        row_id,
+        error_code=exc.error_code,
+        location=exc.location,
     )
 
 
