@@ -32,7 +32,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from liaison.delivery.models import Delivery
 from liaison.indicators import definitions as d
-from liaison.letters.models import PARIS, Establishment, Letter, Practitioner, Stay, Unit
+from liaison.letters.models import PARIS, Establishment, Letter, Practitioner, Stay, Unit, paris_days
 
 SIGNED_STATES = [Letter.Status.SIGNED, Letter.Status.SUPERSEDED]
 KEYS = ("month", "unit_id", "physician_id")
@@ -66,14 +66,6 @@ class DayDiff(Func):
         raise IndicatorError("Base de données non prise en charge pour les indicateurs.")
 
 
-def day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    if end < start:
-        raise IndicatorError("La fin de la période précède son début.")
-    lo = dt.datetime.combine(start, dt.time(), PARIS)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), PARIS)
-    return lo, hi
-
-
 def _scope(
     prefix: str,
     est: Establishment,
@@ -83,7 +75,9 @@ def _scope(
     unit_ids: Iterable[int] | None,
 ) -> tuple[Q, Q]:
     """In-scope stays (as a filter and an exclusion), seen from a model `prefix` away."""
-    lo, hi = day_bounds(start, end)
+    if end < start:
+        raise IndicatorError("La fin de la période précède son début.")
+    lo, hi = paris_days(start, end)
     q = Q(
         **{
             f"{prefix}establishment": est,

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 
 from liaison.letters.content import LetterContent, LetterFacts, Sector
-from liaison.letters.models import PARIS, Establishment, Letter, Stay
+from liaison.letters.models import Establishment, Letter, Stay, paris_days
 from liaison.quality.audit import Audit, AuditRecord, Override, run_audit
 from liaison.quality.grid import Grid, load_grid
 from liaison.quality.rules import Result
@@ -32,14 +32,6 @@ def default_grid(sector: str) -> Grid:
         ) from exc
 
 
-def _day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    if end < start:
-        raise AuditError("La fin de la période précède son début.")
-    lo = dt.datetime.combine(start, dt.time(), PARIS)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), PARIS)
-    return lo, hi
-
-
 def letter_facts(stay: Stay, letter: Letter | None) -> LetterFacts:
     """What the record shows beyond the content: a signed letter, its signature, its hand-over."""
     if letter is None or letter.status != Letter.Status.SIGNED:
@@ -58,7 +50,9 @@ def records(
     establishment: Establishment, sectors: Iterable[str], start: dt.date, end: dt.date
 ) -> list[AuditRecord]:
     """One record per stay discharged in [start, end] (Europe/Paris days), with its current letter."""
-    lo, hi = _day_bounds(start, end)
+    if end < start:
+        raise AuditError("La fin de la période précède son début.")
+    lo, hi = paris_days(start, end)
     signed = Prefetch(
         "letters",
         queryset=Letter.objects.filter(status=Letter.Status.SIGNED).select_related("signed_by"),

@@ -12,14 +12,7 @@ import datetime as dt
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from liaison.letters.models import PARIS, Establishment, Stay
-
-
-def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[midnight, next midnight) of `day` in Europe/Paris, as aware datetimes."""
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=PARIS)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=PARIS)
-    return start, end
+from liaison.letters.models import PARIS, Establishment, Stay, paris_days
 
 
 def discharges_of_day(
@@ -27,7 +20,7 @@ def discharges_of_day(
 ) -> QuerySet[Stay]:
     """Stays discharged on `day` (today by default), not cancelled, earliest discharge first."""
     day = day or timezone.localtime(timezone.now(), PARIS).date()
-    start, end = day_bounds(day)
+    start, end = paris_days(day)
     qs = Stay.objects.filter(discharge_at__gte=start, discharge_at__lt=end, cancelled=False)
     if establishment is not None:
         qs = qs.filter(establishment=establishment)

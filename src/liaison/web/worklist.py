@@ -2,7 +2,7 @@
 
 Rows: stays discharged today (or planned to leave today), plus yesterday's discharges whose
 letter is not yet signed and handed over. "Today" is the calendar day in Europe/Paris
-(`liaison.ingest.worklist.day_bounds`).
+(`liaison.letters.models.paris_days`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from liaison.ingest.worklist import day_bounds
-from liaison.letters.models import PARIS, Letter, Stay
+from liaison.letters.models import PARIS, Letter, Stay, paris_days
 from liaison.web import deliveries
 from liaison.web.live import Panel, build_panel
 
@@ -82,8 +81,8 @@ def worklist(
     stays: QuerySet[Stay], unit: int | None = None, physician: int | None = None, day: dt.date | None = None
 ) -> list[Row]:
     today = day or timezone.localtime(timezone.now(), PARIS).date()
-    start, end = day_bounds(today)
-    y_start, _ = day_bounds(today - dt.timedelta(days=1))
+    start, end = paris_days(today)
+    y_start, _ = paris_days(today - dt.timedelta(days=1))
     qs = stays.filter(
         Q(discharge_at__gte=y_start, discharge_at__lt=end)
         | Q(discharge_at__isnull=True, planned_discharge_at__gte=start, planned_discharge_at__lt=end)
