@@ -34,6 +34,7 @@ from liaison.letters.content import (
     EXIT_MODE_LABELS,
     FOLLOW_UP_LABELS,
     MEDICATION_STATUS_LABELS,
+    PRESENCE_LABELS,
     IdentityStatus,
     LetterContent,
     MedicationLine,
@@ -379,12 +380,9 @@ class _Builder:
         need(c.exit_mode, "exit_mode", "Modalité de sortie non renseignée.")
         need(c.reason.strip(), "reason", "Motif de l'hospitalisation absent.")
         need(c.medical_summary.strip(), "medical_summary", "Synthèse médicale du séjour absente.")
-        for name, label in (
-            ("resistant_organisms", "bactéries multirésistantes ou émergentes (BMR/BHRe)"),
-            ("transfusion", "transfusion de produits sanguins"),
-            ("blood_derivatives", "administration de dérivés du sang"),
-        ):
+        for name in ("resistant_organisms", "transfusion", "blood_derivatives"):
             item: Presence = getattr(c, name)
+            label = PRESENCE_LABELS[name]
             need(item.present is not None, name, f"Question « {label} » sans réponse (présent ou aucun).")
             need(not item.present or item.details.strip(), f"{name}.details", f"Précisez : {label}.")
         # Consistency of the BL entries with their detail entries (ldl-ses-cda.md §4 item 2).

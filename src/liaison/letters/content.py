@@ -288,6 +288,17 @@ class Presence(_Model):
         return self.present is False or (self.present is True and bool(self.details.strip()))
 
 
+# The "le cas échéant" questions of the medical summary, as the checks name them in a sentence.
+PRESENCE_LABELS = {
+    "adverse_events": "événements indésirables",
+    "resistant_organisms": "bactéries multirésistantes ou émergentes (BMR/BHRe)",
+    "transfusion": "transfusion de produits sanguins",
+    "blood_derivatives": "administration de dérivés du sang",
+    "implanted_devices": "dispositif médical implanté",
+    "allergies": "allergies ou intolérances",
+}
+
+
 class ImplantedDevice(_Model):
     description: str
     udi: str = ""
@@ -459,13 +470,9 @@ def content_problems(c: LetterContent) -> list[Problem]:
         add("reason", "Motif de l'hospitalisation absent.", True)
     if not c.medical_summary.strip():
         add("medical_summary", "Synthèse médicale du séjour absente.", True)
-    for name, label in (
-        ("adverse_events", "événements indésirables"),
-        ("resistant_organisms", "bactéries multirésistantes ou émergentes (BMR/BHRe)"),
-        ("transfusion", "transfusion de produits sanguins"),
-        ("blood_derivatives", "administration de dérivés du sang"),
-        ("implanted_devices", "dispositif médical implanté"),
-    ):
+    for name, label in PRESENCE_LABELS.items():
+        if name == "allergies":  # not one of the decree's "le cas échéant" items
+            continue
         item: Presence = getattr(c, name)
         if item.present is None:
             add(name, f"Question « {label} » sans réponse (présent ou aucun).")

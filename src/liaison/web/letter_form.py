@@ -18,6 +18,7 @@ from functools import cache
 from pydantic import ValidationError
 
 from liaison.letters.content import (
+    PRESENCE_LABELS,
     Channel,
     Confidentiality,
     FollowUpItem,
@@ -47,14 +48,6 @@ FLAG_FIELDS = (
     "no_pending_results",
     "no_follow_up",
     "no_medecin_traitant",
-)
-PRESENCE_FIELDS = (
-    "adverse_events",
-    "resistant_organisms",
-    "transfusion",
-    "blood_derivatives",
-    "implanted_devices",
-    "allergies",
 )
 CONFIDENTIALITY_FIELDS = (
     "masked_from_professionals",
@@ -181,7 +174,7 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
         upd[name] = get(name) in ("on", "1", "true")
     if "resistant_organisms_screened" in data:
         upd["resistant_organisms_screened"] = _bool3(get("resistant_organisms_screened"))
-    for name in PRESENCE_FIELDS:
+    for name in PRESENCE_LABELS:
         upd[name] = Presence(present=_bool3(get(f"{name}.present")), details=get(f"{name}.details"))
     upd["confidentiality"] = Confidentiality(
         **{n: get(f"confidentiality.{n}") in ("on", "1", "true") for n in CONFIDENTIALITY_FIELDS}
