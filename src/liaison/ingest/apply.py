@@ -76,15 +76,14 @@ def process(data: bytes | str, source: str = InboundMessage.Source.MLLP, peer: s
     """Decode, parse, apply and archive one message; never raises, always returns an ACK."""
     received_at = timezone.now()
     text = hl7v2.decode(data) if isinstance(data, bytes) else data
-    header = hl7v2.sniff_header(text)
     try:
         msg = hl7v2.parse(text)
-    except HL7Error as exc:
-        return _refuse(text, header, exc, received_at, source, peer)
+    except HL7Error as exc:  # the NACK answers what can be read of the MSH
+        return _refuse(text, hl7v2.sniff_header(text), exc, received_at, source, peer)
     except Exception as exc:  # a parser defect must still be answered
         logger.exception("HL7 parser failure")
         err = HL7Error(f"Message illisible ({type(exc).__name__}).", "AR", "100")
-        return _refuse(text, header, err, received_at, source, peer)
+        return _refuse(text, hl7v2.sniff_header(text), err, received_at, source, peer)
     header = msg.header
     base = _row_fields(text, header, received_at, source, peer)
     base.update(
