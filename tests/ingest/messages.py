@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 from liaison.identifiers import OID_FINESS, OID_INS_NIR_TEST, OID_RPPS
+from liaison.ingest.mllp import MLLPClient
 from tests.conftest import valid_finess, valid_nir, valid_rpps
 
 FINESS_EG = valid_finess(2)  # the `hospital` fixture's establishment
@@ -126,10 +129,6 @@ def admit_transfer_discharge(ipp: str, nda: str, control: str) -> list[str]:
 def send_stays(address: tuple[str, int], connections: int, stays: int, tag: str) -> list[str]:
     """`connections` MLLP connections at once, each sending `stays` admit → transfer → discharge
     sequences of its own patients (IPP `{tag}-n-k`, NDA `N{tag}-n-k`); returns what was not AA."""
-    import threading
-
-    from liaison.ingest.mllp import MLLPClient
-
     problems: list[str] = []
 
     def run(n: int) -> None:
