@@ -59,6 +59,23 @@ def test_each_connection_goes_to_the_least_busy_worker():
         e.close()
 
 
+def test_connections_over_the_cap_are_closed_by_the_parent():
+    pool, ends = zip(*(_worker_pair() for _ in range(2)), strict=True)
+    pool = list(pool)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        clients = [socket.create_connection(listener.getsockname()) for _ in range(3)]
+        for _ in range(3):
+            dispatch._dispatch(listener, pool, cap=2)
+        assert [w.open for w in pool] == [1, 1]  # the third was not handed to a worker
+        clients[2].settimeout(5)
+        assert clients[2].recv(1) == b""  # closed on arrival
+        for c in clients:
+            c.close()
+    for w, e in zip(pool, ends, strict=True):
+        w.channel.close()
+        e.close()
+
+
 def _children(pid: int) -> list[int]:
     """Live child processes of `pid`, read from /proc."""
     found = []

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from liaison import rowsql
@@ -108,13 +108,15 @@ def process(data: bytes | str, source: str = InboundMessage.Source.MLLP, peer: s
         logger.exception("integrity error on %s", header.control_id)
         err = HL7Error(
             "Le message contredit des données déjà enregistrées (contrainte d'intégrité) : "
-            "rien n'a été appliqué.",
-            "AE",
+            "rien n'a été appliqué ; message rejeté, ne le renvoyez pas tel quel.",
+            "AR",
             "207",
         )
         return _refuse(text, header, err, received_at, source, peer, base)
-    except DatabaseError as exc:
-        logger.exception("database error on %s", header.control_id)
+    except (OperationalError, InterfaceError) as exc:
+        # The only retryable refusal: the database is down, unreachable or locked; the same
+        # message will apply once it is back.
+        logger.exception("database unavailable on %s", header.control_id)
         err = HL7Error(
             f"Base de données indisponible ou verrouillée ({type(exc).__name__}) : "
             "rien n'a été appliqué, renvoyez le message.",
@@ -122,13 +124,43 @@ def process(data: bytes | str, source: str = InboundMessage.Source.MLLP, peer: s
             "206",
         )
         return _refuse(text, header, err, received_at, source, peer, base)
+    except DatabaseError as exc:
+        # DataError and its kin: a value the database refuses. Sending the same bytes again
+        # would fail the same way and block the sender's ordered queue.
+        logger.exception("database refused %s", header.control_id)
+        err = HL7Error(
+            f"Donnée refusée par la base ({type(exc).__name__} : {_first_line(exc)}) : rien n'a été "
+            "appliqué ; message rejeté, ne le renvoyez pas tel quel.",
+            "AR",
+            "207",
+        )
+        return _refuse(text, header, err, received_at, source, peer, base)
     except Exception as exc:
         logger.exception("failure applying %s", header.control_id)
         err = HL7Error(
-            f"Erreur interne de Liaison ({type(exc).__name__}) : rien n'a été appliqué.", "AE", "207"
+            f"Erreur interne de Liaison ({type(exc).__name__}) : rien n'a été appliqué ; message "
+            "rejeté et conservé, signalez-le à l'administrateur de Liaison.",
+            "AR",
+            "207",
         )
         return _refuse(text, header, err, received_at, source, peer, base)
     return _answer(header, "AA", InboundMessage.Outcome.ACCEPTED, note, row.pk, note or "Message intégré.")
+
+
+def refuse_oversize(
+    head: bytes, size: int, limit: int, source: str, peer: str = "", complete: bool = True
+) -> Outcome:
+    """A message larger than `limit` bytes: archived (its first bytes and its size), then rejected.
+    `complete` is False when the sender was cut off before the end of the frame."""
+    text = hl7v2.decode(head)
+    more = "" if complete else "au moins "
+    err = HL7Error(
+        f"Message trop volumineux : {more}{size} octets reçus, {limit} au plus. Liaison en conserve "
+        f"les {len(head)} premiers octets ; message rejeté, ne le renvoyez pas tel quel.",
+        "AR",
+        "100",
+    )
+    return _refuse(text, hl7v2.sniff_header(text), err, timezone.now(), source, peer)
 
 
 def _answer(
@@ -147,6 +179,15 @@ def _answer(
     return Outcome(ack, code, outcome, reason, row_id, header.charset)
 
 
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().split("\n", 1)[0][:200]
+
+
+def _no_nul(value: str) -> str:
+    """PostgreSQL text holds no NUL: the archive shows U+FFFD in its place."""
+    return value.replace("\x00", "\ufffd")
+
+
 def _row_fields(
     text: str, header: hl7v2.Header, received_at: dt.datetime, source: str, peer: str
 ) -> dict[str, Any]:
@@ -154,12 +195,12 @@ def _row_fields(
         received_at=received_at,
         source=source,
         peer=peer[:100],
-        raw=text.replace("\x00", "\ufffd"),
-        sending_application=header.sending_application[:180],
-        sending_facility=header.sending_facility[:180],
-        control_id=header.control_id[:199],
-        message_type=header.message_code[:10],
-        event=header.event[:10],
+        raw=_no_nul(text),
+        sending_application=_no_nul(header.sending_application[:180]),
+        sending_facility=_no_nul(header.sending_facility[:180]),
+        control_id=_no_nul(header.control_id[:199]),
+        message_type=_no_nul(header.message_code[:10]),
+        event=_no_nul(header.event[:10]),
     )
 
 
@@ -443,14 +484,14 @@ def _same_person(corr: Correspondent | None, person: Person) -> bool:
         return corr.rpps == person.rpps
     return (
         not corr.rpps
-        and corr.family_name.lower() == person.family_name[:100].lower()
-        and corr.given_name.lower() == person.given_name[:100].lower()
+        and corr.family_name.lower() == person.family_name.lower()
+        and corr.given_name.lower() == person.given_name.lower()
     )
 
 
 def _correspondent(person: Person, address: str = "", phone: str = "") -> Correspondent:
     rpps = person.rpps
-    family, given = person.family_name[:100], person.given_name[:100]
+    family, given = person.family_name, person.given_name
     qs = Correspondent.objects.filter(kind=Correspondent.Kind.PERSON)
     found = (
         rowsql.fetch(Correspondent, "t.kind = %s AND t.rpps = %s", [Correspondent.Kind.PERSON, rpps])
@@ -465,11 +506,11 @@ def _correspondent(person: Person, address: str = "", phone: str = "") -> Corres
     created = Correspondent(
         kind=Correspondent.Kind.PERSON,
         rpps=rpps or "",
-        title=title[:10],
+        title=title,
         family_name=family,
         given_name=given,
-        address=address[:300],
-        phone=phone[:30],
+        address=address,
+        phone=phone,
     )
     rowsql.insert([created])
     return created
@@ -685,7 +726,7 @@ def _discharge(ctx: _Context, stay: Stay, v: VisitData) -> None:
     if v.exit_mode is not None:
         _set(stay, changed, "exit_mode", v.exit_mode)
     if v.destination is not None:
-        _set(stay, changed, "destination", v.destination[:200])
+        _set(stay, changed, "destination", v.destination)
     if v.receiving_finess and (
         stay.receiving_structure is None or stay.receiving_structure.finess != v.receiving_finess
     ):

@@ -25,7 +25,7 @@ import threading
 import time
 
 from liaison.ingest.apply import process
-from liaison.ingest.mllp import Processor, serve_connection
+from liaison.ingest.mllp import Limits, Processor, serve_connection
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ def _spawn(command: list[str]) -> _Worker:
 def serve(listener: socket.socket, workers: int, command: list[str]) -> None:
     """Accept on `listener` until interrupted; `command` starts one worker (`liaison mllp`)."""
     pool = [_spawn(command) for _ in range(workers)]
+    cap = Limits.from_env().max_connections
     selector = selectors.DefaultSelector()
     listener.setblocking(False)
     selector.register(listener, selectors.EVENT_READ, None)
@@ -65,7 +66,7 @@ def serve(listener: socket.socket, workers: int, command: list[str]) -> None:
             for key, _ in selector.select(timeout=0.2):
                 worker = key.data
                 if worker is None:
-                    _dispatch(listener, pool)
+                    _dispatch(listener, pool, cap)
                     continue
                 data = worker.channel.recv(4096)
                 if data:
@@ -93,12 +94,19 @@ def serve(listener: socket.socket, workers: int, command: list[str]) -> None:
                 worker.process.terminate()
 
 
-def _dispatch(listener: socket.socket, pool: list[_Worker]) -> None:
+def _dispatch(listener: socket.socket, pool: list[_Worker], cap: int = 0) -> None:
     try:
-        conn, _ = listener.accept()
+        conn, address = listener.accept()
     except BlockingIOError:
         return
     with conn:
+        if cap and sum(w.open for w in pool) >= cap:
+            logger.warning(
+                "%s : connexion refusée, %s connexions déjà ouvertes (LIAISON_MLLP_MAX_CONNECTIONS)",
+                address[0],
+                cap,
+            )
+            return
         worker = min(pool, key=lambda w: w.open)
         socket.send_fds(worker.channel, [b"c"], [conn.fileno()])
         worker.open += 1
@@ -110,11 +118,12 @@ def work(channel_fd: int, processor: Processor | None = None) -> None:
     channel = socket.socket(fileno=channel_fd)
     lock = threading.Lock()
     handle = processor or process
+    idle_timeout = Limits.from_env().idle_timeout
 
     def run(conn: socket.socket) -> None:
         try:
             with conn:
-                serve_connection(conn, handle)
+                serve_connection(conn, handle, idle_timeout)
         finally:
             with lock, contextlib.suppress(OSError):
                 channel.sendall(CLOSED)

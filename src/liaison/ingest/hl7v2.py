@@ -41,6 +41,7 @@ from typing import Any
 
 import hl7
 
+from liaison.controls import ONE_LINE, describe
 from liaison.identifiers import INS_OIDS, IdentifierError, validate_finess, validate_ins, validate_rpps
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -103,6 +104,20 @@ class HL7Error(Exception):
 
 def _missing(location: str, what: str) -> HL7Error:
     return HL7Error(f"Champ obligatoire absent : {location} ({what}).", "AE", "101", location)
+
+
+def _bounded(value: str | None, limit: int, location: str, what: str) -> Any:
+    """`value` when it fits the column it is stored in; refused otherwise, never cut (an identity
+    must not change without notice)."""
+    if value and len(value) > limit:
+        raise HL7Error(
+            f"Valeur trop longue en {location} ({what}) : {len(value)} caractères, {limit} au plus. "
+            "Liaison ne la tronque pas : message rejeté, corrigez-la à la source.",
+            "AR",
+            "102",
+            location,
+        )
+    return value
 
 
 # --- typed result -----------------------------------------------------------------------------
@@ -286,11 +301,16 @@ def split_batch(text: str) -> list[str]:
 
 
 class Segment:
-    """One segment as nested lists: fields[n] → repetitions → components → subcomponents."""
+    """One segment as nested lists: fields[n] → repetitions → components → subcomponents.
 
-    def __init__(self, name: str, fields: list[list[list[list[str]]]]):
+    `tainted` holds the numbers of the fields that contain a control character (raw, or from an
+    escape such as `\\X0D0A\\`): `get` refuses such a value, so nothing Liaison maps carries one,
+    while a field Liaison does not read cannot refuse the message."""
+
+    def __init__(self, name: str, fields: list[list[list[list[str]]]], tainted: frozenset[int] = frozenset()):
         self.name = name
         self.fields = fields
+        self.tainted = tainted
 
     def reps(self, n: int) -> list[list[list[str]]]:
         return self.fields[n] if 0 <= n < len(self.fields) else []
@@ -303,7 +323,16 @@ class Segment:
         if comp > len(comps):
             return ""
         subs = comps[comp - 1]
-        return subs[sub - 1].strip() if sub <= len(subs) else ""
+        value = subs[sub - 1].strip() if sub <= len(subs) else ""
+        if n in self.tainted and (found := ONE_LINE.search(value)):
+            raise HL7Error(
+                f"Caractère de contrôle interdit en {self.name}-{n} ({describe(found.group())}) : "
+                "corrigez la donnée à la source ; message rejeté, ne le renvoyez pas tel quel.",
+                "AR",
+                "102",
+                f"{self.name}-{n}",
+            )
+        return value
 
     def raw(self, n: int) -> str:
         """Is the field the HL7 null? (the only whole-field test needed)."""
@@ -332,7 +361,12 @@ def _tokens(line: str, sep: str, enc: str, escapes: Any) -> Segment:
                 for rep in value.split(rep_sep)
             ]
         )
-    return Segment(fields[0][0][0][0], fields)
+    tainted: frozenset[int] = frozenset()
+    if esc in line or ONE_LINE.search(line):  # rare: only then look for controls field by field
+        tainted = frozenset(
+            n for n, reps in enumerate(fields) if any(ONE_LINE.search(s) for r in reps for c in r for s in c)
+        )
+    return Segment(fields[0][0][0][0], fields, tainted)
 
 
 # --- small parsers ------------------------------------------------------------------------------
@@ -393,11 +427,12 @@ def _person(seg: Segment, n: int, rep: int = 1) -> Person | None:
     family = seg.get(n, 2, rep=rep)
     if not ident and not family:
         return None
+    where = f"{seg.name}-{n}"
     return Person(
         identifier=ident,
-        family_name=family,
-        given_name=seg.get(n, 3, rep=rep),
-        title=seg.get(n, 6, rep=rep),
+        family_name=_bounded(family, 100, where, "nom"),
+        given_name=_bounded(seg.get(n, 3, rep=rep), 100, where, "prénom"),
+        title=_bounded(seg.get(n, 6, rep=rep), 10, where, "titre"),
         id_type=seg.get(n, 13, rep=rep),
         authority_oid=seg.get(n, 9, 2, rep=rep),
     )
@@ -482,7 +517,7 @@ def _ins_and_ipp(pid: Segment) -> tuple[str, str | None, str | None]:
     if not ipp:
         raise _missing("PID-3", "IPP, identifiant de type PI")
     if len(ipp) > 30:
-        raise HL7Error("IPP trop long (30 caractères au plus).", "AE", "102", "PID-3")
+        _bounded(ipp, 30, "PID-3", "IPP")
     return ipp, ins, ins_oid
 
 
@@ -556,16 +591,16 @@ def _patient(pid: Segment) -> PatientData:
         ins_matricule=ins,
         ins_oid=ins_oid,
         identity_status=status,
-        birth_family_name=birth_family[:100],
-        used_family_name=used_family[:100] if used_family else used_family,
-        first_given_name=first_given[:100],
-        given_names=given_names[:200] if given_names else given_names,
-        used_given_name=used_given[:100] if used_given else used_given,
+        birth_family_name=_bounded(birth_family, 100, "PID-5", "nom de naissance"),
+        used_family_name=_bounded(used_family, 100, "PID-5", "nom utilisé"),
+        first_given_name=_bounded(first_given, 100, "PID-5", "premier prénom"),
+        given_names=_bounded(given_names, 200, "PID-5", "prénoms de naissance"),
+        used_given_name=_bounded(used_given, 100, "PID-5", "prénom utilisé"),
         birth_date=birth_date,
         birth_place_cog=birth_place,
         sex=sex,
-        address=address[:300] if address else address,
-        phone=phone[:30] if phone else phone,
+        address=_bounded(address, 300, "PID-11", "adresse"),
+        phone=_bounded(phone, 30, "PID-13", "téléphone"),
         account_number=pid.get(18),
     )
 
@@ -619,8 +654,7 @@ def _visit(
     visit_number = pid.get(18) or pv1.get(19)
     if not visit_number:
         raise _missing("PID-18 ou PV1-19", "numéro de séjour (NDA)")
-    if len(visit_number) > 30:
-        raise HL7Error("Numéro de séjour trop long (30 caractères au plus).", "AE", "102", "PV1-19")
+    _bounded(visit_number, 30, "PID-18 ou PV1-19", "numéro de séjour")
     units = [
         _zbe_unit(zbe, 7) if zbe else "",
         pv1.get(3, 1),
@@ -630,7 +664,7 @@ def _visit(
     exit_mode, destination = _exit_mode(pv1, zfm)
     receiving = _finess_like(pv1.get(37))
     if pv1.get(37) and not receiving:
-        destination = destination or pv1.get(37)[:200]
+        destination = destination or _bounded(pv1.get(37), 200, "PV1-37", "destination")
     return VisitData(
         visit_number=visit_number,
         patient_class=pv1.get(2).upper(),
@@ -668,8 +702,8 @@ def _roles(segments: list[Segment]) -> tuple[Role, ...]:
                 action=seg.get(2).upper() or "UC",
                 role=seg.get(3, 1).upper(),
                 person=person,
-                address=", ".join(x for x in (street, city) if x)[:300],
-                phone=(seg.get(12, 1) or seg.get(12, 12))[:30],
+                address=_bounded(", ".join(x for x in (street, city) if x), 300, "ROL-11", "adresse"),
+                phone=_bounded(seg.get(12, 1) or seg.get(12, 12), 30, "ROL-12", "téléphone"),
             )
         )
     return tuple(out)
@@ -758,8 +792,9 @@ def parse(text: str) -> AdtMessage:
 def _map(header: Header, segments: list[Segment]) -> AdtMessage:
     if not header.control_id:
         raise HL7Error("Champ obligatoire absent : MSH-10 (identifiant du message).", "AR", "101", "MSH-10")
-    if len(header.control_id) > 199:
-        raise HL7Error("MSH-10 trop long (199 caractères au plus).", "AR", "102", "MSH-10")
+    _bounded(header.control_id, 199, "MSH-10", "identifiant du message")
+    _bounded(header.sending_application, 180, "MSH-3", "application émettrice")
+    _bounded(header.sending_facility, 180, "MSH-4", "établissement émetteur")
     if not header.message_code:
         raise HL7Error("Champ obligatoire absent : MSH-9 (type de message).", "AR", "101", "MSH-9")
     if header.message_code != "ADT":
@@ -839,7 +874,7 @@ def _escape(value: str, sep: str, enc: str) -> str:
     out = value.replace(esc, f"{esc}E{esc}")
     for ch, code in ((sep, "F"), (comp, "S"), (rep, "R"), (sub, "T")):
         out = out.replace(ch, f"{esc}{code}{esc}")
-    return out.replace("\r", " ").replace("\n", " ")
+    return ONE_LINE.sub(" ", out)
 
 
 def build_ack(

@@ -16,16 +16,39 @@ import socket
 import socketserver
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, connections
 
 from liaison.ingest import hl7v2
-from liaison.ingest.apply import Outcome, process
+from liaison.ingest.apply import Outcome, process, refuse_oversize
 from liaison.ingest.models import InboundMessage
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+ARCHIVE_HEAD_BYTES = 64 * 1024  # what the archive keeps of a message over the limit
+DISCARD_LIMIT = 16 * MAX_MESSAGE_BYTES  # a frame still open after this closes the connection
+IDLE_TIMEOUT = 300.0  # seconds without a byte before the listener closes a connection
+MAX_CONNECTIONS = 64  # connections served at once; the next ones are closed on arrival
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long a silent connection is kept, and how many are served at once (`None`, `0`: no
+    limit). Defaults from LIAISON_MLLP_IDLE_TIMEOUT and LIAISON_MLLP_MAX_CONNECTIONS."""
+
+    idle_timeout: float | None = IDLE_TIMEOUT
+    max_connections: int = MAX_CONNECTIONS
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        idle = float(os.environ.get("LIAISON_MLLP_IDLE_TIMEOUT", IDLE_TIMEOUT))
+        cap = int(os.environ.get("LIAISON_MLLP_MAX_CONNECTIONS", MAX_CONNECTIONS))
+        return cls(idle if idle > 0 else None, max(cap, 0))
+
+
 Processor = Callable[[bytes, str, str], Outcome]
 
 
@@ -60,60 +83,101 @@ def _replace_broken_db_connection() -> None:
             connection.close()
 
 
-def serve_connection(sock: socket.socket, processor: Processor) -> None:
-    """Read frames from one MLLP connection and answer each, until the peer closes it."""
+def serve_connection(sock: socket.socket, processor: Processor, idle_timeout: float | None = None) -> None:
+    """Read frames from one MLLP connection and answer each, until the peer closes it or stays
+    silent for `idle_timeout` seconds."""
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.settimeout(idle_timeout)
     try:
         host, port = sock.getpeername()[:2]
         peer = f"{host}:{port}"
     except OSError:
         peer = ""
-    buf = bytearray()
+    reader = _Reader(sock, peer, processor)
     try:
         while True:
             try:
                 chunk = sock.recv(65536)
+            except TimeoutError:
+                logger.info("%s: connexion fermée après %s s sans message", peer, idle_timeout)
+                break
             except OSError:
                 break
-            if not chunk:
-                break
-            buf += chunk
-            if not _drain(sock, buf, peer, processor):
+            if not chunk or not reader.feed(chunk):
                 break
     finally:
         connections.close_all()
 
 
-def _drain(sock: socket.socket, buf: bytearray, peer: str, processor: Processor) -> bool:
-    """Answer every complete frame in `buf`; False when the connection must be closed."""
-    while True:
-        start = buf.find(hl7v2.START_BLOCK)
-        if start < 0:
-            buf.clear()  # bytes outside any frame: ignored, as MLLP says
-            return True
-        if start:
-            del buf[:start]
-        end = buf.find(b"\x1c", 1)
-        if end < 0:
-            if len(buf) > MAX_MESSAGE_BYTES:
-                reason = (
-                    f"Message trop volumineux (plus de {MAX_MESSAGE_BYTES // 1024 // 1024} Mio) : refusé."
-                )
-                header = hl7v2.sniff_header(bytes(buf[1:4096]).decode("latin-1"))
-                ack = hl7v2.build_ack(header, "AR", reason, error_code="100")
-                _send(sock, hl7v2.frame(ack))
-                logger.warning("%s: %s", peer, reason)
+class _Reader:
+    """The frames of one connection. A frame over `MAX_MESSAGE_BYTES` is not kept in memory: its
+    first `ARCHIVE_HEAD_BYTES` are, the rest is counted until the frame ends, then the message is
+    archived and rejected (AR) and the connection goes on with the next frame."""
+
+    def __init__(self, sock: socket.socket, peer: str, processor: Processor):
+        self.sock, self.peer, self.processor = sock, peer, processor
+        self.buf = bytearray()
+        self.head: bytes | None = None  # set while the rest of an oversized frame is dropped
+        self.size = 0
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take what arrived; False when the connection must be closed."""
+        if self.head is not None:
+            end = chunk.find(b"\x1c")
+            if end < 0:
+                self.size += len(chunk)
+                if self.size > DISCARD_LIMIT:  # a frame that never ends: give up the connection
+                    self._refuse_oversize(complete=False)
+                    return False
+                return True
+            self.size += end
+            if not self._refuse_oversize(complete=True):
                 return False
-            return True
-        payload = bytes(buf[1:end])
-        # <FS><CR> ends the frame; tolerate a sender that omits the <CR>.
-        del buf[: end + (2 if buf[end + 1 : end + 2] == b"\r" else 1)]
+            chunk = chunk[end + 1 :]
+        self.buf += chunk
+        return self._drain()
+
+    def _drain(self) -> bool:
+        """Answer every complete frame in the buffer."""
+        buf = self.buf
+        while True:
+            start = buf.find(hl7v2.START_BLOCK)
+            if start < 0:
+                buf.clear()  # bytes outside any frame: ignored, as MLLP says
+                return True
+            if start:
+                del buf[:start]
+            end = buf.find(b"\x1c", 1)
+            if end < 0:
+                if len(buf) - 1 > MAX_MESSAGE_BYTES:
+                    self.head, self.size = bytes(buf[1 : 1 + ARCHIVE_HEAD_BYTES]), len(buf) - 1
+                    buf.clear()
+                return True
+            if end - 1 > MAX_MESSAGE_BYTES:
+                self.head, self.size = bytes(buf[1 : 1 + ARCHIVE_HEAD_BYTES]), end - 1
+                del buf[: end + 1]
+                if not self._refuse_oversize(complete=True):
+                    return False
+                continue
+            payload = bytes(buf[1:end])
+            # <FS><CR> ends the frame; tolerate a sender that omits the <CR>.
+            del buf[: end + (2 if buf[end + 1 : end + 2] == b"\r" else 1)]
+            _replace_broken_db_connection()
+            outcome = self.processor(payload, InboundMessage.Source.MLLP, self.peer)
+            if outcome.code != "AA":
+                logger.info("%s: message refusé (%s) : %s", self.peer, outcome.code, outcome.reason)
+            if not _send(self.sock, hl7v2.frame(outcome.ack, outcome.encoding)):
+                return False
+
+    def _refuse_oversize(self, complete: bool) -> bool:
+        assert self.head is not None
         _replace_broken_db_connection()
-        outcome = processor(payload, InboundMessage.Source.MLLP, peer)
-        if outcome.code != "AA":
-            logger.info("%s: message refusé (%s) : %s", peer, outcome.code, outcome.reason)
-        if not _send(sock, hl7v2.frame(outcome.ack, outcome.encoding)):
-            return False
+        outcome = refuse_oversize(
+            self.head, self.size, MAX_MESSAGE_BYTES, InboundMessage.Source.MLLP, self.peer, complete
+        )
+        self.head, self.size = None, 0
+        logger.warning("%s: %s", self.peer, outcome.reason)
+        return _send(self.sock, hl7v2.frame(outcome.ack, outcome.encoding))
 
 
 def _send(sock: socket.socket, data: bytes) -> bool:
@@ -130,7 +194,7 @@ class _Handler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         self.server.track(self.request, add=True)
         try:
-            serve_connection(self.request, self.server.processor)
+            serve_connection(self.request, self.server.processor, self.server.limits.idle_timeout)
         finally:
             self.server.track(self.request, add=False)
 
@@ -140,11 +204,27 @@ class _TCPServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], processor: Processor):
+    def __init__(self, address: tuple[str, int], processor: Processor, limits: Limits):
         self.processor = processor
+        self.limits = limits
         self._open: dict[socket.socket, threading.Thread] = {}
+        self._active = 0  # connections accepted and not finished (counted before their thread runs)
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """The connection cap: over it, a new connection is closed at once."""
+        with self._lock:
+            cap = self.limits.max_connections
+            if not cap or self._active < cap:
+                self._active += 1
+                return True
+        logger.warning(
+            "%s : connexion refusée, %s connexions déjà ouvertes (LIAISON_MLLP_MAX_CONNECTIONS)",
+            client_address[0] if client_address else "?",
+            cap,
+        )
+        return False
 
     def track(self, sock: socket.socket, add: bool) -> None:
         with self._lock:
@@ -152,6 +232,7 @@ class _TCPServer(socketserver.ThreadingTCPServer):
                 self._open[sock] = threading.current_thread()
             else:
                 self._open.pop(sock, None)
+                self._active -= 1
 
     def close_clients(self, wait: float = 5.0) -> None:
         """Close every client connection and wait for their threads (they close their DB connection)."""
@@ -174,8 +255,9 @@ class MLLPServer:
         host: str = "127.0.0.1",
         port: int = 2575,
         processor: Processor | None = None,
+        limits: Limits | None = None,
     ):
-        self._server = _TCPServer((host, port), processor or _default_processor)
+        self._server = _TCPServer((host, port), processor or _default_processor, limits or Limits.from_env())
         self._thread: threading.Thread | None = None
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
@@ -14,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from liaison.ingest import dispatch
-from liaison.ingest.mllp import MLLPServer, use_prepared_statements
+from liaison.ingest.mllp import IDLE_TIMEOUT, MAX_CONNECTIONS, MLLPServer, use_prepared_statements
 
 
 class Command(BaseCommand):
@@ -30,6 +31,18 @@ class Command(BaseCommand):
             help="processus qui intègrent les messages (1 par défaut ; un par cœur pour plusieurs "
             "connexions : chaque connexion va au processus le moins chargé)",
         )
+        parser.add_argument(
+            "--idle-timeout",
+            type=float,
+            help=f"secondes sans message avant de fermer une connexion ({IDLE_TIMEOUT:g} par défaut, "
+            "0 : jamais ; variable LIAISON_MLLP_IDLE_TIMEOUT)",
+        )
+        parser.add_argument(
+            "--max-connections",
+            type=int,
+            help=f"connexions servies à la fois, les suivantes sont fermées dès leur arrivée "
+            f"({MAX_CONNECTIONS} par défaut, 0 : sans limite ; variable LIAISON_MLLP_MAX_CONNECTIONS)",
+        )
         parser.add_argument("--worker-fd", type=int, help=argparse.SUPPRESS)
 
     def handle(self, *args, **opts) -> None:
@@ -40,6 +53,11 @@ class Command(BaseCommand):
         # Django's debug mode keeps a formatted copy of every statement; the listener has no
         # page to debug, and that copy cost a tenth of its time.
         settings.DEBUG = False
+        # Through the environment, so that the worker processes of --workers get them too.
+        if opts["idle_timeout"] is not None:
+            os.environ["LIAISON_MLLP_IDLE_TIMEOUT"] = str(opts["idle_timeout"])
+        if opts["max_connections"] is not None:
+            os.environ["LIAISON_MLLP_MAX_CONNECTIONS"] = str(opts["max_connections"])
         if opts["worker_fd"] is not None:  # started by a parent `liaison mllp --workers N`
             signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
             use_prepared_statements()
