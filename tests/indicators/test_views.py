@@ -127,6 +127,10 @@ def test_ifaq_page_explains_the_amount(demo_db, client):
     assert "Pourquoi ce montant" in html and "67 200 000 €" in html and "inconnu (hypothèse)" in html
     html = client.get("/indicateurs/ifaq/?annee=2024&ve=100000000&seuil=50&vu=0,001").content.decode()
     assert "modèle A" in html and "VU = 0,001000 (hypothèse saisie)" in html
+    # without a stated unit value the amount rests on Liaison's hypothesis: rounded, with its range
+    html = client.get("/indicateurs/ifaq/?annee=2024&ve=100000000&seuil=50").content.decode()
+    assert "Montant simulé : environ " in html and " (entre " in html
+    assert "Valeur unitaire du groupe VU" in html and "règles DGOS 2022" in html
 
 
 def test_pdf_report(demo_db, client):

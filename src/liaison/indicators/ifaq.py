@@ -1,10 +1,13 @@
 """IFAQ simulation, both models, every amount explained line by line. Pure Python, no Django.
 
-Model A (2019–2025, ifaq-and-digital-indicators.md §2): per comparison group and indicator, a
-threshold leaves 70 % of the establishments concerned strictly above it (level), every
-establishment with a positive or stable evolution is paid up to 70 % of them (evolution); the
-score is 50/50 (100 % level without an evolution); amount = VE × VU × Σ scores / N_oblig with
-VU = group envelope / Σ VE.
+Model A (2022–2025, DGOS 2022 slides, ifaq-and-digital-indicators.md §0): per comparison group
+and indicator, the « valeur seuil de début de rémunération » is the value reached by 70 % of
+the establishments; the level share is 0 below it, proportional to the distance to the target
+between threshold and target, 100 % at the target; the evolution share is 0 (negative), 50 %
+(stable) or 100 % (positive); score = 50 % level + 50 % evolution, the level alone when the
+evolution cannot be computed, 100 % without the evolution at or above the target. The DMP and
+MSS indicators count together for one (0.25 × DMP + 0.75 × MSS). Amount = VE × VU × Σ scores /
+number of indicators.
 
 Model B (2026, §3): each indicator has its own envelope; w = VE × grid-2 rate (class ×
 evolution) × coefficient; amount = envelope × w / Σ w (or VE × unit value × rate × coefficient,
@@ -99,6 +102,7 @@ class Result:
     previous: float | None = None
     status: str = "ok"  # ok | NR (non-respondent) | NV (not validated)
     klass: str | None = None  # result class A/B/C (model B); derived when absent
+    target: float | None = None  # overrides the year's target (model A simulations)
 
     @property
     def valid(self) -> bool:
@@ -126,6 +130,10 @@ class Allocation:
     amount: float
     lines: list[Line] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
+    details: dict[str, IndicatorScore] = field(default_factory=dict)
+    digital: float | None = None  # model A: 0.25 × DMP + 0.75 × MSS
+    total_score: float | None = None  # model A: Σ scores / number of indicators
+    amount_range: tuple[float, float] | None = None  # when the amount rests on an unknown VU
 
     @property
     def unknowns(self) -> list[str]:
@@ -135,6 +143,7 @@ class Allocation:
         return {
             "establishment": self.establishment,
             "amount": round(self.amount, 2),
+            "amount_range": [round(x, 2) for x in self.amount_range] if self.amount_range else None,
             "scores": self.scores,
             "lines": [
                 {"label": x.label, "detail": x.detail, "unknowns": list(x.unknowns)} for x in self.lines
@@ -153,6 +162,19 @@ def euros(x: float) -> str:
     return (s[:-3] if s.endswith(",00") else s) + " €"
 
 
+def amount_fr(amount: float, amount_range: Sequence[float] | None, uncertain: bool) -> str:
+    """An amount as a reader should take it: to the cent when every parameter is known, otherwise
+    rounded to the thousand euros, with its range when an unknown parameter spans one."""
+    if not uncertain:
+        return euros(amount)
+
+    def k(x: float) -> str:
+        return euros(round(x / 1000) * 1000)
+
+    low, high = amount_range or (amount, amount)
+    return f"environ {k(amount)}" + (f" (entre {k(low)} et {k(high)})" if round(low) != round(high) else "")
+
+
 def pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f} %".replace(".", ",")
 
@@ -165,153 +187,245 @@ def _unknown(year: Year, *keys: str) -> tuple[str, ...]:
     return tuple(k for k in keys if k in year.params and year.params[k].uncertain)
 
 
-# --- model A -----------------------------------------------------------------------------------
+# --- model A (DGOS 2022 rules, years 2022–2025) ------------------------------------------------
 
 
-def threshold(values: Sequence[float], concerned: int, share: float, rounding: str = "floor") -> float:
-    """The level threshold: the `k`-th best result leaves k = share × concerned strictly above.
+@dataclass(frozen=True)
+class IndicatorScore:
+    """One establishment on one indicator: the shares of level and evolution, and the score."""
 
-    Returns −inf when every valid result can be paid, +inf when none can.
+    indicator: str
+    level: float
+    evolution: float | None  # None: not available or not computable
+    score: float
+    evolution_counted: bool
+    threshold: float | None
+    target: float | None
+    status: str = "ok"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "indicator": self.indicator,
+            "level": round(self.level, 6),
+            "evolution": self.evolution,
+            "score": round(self.score, 6),
+            "evolution_counted": self.evolution_counted,
+            "threshold": self.threshold,
+            "target": self.target,
+            "status": self.status,
+        }
+
+
+def threshold(values: Sequence[float], share: float) -> float | None:
+    """The « valeur seuil de début de rémunération »: the value reached by `share` of the results.
+
+    Our reading: the k-th best result with k = ⌈share × n⌉, so that at least `share` of the n
+    results reach it (None without any result).
     """
-    k = math.floor(share * concerned) if rounding == "floor" else round(share * concerned)
-    ordered = sorted(values, reverse=True)
-    if k <= 0:
-        return math.inf
-    if k >= len(ordered):
-        return -math.inf
-    return ordered[k]
+    if not values:
+        return None
+    k = max(1, math.ceil(round(share * len(values), 9)))
+    return sorted(values, reverse=True)[k - 1]
 
 
-def _level_score(year: Year, indicator: str, r: float, s: float) -> float:
-    if year["level_score"] == "binary" or s == -math.inf:
-        return 1.0 if r > s else 0.0
+def level_share(result: float, s: float | None, target: float) -> float:
+    """0 below the threshold, (R − S) / (C − S) between threshold and target, 1 at the target."""
+    if result >= target:
+        return 1.0
+    if s is None or result < s or target <= s:
+        return 0.0
+    return round((result - s) / (target - s), 9)  # 9 digits: no 0.49999999999999994
+
+
+def evolution_share(year: Year, result: float, previous: float) -> tuple[float, str]:
+    """Negative 0, stable 50 %, positive 100 %; « stable » is |Δ| ≤ stable_delta (our choice)."""
+    shares, delta = year["evolution_shares"], year["stable_delta"]
+    dv = round(result - previous, 9)
+    if abs(dv) <= delta + 1e-9:
+        return shares["stable"], "stable"
+    return (shares["positive"], "positive") if dv > 0 else (shares["negative"], "négative")
+
+
+def _target(year: Year, indicator: str, r: Result) -> tuple[float, tuple[str, ...], str]:
+    if r.target is not None:
+        return r.target, (), "cible du fichier"
     target = year["targets"].get(indicator)
     if target is None:
-        raise IfaqError(f"Pas de valeur cible pour {indicator} (score linéaire).")
-    if r <= s:
-        return 0.0
-    return 1.0 if r >= target else (r - s) / (target - s)
+        raise IfaqError(
+            f"Pas de valeur cible {year.year} pour « {indicator} » : donnez-la dans la colonne target."
+        )
+    return target, _unknown(year, "targets"), "cible de l'année"
+
+
+def score_indicator(
+    year: Year, indicator: str, r: Result, s: float | None
+) -> tuple[IndicatorScore, list[Line]]:
+    """Level and evolution of one result against its group's threshold and its target."""
+    if year["digital_at_max"] and indicator in year["digital_weights"]:
+        line = Line(
+            f"{indicator} : score", "indicateur numérique fixé à sa valeur maximale cette année → 1,00"
+        )
+        return IndicatorScore(indicator, 1.0, None, 1.0, False, s, None), [line]
+    if not r.valid:
+        line = Line(f"{indicator} : résultat", f"{r.status} : non rémunéré (score 0)")
+        return IndicatorScore(indicator, 0.0, None, 0.0, False, s, None, r.status), [line]
+    c, c_unknowns, c_how = _target(year, indicator, r)
+    lines: list[Line] = []
+    lvl = level_share(r.value, s, c)
+    if r.value >= c:
+        why = f"résultat {pct(r.value)} ≥ cible {pct(c)} ({c_how}) → niveau 100 %"
+    elif s is None or r.value < s:
+        why = f"résultat {pct(r.value)} < seuil {pct(s)} → niveau 0 %"
+    else:
+        why = (
+            f"seuil {pct(s)} ≤ résultat {pct(r.value)} < cible {pct(c)} ({c_how}) → "
+            f"({pct(r.value)} − {pct(s)}) / ({pct(c)} − {pct(s)}) = {pct(lvl)}"
+        )
+    lines.append(Line(f"{indicator} : niveau", why, c_unknowns))
+    evol: float | None = None
+    if r.previous is not None:
+        evol, word = evolution_share(year, r.value, r.previous)
+        dv = f"{100 * (r.value - r.previous):+.1f}".replace(".", ",")
+        lines.append(
+            Line(
+                f"{indicator} : évolution",
+                f"{pct(r.previous)} → {pct(r.value)} ({dv} points, {word}) → évolution {pct(evol)}",
+                _unknown(year, "stable_delta"),
+            )
+        )
+    wl, we = year["weight_level"], year["weight_evolution"]
+    if r.value >= c and year["at_target_rule"] == "at_or_above":
+        score, counted = 1.0, False
+        how = "à la cible ou au-dessus : 100 % sans prise en compte de l'évolution"
+        unknowns = _unknown(year, "at_target_rule")
+    elif evol is None:
+        score, counted = lvl, False
+        how = f"évolution non calculable (pas de résultat précédent) : niveau seul = {num(lvl)}"
+        unknowns = ()
+    else:
+        score, counted = round(wl * lvl + we * evol, 9), True
+        how = f"{pct(wl)} × {num(lvl)} + {pct(we)} × {num(evol)} = {num(score)}"
+        unknowns = ()
+    lines.append(Line(f"{indicator} : score", how, unknowns))
+    return IndicatorScore(indicator, lvl, evol, score, counted, s, c), lines
 
 
 def model_a(
     year: Year,
     group: Sequence[Establishment],
     indicators: Sequence[str],
-    envelope: float,
     thresholds: Mapping[str, float] | None = None,
     unit_value: float | None = None,
+    envelope: float | None = None,
 ) -> dict[str, Allocation]:
-    """Amounts of one comparison group. Without `thresholds` / `unit_value`, both come from the group."""
+    """Scores and amounts of one comparison group by the DGOS 2022 rules.
+
+    Each indicator's threshold comes from the group's own valid results unless `thresholds`
+    gives it (one establishment simulated alone). The two digital indicators count together for
+    one: 0.25 × DMP + 0.75 × MSS. Amount = VE × VU × Σ scores / number of indicators, with
+    VU = `envelope` / Σ VE when the group's envelope is given, otherwise `unit_value` or the
+    year's hypothesis, shown with its range.
+    """
     if year.model != "A":
         raise IfaqError(f"{year.year} relève du modèle B (enveloppes par indicateur).")
-    share, delta = year["paid_share"], year["stable_delta"]
+    share = year["threshold_share"]
     out = {e.id: Allocation(e.id, 0.0) for e in group}
     for ind in indicators:
         concerned = [e for e in group if ind in e.results]
-        valid = [e for e in concerned if e.results[ind].valid]
+        valid = [e.results[ind].value for e in concerned if e.results[ind].valid]
         if thresholds and ind in thresholds:
-            s = thresholds[ind]
+            s: float | None = thresholds[ind]
             s_line = Line(f"{ind} : seuil du groupe", f"{pct(s)} (hypothèse saisie)", ("single_thresholds",))
         else:
-            s = threshold(
-                [e.results[ind].value for e in valid], len(concerned), share, year["threshold_rounding"]
-            )
-            k = math.floor(share * len(concerned))
-            shown = (
-                "aucun (tous rémunérés)" if s == -math.inf else "aucun rémunéré" if s == math.inf else pct(s)
-            )
+            s = threshold(valid, share)
+            k = max(1, math.ceil(round(share * len(valid), 9))) if valid else 0
             s_line = Line(
                 f"{ind} : seuil du groupe",
-                f"{shown} : {pct(share)} de {len(concerned)} établissements concernés = {k} au plus "
-                f"strictement au-dessus",
-                _unknown(year, "paid_share", "threshold_rounding"),
+                f"{pct(s)} : valeur atteinte par {pct(share)} des {len(valid)} résultats valides du groupe "
+                f"(rang {k} sur {len(valid)})",
+                _unknown(year, "threshold_method"),
             )
-        # evolution: positive or stable, paid to at most `share` of the establishments concerned
-        deltas = {
-            e.id: e.results[ind].value - e.results[ind].previous
-            for e in valid
-            if e.results[ind].previous is not None
-        }
-        eligible = sorted((i for i, dv in deltas.items() if dv >= -delta), key=lambda i: (-deltas[i], i))
-        cap = math.floor(share * len(concerned))
-        paid_evolution = set(eligible[:cap])
         for e in concerned:
-            a, r = out[e.id], e.results[ind]
-            a.lines.append(s_line)
-            if not r.valid:
-                a.scores[ind] = 0.0
-                a.lines.append(Line(f"{ind} : résultat", f"{r.status} : non rémunéré (score 0)"))
-                continue
-            sl = _level_score(year, ind, r.value, s)
-            rel = ">" if r.value > s else "≤"
-            shape = year["level_score"]
-            a.lines.append(
-                Line(
-                    f"{ind} : niveau",
-                    f"résultat {pct(r.value)} {rel} seuil → score de niveau {num(sl)} (score {shape})",
-                    _unknown(year, "level_score") + (_unknown(year, "targets") if shape == "linear" else ()),
-                )
-            )
-            if e.id in deltas:
-                se = 1.0 if e.id in paid_evolution else 0.0
-                dv = deltas[e.id]
-                why = (
-                    "positive ou stable, dans les 70 % rémunérés"
-                    if se
-                    else "en baisse"
-                    if dv < -delta
-                    else f"positive ou stable, mais au-delà du plafond de {cap} établissements"
-                )
-                wl, we = year["weight_level"], year["weight_evolution"]
-                a.lines.append(
-                    Line(
-                        f"{ind} : évolution",
-                        f"{num(100 * dv, 1)} points ({why}) → score d'évolution {se:.0f}",
-                        _unknown(year, "stable_delta"),
-                    )
-                )
-            else:
-                se, wl, we = 0.0, 1.0, 0.0
-                a.lines.append(
-                    Line(f"{ind} : évolution", "non calculable (pas de mesure précédente) : 100 % niveau")
-                )
-            score = wl * sl + we * se
-            a.scores[ind] = score
-            a.lines.append(
-                Line(
-                    f"{ind} : score",
-                    f"{pct(wl)} × {num(sl)} + {pct(we)} × {se:.0f} = {num(score)}",
-                    _unknown(year, "weight_level") if wl != 1.0 else (),
-                )
-            )
-    total_ve = sum(e.volume for e in group)
-    if unit_value is None:
-        if total_ve <= 0:
-            raise IfaqError("Volume économique du groupe nul : valeur unitaire incalculable.")
-        vu = envelope / total_ve
-        vu_line = Line(
-            "Valeur unitaire du groupe",
-            f"VU = enveloppe {euros(envelope)} / Σ VE {euros(total_ve)} = {num(vu, 6)}",
-        )
-    else:
-        vu = unit_value
-        vu_line = Line(
-            "Valeur unitaire du groupe", f"VU = {num(vu, 6)} (hypothèse saisie)", ("single_unit_value",)
-        )
+            detail, lines = score_indicator(year, ind, e.results[ind], s)
+            a = out[e.id]
+            a.details[ind] = detail
+            a.scores[ind] = detail.score
+            a.lines += [s_line, *lines]
+    weights = year["digital_weights"]
+    vu, vu_range, vu_line = _unit_value(year, group, unit_value, envelope)
     for e in group:
         a = out[e.id]
-        n_oblig = sum(1 for ind in indicators if ind in e.results)
-        total = sum(a.scores.values())
-        a.amount = e.volume * vu * total / n_oblig if n_oblig else 0.0
+        digital = [ind for ind in indicators if ind in weights]
+        if any(ind in e.results for ind in digital):
+            parts = []
+            for ind in weights:
+                sc = a.scores.get(ind)
+                parts.append(
+                    f"{num(weights[ind])} × {ind} {num(sc or 0.0)}" + ("" if sc is not None else " (absent)")
+                )
+            a.digital = round(sum(w * a.scores.get(ind, 0.0) for ind, w in weights.items()), 9)
+            missing = any(ind not in e.results for ind in weights)
+            a.lines.append(
+                Line(
+                    "Score numérique (compte pour 1)",
+                    " + ".join(parts) + f" = {num(a.digital)}",
+                    _unknown(year, "missing_digital") if missing else (),
+                )
+            )
+        others = [ind for ind in indicators if ind not in weights and ind in e.results]
+        n_oblig = len(others) + (1 if a.digital is not None else 0)
+        total = sum(a.scores[ind] for ind in others) + (a.digital or 0.0)
+        a.total_score = total / n_oblig if n_oblig else 0.0
+        a.amount = e.volume * vu * a.total_score
+        a.amount_range = (e.volume * vu_range[0] * a.total_score, e.volume * vu_range[1] * a.total_score)
         a.lines.append(vu_line)
         a.lines.append(
             Line(
                 "Montant",
                 f"VE {euros(e.volume)} × VU {num(vu, 6)} × Σ scores {num(total)} / {n_oblig} "
-                f"indicateur(s) = {euros(a.amount)}",
+                f"indicateur(s) = {euros(a.amount)}"
+                + (
+                    ""
+                    if vu_range[0] == vu_range[1]
+                    else f" (fourchette {euros(a.amount_range[0])} – {euros(a.amount_range[1])})"
+                ),
+                vu_line.unknowns,
             )
         )
     return out
+
+
+def _unit_value(
+    year: Year, group: Sequence[Establishment], unit_value: float | None, envelope: float | None
+) -> tuple[float, tuple[float, float], Line]:
+    label = "Valeur unitaire du groupe"
+    if envelope is not None:
+        total_ve = sum(e.volume for e in group)
+        if total_ve <= 0:
+            raise IfaqError("Volume économique du groupe nul : valeur unitaire incalculable.")
+        vu = envelope / total_ve
+        return (
+            vu,
+            (vu, vu),
+            Line(label, f"VU = enveloppe {euros(envelope)} / Σ VE {euros(total_ve)} = {num(vu, 6)}"),
+        )
+    if unit_value is not None:
+        return (
+            unit_value,
+            (unit_value, unit_value),
+            Line(label, f"VU = {num(unit_value, 6)} (hypothèse saisie)", ("unit_value",)),
+        )
+    p = year.params["unit_value"]
+    low, high = (min(p.alternatives), max(p.alternatives)) if p.alternatives else (p.value, p.value)
+    return (
+        p.value,
+        (low, high),
+        Line(
+            label,
+            f"VU = {num(p.value, 6)}, hypothèse de Liaison entre {num(low, 6)} et {num(high, 6)}",
+            ("unit_value",),
+        ),
+    )
 
 
 # --- model B -----------------------------------------------------------------------------------

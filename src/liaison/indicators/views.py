@@ -346,6 +346,10 @@ def _float(request: HttpRequest, name: str, default: float, pct: bool = False) -
     return v / 100 if pct and raw else v
 
 
+def _sum_ranges(ranges: list[list[float]]) -> list[float]:
+    return [sum(r[0] for r in ranges), sum(r[1] for r in ranges)]
+
+
 @readers(quality_only=True)
 def ifaq_page(request: HttpRequest) -> HttpResponse:
     est = request.scope.est
@@ -369,13 +373,13 @@ def ifaq_page(request: HttpRequest) -> HttpResponse:
     own_results: dict[str, ifaq.Result] = {}
     outcomes: list[dict[str, Any]] = []
     if year.model == "A":
-        s = _float(request, "seuil", year["single_thresholds"]["QLS-MCO"], pct=True)
-        vu = _float(request, "vu", year["single_unit_value"])
-        own_results["QLS-MCO"] = ifaq.Result(qls_value, qls_prev, "ok" if qls_value is not None else "NR")
+        s = _float(request, "seuil", year["single_thresholds"]["qls_mco"], pct=True)
+        vu = _float(request, "vu", 0.0) or None  # empty: the year's hypothesis, shown as a range
+        own_results["qls_mco"] = ifaq.Result(qls_value, qls_prev, "ok" if qls_value is not None else "NR")
         own = ifaq.Establishment(est.finess_eg, est.name, volume, own_results)
-        alloc = ifaq.model_a(year, [own], ["QLS-MCO"], envelope=0, thresholds={"QLS-MCO": s}, unit_value=vu)
-        outcomes.append({"indicator": "QLS-MCO", **alloc[own.id].as_dict(year)})
-        hypotheses = {"seuil": s, "vu": vu}
+        alloc = ifaq.model_a(year, [own], ["qls_mco"], thresholds={"qls_mco": s}, unit_value=vu)
+        outcomes.append({"indicator": "qls_mco", **alloc[own.id].as_dict(year)})
+        hypotheses = {"seuil": s, "vu": vu or ""}
     else:
         own_results["DMP-LLS"] = ifaq.Result(dmp, dmp_prev, "ok" if dmp is not None else "NR")
         own_results["QLS-MCO"] = ifaq.Result(
@@ -387,7 +391,7 @@ def ifaq_page(request: HttpRequest) -> HttpResponse:
             outcomes.append({"indicator": ind, **allocs[own.id].as_dict(year)})
         hypotheses = {}
     for o in outcomes:
-        o["amount_fr"] = ifaq.euros(o["amount"])
+        o["amount_fr"] = ifaq.amount_fr(o["amount"], o["amount_range"], bool(o["unknowns"]))
     params = [
         {
             "key": p.key,
@@ -407,7 +411,11 @@ def ifaq_page(request: HttpRequest) -> HttpResponse:
             "years": years,
             "volume": volume,
             "outcomes": outcomes,
-            "total": ifaq.euros(sum(o["amount"] for o in outcomes)),
+            "total": ifaq.amount_fr(
+                sum(o["amount"] for o in outcomes),
+                _sum_ranges([o["amount_range"] or [o["amount"]] * 2 for o in outcomes]),
+                any(o["unknowns"] for o in outcomes),
+            ),
             "params": params,
             "start": start,
             "end": end,
