@@ -27,7 +27,8 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, Operational
 from django.utils import timezone
 
 from liaison import rowsql
-from liaison.ingest import hl7v2
+from liaison.ingest import apply_clinical, hl7v2
+from liaison.ingest.clinical import ClinicalMessage, parse_message
 from liaison.ingest.hl7v2 import AdtMessage, HL7Error, PatientData, Person, VisitData
 from liaison.ingest.models import InboundMessage
 from liaison.letters import audit
@@ -77,7 +78,7 @@ def process(data: bytes | str, source: str = InboundMessage.Source.MLLP, peer: s
     received_at = timezone.now()
     text = hl7v2.decode(data) if isinstance(data, bytes) else data
     try:
-        msg = hl7v2.parse(text)
+        msg = parse_message(text)
     except HL7Error as exc:  # the NACK answers what can be read of the MSH
         return _refuse(text, hl7v2.sniff_header(text), exc, received_at, source, peer)
     except Exception as exc:  # a parser defect must still be answered
@@ -86,9 +87,12 @@ def process(data: bytes | str, source: str = InboundMessage.Source.MLLP, peer: s
         return _refuse(text, hl7v2.sniff_header(text), err, received_at, source, peer)
     header = msg.header
     base = _row_fields(text, header, received_at, source, peer)
-    base.update(
-        patient_ipp=msg.patient.ipp[:30], visit_number=(msg.visit.visit_number if msg.visit else "")[:30]
-    )
+    if isinstance(msg, ClinicalMessage):
+        base.update(patient_ipp=msg.ipp[:30], visit_number=msg.visit_number[:30])
+    else:
+        base.update(
+            patient_ipp=msg.patient.ipp[:30], visit_number=(msg.visit.visit_number if msg.visit else "")[:30]
+        )
     try:
         # The accepted row goes first: a copy already applied fails here, on the unique index.
         with transaction.atomic():
@@ -96,7 +100,7 @@ def process(data: bytes | str, source: str = InboundMessage.Source.MLLP, peer: s
                 **base, outcome=InboundMessage.Outcome.ACCEPTED, ack_code="AA", applied_at=timezone.now()
             )
             rowsql.insert([row])
-            note = apply_message(msg)
+            note = apply_message(msg, source=row)
             if note:
                 row.reason = note
                 rowsql.update(row, ["reason"])
@@ -291,7 +295,7 @@ class _Context:
     def __init__(self, msg: AdtMessage, est: Establishment):
         self.msg = msg
         self.est = est
-        self.why = f"message ADT^{msg.event} {msg.control_id}"[:200]
+        self.why = f"message {msg.header.message_code}^{msg.event} {msg.control_id}"[:200]
         self.traces: list[AuditEvent] = []
 
     def audit(self, action: str, obj: Patient | Stay | Letter, why: str = "", **details: Any) -> None:
@@ -303,12 +307,44 @@ class _Context:
         self.traces.clear()
 
 
-def apply_message(msg: AdtMessage) -> str:
-    """Apply one message; return a note for the ACK ('' when nothing to say). Raises HL7Error."""
+def apply_message(msg: AdtMessage | ClinicalMessage, source: InboundMessage | None = None) -> str:
+    """Apply one message; return a note for the ACK ('' when nothing to say). Raises HL7Error.
+
+    `source` is the archived row of the message, named by the clinical facts it writes."""
+    if isinstance(msg, ClinicalMessage):
+        est = _establishment(msg)
+        traces: list[AuditEvent] = []
+        why = f"message {msg.kind} {msg.control_id}"[:200]
+
+        def trace(action: str, obj: Stay, why: str = why, **details: Any) -> None:
+            traces.append(audit.event(None, action, obj, why, details))
+
+        note = apply_clinical.apply_message(msg, est, source, trace)
+        rowsql.insert(traces)
+        return note
     ctx = _Context(msg, _establishment(msg))
     note = _apply(ctx)
+    if msg.clinical is not None:
+        _record_coded(ctx, source)
     ctx.flush()
     return note
+
+
+def _record_coded(ctx: _Context, source: InboundMessage | None) -> None:
+    """DG1/PR1/AL1 of an ADT message: written into the record of the stay it names."""
+    msg = ctx.msg
+    assert msg.clinical is not None
+    if msg.visit is None:
+        raise HL7Error(
+            "Segment obligatoire absent : PV1 (diagnostics, actes ou allergies sans séjour).",
+            "AE",
+            "100",
+            "PV1",
+        )
+    stay = apply_clinical.locked_stay(ctx.est, msg.visit.visit_number, msg.patient.ipp)
+    kind = f"ADT^{msg.event}"
+    origin = apply_clinical.Source(source, kind, msg.event_at or msg.sent_at, msg.header.sending_application)
+    apply_clinical.record_facts(stay, msg.clinical, origin, ctx.audit)
 
 
 def _apply(ctx: _Context) -> str:
@@ -354,7 +390,7 @@ def _apply(ctx: _Context) -> str:
     return ""
 
 
-def _establishment(msg: AdtMessage) -> Establishment:
+def _establishment(msg: AdtMessage | ClinicalMessage) -> Establishment:
     candidates = msg.facility_candidates()
     return _cached(("establishment", candidates), lambda: _find_establishment(candidates)) or _unknown_est(
         candidates

@@ -37,12 +37,15 @@ import datetime as dt
 import re
 import zoneinfo
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hl7
 
 from liaison.controls import ONE_LINE, describe
 from liaison.identifiers import INS_OIDS, IdentifierError, validate_finess, validate_ins, validate_rpps
+
+if TYPE_CHECKING:
+    from liaison.ingest.clinical import ClinicalFacts
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 
@@ -226,6 +229,7 @@ class AdtMessage:
     roles: tuple[Role, ...] = ()
     prior_ipps: tuple[str, ...] = ()  # A40: the absorbed patient(s)
     facility_ids: tuple[str, ...] = field(default_factory=tuple)
+    clinical: ClinicalFacts | None = None  # DG1/PR1/AL1 (mapped by `ingest.clinical`)
 
     @property
     def event(self) -> str:
@@ -483,6 +487,17 @@ def _header(msh: Segment, sep: str, enc: str) -> Header:
         version=msh.get(12) or "2.5",
         charset=msh.get(18),
     )
+
+
+def ipp_of(pid: Segment) -> str:
+    """The IPP of PID-3 (type PI), for messages that need only the patient's local id."""
+    for r in range(1, len(pid.reps(3)) + 1):
+        value, id_type = pid.get(3, 1, rep=r), pid.get(3, 5, rep=r).upper()
+        if value and id_type in ("PI", "") and pid.get(3, 4, 2, rep=r) not in INS_OIDS:
+            if len(value) > 30:
+                raise HL7Error("IPP trop long (30 caractères au plus).", "AE", "102", "PID-3")
+            return value
+    raise _missing("PID-3", "IPP, identifiant de type PI")
 
 
 def _ins_and_ipp(pid: Segment) -> tuple[str, str | None, str | None]:
@@ -762,7 +777,14 @@ def sniff_header(text: str) -> Header:
 
 
 def parse(text: str) -> AdtMessage:
-    """Parse one ADT message; raise `HL7Error` (French message) on anything Liaison cannot apply."""
+    """Parse one ADT message; raise `HL7Error` (French message) on anything Liaison cannot apply.
+
+    (`ingest.clinical.parse_message` reads every message type the listener accepts.)"""
+    return map_adt(*tokenize(text))
+
+
+def tokenize(text: str) -> tuple[Header, list[Segment]]:
+    """Any HL7 v2 message → its header and its segments; raise `HL7Error` when unreadable."""
     text = normalise(text)
     if not text.startswith("MSH"):
         raise HL7Error("Message illisible : il doit commencer par un segment MSH.", "AR", "100", "MSH")
@@ -784,23 +806,36 @@ def parse(text: str) -> AdtMessage:
             raise HL7Error(
                 f"Segment mal formé : « {shown} » n'est pas un nom de segment.", "AR", "100", shown
             )
-    msh = segments[0]
-    header = _header(msh, sep, enc)
-    return _map(header, segments)
+    return _header(segments[0], sep, enc), segments
 
 
-def _map(header: Header, segments: list[Segment]) -> AdtMessage:
+def check_header(header: Header) -> None:
+    """MSH-10 and MSH-12 checks shared by every message type."""
     if not header.control_id:
         raise HL7Error("Champ obligatoire absent : MSH-10 (identifiant du message).", "AR", "101", "MSH-10")
     _bounded(header.control_id, 199, "MSH-10", "identifiant du message")
     _bounded(header.sending_application, 180, "MSH-3", "application émettrice")
     _bounded(header.sending_facility, 180, "MSH-4", "établissement émetteur")
+    if not header.version.startswith("2."):
+        raise HL7Error(
+            f"Version HL7 non prise en charge : {header.version} (attendu 2.5).", "AR", "203", "MSH-12"
+        )
+
+
+def facility_ids_of(msh: Segment) -> list[str]:
+    """FINESS candidates of MSH-6 then MSH-4."""
+    return _hd_ids(msh, 6) + _hd_ids(msh, 4)
+
+
+def map_adt(header: Header, segments: list[Segment]) -> AdtMessage:
+    if not header.control_id:
+        raise HL7Error("Champ obligatoire absent : MSH-10 (identifiant du message).", "AR", "101", "MSH-10")
     if not header.message_code:
         raise HL7Error("Champ obligatoire absent : MSH-9 (type de message).", "AR", "101", "MSH-9")
     if header.message_code != "ADT":
         raise HL7Error(
             f"Type de message non pris en charge : {header.message_code}^{header.event} "
-            "(Liaison ne reçoit que des messages ADT).",
+            "(Liaison reçoit les messages ADT, ORU^R01, OMP^O09 et RDE^O11).",
             "AR",
             "200",
             "MSH-9",
@@ -813,10 +848,7 @@ def _map(header: Header, segments: list[Segment]) -> AdtMessage:
             "201",
             "MSH-9",
         )
-    if not header.version.startswith("2."):
-        raise HL7Error(
-            f"Version HL7 non prise en charge : {header.version} (attendu 2.5).", "AR", "203", "MSH-12"
-        )
+    check_header(header)
     by_name: dict[str, Segment] = {}
     for seg in segments:
         by_name.setdefault(seg.name, seg)
@@ -845,11 +877,11 @@ def _map(header: Header, segments: list[Segment]) -> AdtMessage:
         prior = tuple(dict.fromkeys(ids))
     msh = segments[0]
     evn = by_name.get("EVN")
-    facility_ids = _hd_ids(msh, 6) + _hd_ids(msh, 4)
+    facility_ids = facility_ids_of(msh)
     return AdtMessage(
         header=header,
-        sent_at=_ts_or_none(msh.get(7)),
-        event_at=_ts_or_none(evn.get(6)) or _ts_or_none(evn.get(2)) if evn else None,
+        sent_at=ts_or_none(msh.get(7)),
+        event_at=ts_or_none(evn.get(6)) or ts_or_none(evn.get(2)) if evn else None,
         patient=patient,
         visit=visit,
         roles=_roles(segments),
@@ -858,7 +890,7 @@ def _map(header: Header, segments: list[Segment]) -> AdtMessage:
     )
 
 
-def _ts_or_none(value: str) -> dt.datetime | None:
+def ts_or_none(value: str) -> dt.datetime | None:
     """A date of the header: an unreadable one is ignored rather than refused."""
     try:
         return parse_ts(value, "")

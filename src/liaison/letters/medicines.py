@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from functools import cache
 
@@ -48,3 +49,29 @@ def search(term: str, limit: int = 20) -> list[Medicine]:
     starts = [m for m in meds if m.name.upper().startswith(t)]
     contains = [m for m in meds if t in m.name.upper() and not m.name.upper().startswith(t)]
     return (starts + contains)[:limit]
+
+
+@cache
+def cis_names() -> dict[str, str]:
+    """Every CIS of the BDPM (whatever its status: a patient may take an old medicine) → name."""
+    with (reference_dir() / "bdpm" / "CIS_bdpm.txt").open(encoding="cp1252", newline="") as fh:
+        return {
+            cols[0]: cols[1].strip()
+            for cols in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+            if len(cols) > 1
+        }
+
+
+@cache
+def cip13_to_cis() -> dict[str, str]:
+    """CIP13 presentation code → CIS (the CIP file is UTF-8, unlike the others)."""
+    with (reference_dir() / "bdpm" / "CIS_CIP_bdpm.txt").open(encoding="utf-8", newline="") as fh:
+        rows = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return {cols[6]: cols[0] for cols in rows if len(cols) > 6}
+
+
+@cache
+def atc_labels() -> dict[str, str]:
+    """ATC code → French label (every level of the classification)."""
+    with (reference_dir() / "atc-fr" / "ATC_2024_02_15_fr.json").open(encoding="utf-8") as fh:
+        return json.load(fh)

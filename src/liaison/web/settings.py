@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "liaison.letters",
     "liaison.ingest",
+    "liaison.clinical",
     "liaison.indicators",
     "liaison.campaign",
     "liaison.delivery",

@@ -1,4 +1,5 @@
-"""`liaison import-adt FILE…`: apply a batch file of HL7 v2 ADT messages, as the listener would."""
+"""`liaison import-adt FILE…` (alias `liaison import-hl7`): apply a batch file of HL7 v2 messages
+(ADT, ORU^R01, OMP^O09, RDE^O11), as the listener would."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from liaison.ingest.models import InboundMessage
 
 class Command(BaseCommand):
     help = (
-        "Intègre un fichier de messages HL7 v2 ADT (un message par bloc commençant par MSH ; "
-        "trames MLLP et segments FHS/BHS acceptés), dans l'ordre du fichier."
+        "Intègre un fichier de messages HL7 v2 (ADT, ORU^R01, OMP^O09, RDE^O11 ; un message par bloc "
+        "commençant par MSH ; trames MLLP et segments FHS/BHS acceptés), dans l'ordre du fichier."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

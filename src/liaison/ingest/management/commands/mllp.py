@@ -1,4 +1,5 @@
-"""`liaison mllp --port 2575 [--workers N]`: the MLLP listener for the GAM's HL7 v2 ADT messages."""
+"""`liaison mllp --port 2575 [--workers N]`: the MLLP listener for the hospital's HL7 v2 messages
+(ADT from the GAM, ORU^R01 from the laboratory, OMP^O09 / RDE^O11 from the pharmacy)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ from liaison.ingest.mllp import IDLE_TIMEOUT, MAX_CONNECTIONS, MLLPServer, use_p
 
 
 class Command(BaseCommand):
-    help = "Écoute les messages HL7 v2 ADT (IHE PAM.fr) du GAM en MLLP et répond par un ACK."
+    help = (
+        "Écoute en MLLP les messages HL7 v2 (ADT IHE PAM.fr du GAM, ORU^R01 du laboratoire, "
+        "OMP^O09 et RDE^O11 de la pharmacie) et répond par un ACK."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (127.0.0.1 par défaut)")
