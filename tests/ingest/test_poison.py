@@ -119,7 +119,7 @@ def test_a_nul_byte_in_a_name_is_rejected_for_good_and_archived(hospital):
 
 @db
 def test_a_value_the_database_refuses_is_rejected_not_retried(hospital, monkeypatch):
-    def division_by_zero(msg):
+    def division_by_zero(msg, source=None):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 / 0")  # a DataError, as a NUL byte or an over-long value
 
@@ -131,7 +131,7 @@ def test_a_value_the_database_refuses_is_rejected_not_retried(hospital, monkeypa
 
 @pytest.mark.django_db(transaction=True)
 def test_only_a_database_outage_asks_for_a_resend(hospital, monkeypatch):
-    def outage(msg):
+    def outage(msg, source=None):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
