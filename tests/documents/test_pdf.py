@@ -128,3 +128,22 @@ def test_a_preview_is_marked_on_every_page_and_the_letter_is_not() -> None:
     preview = pages(render_pdf(content, meta, cda, preview=True))
     assert all("APERÇU — NON SIGNÉ" in page for page in preview)
     assert not any("APERÇU" in page for page in pages(render_pdf(content, meta, cda)))
+
+
+def test_render_from_many_threads_at_once() -> None:
+    """12 previews of one letter at once (the review's probe): every one renders, byte-identical."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    content, meta = letters.complete(), letters.meta()
+    cda = build_cda(content, meta)
+    expected = render_pdf(content, meta, cda)
+    start = threading.Barrier(12)
+
+    def render(_: int) -> bytes:
+        start.wait()
+        return render_pdf(content, meta, cda, preview=False)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(render, range(12)))
+    assert results == [expected] * 12

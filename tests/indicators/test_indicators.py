@@ -307,3 +307,24 @@ def test_definitions_are_configurable(hospital, tmp_path):
         d.Predicate.parse("sign_delay <= x", d.STAY_FACTS)
     with pytest.raises(d.DefinitionError):
         d.Predicate.parse("mt_mss <= 1", d.STAY_FACTS)
+
+
+def test_proofs_neutralise_formulas_in_names(est):
+    """Formula injection: a name received by ADT as `=HYPERLINK(…)` comes out as text in CSV and XLSX."""
+    defs = d.load()
+    ind = defs.get("SIGN-J0")
+    stay_id = exports.build(est, START, END, ind, defs, identified=True).stay_ids[0]
+    patient = Stay.objects.get(pk=stay_id).patient
+    patient.used_family_name = '=HYPERLINK("http://exemple.invalid","Voir")'
+    patient.first_given_name = "@SOMME(A1)"
+    patient.save()
+    proof = exports.build(est, START, END, ind, defs, identified=True)
+    text = exports.to_csv(proof)
+    rows = list(csv.reader(io.StringIO(text.split("\n", len(proof.meta))[-1]), delimiter=";"))
+    cells = [c for r in rows for c in r]
+    assert "'" + patient.used_family_name in cells and "'@SOMME(A1)" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    wb = openpyxl.load_workbook(io.BytesIO(exports.to_xlsx(proof)))
+    values = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in values if c.data_type == "f"]
+    assert "'" + patient.used_family_name in {c.value for c in values}

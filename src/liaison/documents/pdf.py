@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
 import re
+import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -191,7 +195,37 @@ def letter_data(content: LetterContent, meta: DocumentMeta) -> dict:
     }
 
 
-_compiler: typst.Compiler | None = None
+class CompilerPool:
+    """Typst compilers lent to one render at a time.
+
+    A `typst.Compiler` may not be used by two threads at once ("Already borrowed"), and building
+    one scans the fonts (tens of ms). The pool keeps the idle ones and builds another only when
+    all are busy, so a compiler is reused by the next request whichever thread serves it (Django's
+    development server starts a thread per request, which would defeat a per-thread compiler),
+    and renders run in parallel instead of queueing behind a lock (`bench_documents.py` compares).
+    """
+
+    def __init__(self, template: Path = TEMPLATE):
+        self.template = template
+        self._idle: queue.SimpleQueue[typst.Compiler] = queue.SimpleQueue()
+        self.created = 0
+        self._count = threading.Lock()
+
+    @contextmanager
+    def lend(self) -> Iterator[typst.Compiler]:
+        try:
+            compiler = self._idle.get_nowait()
+        except queue.Empty:
+            compiler = typst.Compiler(str(self.template))
+            with self._count:
+                self.created += 1
+        try:
+            yield compiler
+        finally:
+            self._idle.put(compiler)
+
+
+_compilers = CompilerPool()
 
 
 def render_pdf(content: LetterContent, meta: DocumentMeta, cda_bytes: bytes, preview: bool = False) -> bytes:
@@ -199,22 +233,20 @@ def render_pdf(content: LetterContent, meta: DocumentMeta, cda_bytes: bytes, pre
 
     Deterministic: the PDF timestamp is the document's effective time. `preview` prints
     "APERÇU — NON SIGNÉ" across every page (the signature page's preview of a draft), so a
-    printed or downloaded preview cannot pass for the letter.
+    printed or downloaded preview cannot pass for the letter. Safe to call from several threads.
     """
-    global _compiler
     try:
         cda_text = cda_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PdfError("Le CDA à joindre n'est pas encodé en UTF-8.") from exc
-    if _compiler is None:  # fonts are scanned once per process
-        _compiler = typst.Compiler(str(TEMPLATE))
     data = letter_data(content, meta) | {"preview": preview}
     inputs = {"data": json.dumps(data, ensure_ascii=False), "cda": cda_text}
-    return _compiler.compile(
-        sys_inputs=inputs,
-        pdf_standards=PDF_STANDARDS,
-        timestamp=int(meta.effective_time.timestamp()),
-    )
+    with _compilers.lend() as compiler:
+        return compiler.compile(
+            sys_inputs=inputs,
+            pdf_standards=PDF_STANDARDS,
+            timestamp=int(meta.effective_time.timestamp()),
+        )
 
 
 # --- reading the CDA back ---------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.utils.crypto import salted_hmac
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from liaison.cells import safe_row, safe_rows
 from liaison.indicators import compute
 from liaison.indicators import definitions as d
 from liaison.letters.models import PARIS, Establishment, Practitioner, Stay, Unit
@@ -170,8 +171,8 @@ def to_csv(proof: Proof) -> str:
     for label, value in proof.meta:
         buf.write(f"# {label} : {value}\n")
     w = csv.writer(buf, delimiter=";", lineterminator="\n")
-    w.writerow(proof.header)
-    w.writerows(proof.rows)
+    w.writerow(safe_row(proof.header))
+    w.writerows(safe_rows(proof.rows))
     return buf.getvalue()
 
 
@@ -181,15 +182,15 @@ def to_xlsx(proof: Proof) -> bytes:
     meta = wb.active
     meta.title = "Définition"
     for label, value in proof.meta:
-        meta.append([label, value])
+        meta.append(safe_row([label, value]))
         meta.cell(meta.max_row, 1).font = Font(bold=True)
     meta.column_dimensions["A"].width = 28
     meta.column_dimensions["B"].width = 110
     rows = wb.create_sheet("Séjours" if proof.indicator.unit == "sejour" else "Envois")
-    rows.append(proof.header)
+    rows.append(safe_row(proof.header))
     for c in rows[1]:
         c.font = Font(bold=True)
-    for r in proof.rows:
+    for r in safe_rows(proof.rows):
         rows.append(r)
     rows.freeze_panes = "A2"
     buf = io.BytesIO()

@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 
+from liaison.cells import safe_row
 from liaison.quality.audit import Audit
 from liaison.quality.rules import RESULT_LABELS_FR, Result
 
@@ -46,7 +47,7 @@ def audit_table(audit: Audit) -> tuple[list[str], list[list[Any]]]:
             for cid, o in rec.overrides.items()
         )
         cells += ["oui" if rec.final.compliant else "non", round(rec.final.score_v1, 1), notes]
-        rows.append(cells)
+        rows.append(safe_row(cells))
     return header, rows
 
 
@@ -65,7 +66,9 @@ def audit_to_csv(audit: Audit) -> str:
     writer.writerow(["Classe", rate.cls or ""])
     writer.writerow(["Grille", audit.grid.id, audit.grid.version, audit.grid.sha256])
     writer.writerow(
-        ["Graine du tirage", audit.draw.seed, "Empreinte de la population", audit.draw.population_sha256]
+        safe_row(
+            ["Graine du tirage", audit.draw.seed, "Empreinte de la population", audit.draw.population_sha256]
+        )
     )
     return out.getvalue()
 
@@ -129,19 +132,21 @@ def write_audit_xlsx(audit: Audit, path: str | Path) -> Path:
     for cid, c in data["criteria"].items():
         ci = c["ci95"] or [None, None]
         wc.append(
-            [
-                c["order"],
-                f"{c['label_fr']} ({cid})",
-                "oui" if c["gate"] else "",
-                c["status_fr"],
-                "oui" if c["national_priority"] else "",
-                c["met"],
-                c["not_met"],
-                c["not_applicable"],
-                c["rate"],
-                ci[0],
-                ci[1],
-            ]
+            safe_row(
+                [
+                    c["order"],
+                    f"{c['label_fr']} ({cid})",
+                    "oui" if c["gate"] else "",
+                    c["status_fr"],
+                    "oui" if c["national_priority"] else "",
+                    c["met"],
+                    c["not_met"],
+                    c["not_applicable"],
+                    c["rate"],
+                    ci[0],
+                    ci[1],
+                ]
+            )
         )
     for cell in wc[1]:
         cell.font = Font(bold=True)
@@ -165,7 +170,7 @@ def write_audit_xlsx(audit: Audit, path: str | Path) -> Path:
         ("Tous les séjours éligibles : taux", full["rate"]),
         ("Tous les séjours éligibles : classe", full["class"]),
     ]:
-        summary.append([label, value])
+        summary.append(safe_row([label, value]))
     for ws_ in (wc, summary):
         ws_.column_dimensions["B"].width = 60 if ws_ is wc else 70
     summary.column_dimensions["A"].width = 40

@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from liaison.cells import safe_row
 from liaison.indicators import compute, exports, qls
 from liaison.indicators import definitions as d
 from liaison.letters.models import PARIS
@@ -117,7 +118,17 @@ class Command(BaseCommand):
             for i in data["indicators"]:
                 ci = i.get("ci95") or ["", ""]
                 w.writerow(
-                    [i["id"], i["label"], i["numerator"], i["denominator"], i["value"] or "", ci[0], ci[1]]
+                    safe_row(
+                        [
+                            i["id"],
+                            i["label"],
+                            i["numerator"],
+                            i["denominator"],
+                            i["value"] or "",
+                            ci[0],
+                            ci[1],
+                        ]
+                    )
                 )
         else:
             self._table(data)
