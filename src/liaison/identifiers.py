@@ -1,4 +1,4 @@
-"""French health identifiers: INS (NIR/NIA matricule + key), RPPS, FINESS.
+"""French health identifiers: INS (NIR/NIA matricule + key), RPPS, FINESS, MSSanté addresses.
 
 Pure Python, no Django. Each validator raises `IdentifierError` with a French message a
 secretary can act on, or returns the normalised value.
@@ -7,6 +7,8 @@ secretary can act on, or returns the normalised value.
 from __future__ import annotations
 
 import re
+
+from email_validator import EmailNotValidError, validate_email
 
 # OIDs of the INS matricule (ANS référentiel INS).
 OID_INS_NIR = "1.2.250.1.213.1.4.8"
@@ -121,6 +123,24 @@ def validate_finess(value: str) -> str:
     digits = {"2A": "21", "2B": "22"}.get(v[:2], v[:2]) + v[2:]
     if not luhn_ok(digits):
         raise IdentifierError(f"La clé du numéro FINESS {v} est incorrecte (contrôle de Luhn).")
+    return v
+
+
+def validate_mssante(value: str) -> str:
+    """An MSSanté address: a valid e-mail address (email-validator) in the MSSanté domain."""
+    v = (value or "").strip()
+    try:
+        v = validate_email(v, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise IdentifierError(
+            f"Adresse MSSanté invalide : « {value} » (exemple : nom@domaine.mssante.fr)."
+        ) from exc
+    domain = v.rsplit("@", 1)[1].lower()
+    if domain != "mssante.fr" and not domain.endswith(".mssante.fr"):
+        raise IdentifierError(
+            f"« {value} » n'est pas une boîte MSSanté (domaine …mssante.fr) : la lettre ne peut être "
+            "envoyée que par messagerie sécurisée de santé."
+        )
     return v
 
 

@@ -90,3 +90,28 @@ def test_other_roles_are_refused(client, hospital):
 def test_openapi_schema_is_served(client):
     schema = client.get("/api/openapi.json").json()
     assert "/api/letters/{letter_id}/sign" in schema["paths"]
+
+
+def test_blockers_are_exactly_what_signing_refuses(client, hospital):
+    client.force_login(hospital["users"]["medecin"])
+    letter = _open(client, hospital)
+    lt = Letter.objects.get(pk=letter["id"])
+    full = lt.parsed().model_copy(update=complete_content_updates()).model_dump(mode="json")
+    full["recipients"].append({"role": "adresseur", "name": "Dr Sans Adresse", "channel": "mssante"})
+    saved = client.put(
+        f"/api/letters/{lt.pk}", {"revision": lt.revision, "content": full}, content_type="application/json"
+    ).json()
+    assert [b["field"] for b in saved["blockers"]] == ["recipients.2.mssante"]
+    plan = {line["who"]: line for line in saved["delivery_plan"]}
+    assert plan["Dr Sans Adresse (Praticien adresseur)"]["blocker"]
+    assert plan["DMP (Mon espace santé)"]["electronic"] is True
+    refused = client.post(f"/api/letters/{lt.pk}/sign")
+    assert refused.status_code == 422 and saved["blockers"][0]["message"] in refused.json()["detail"]
+    full["recipients"][2]["channel"] = "courrier"  # the explicit other channel
+    saved = client.put(
+        f"/api/letters/{lt.pk}",
+        {"revision": saved["revision"], "content": full},
+        content_type="application/json",
+    ).json()
+    assert saved["blockers"] == []
+    assert client.post(f"/api/letters/{lt.pk}/sign").status_code == 200

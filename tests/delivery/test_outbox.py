@@ -11,9 +11,16 @@ from django.utils import timezone
 
 from liaison.delivery import outbox, worker
 from liaison.delivery.models import Delivery
-from liaison.delivery.routing import DeliveryChannel, RoutingError, plan
+from liaison.delivery.routing import DeliveryChannel, RoutingError, delivery_plan, plan
 from liaison.letters import lifecycle
-from liaison.letters.content import Confidentiality, IdentityStatus, LetterContent, Recipient, RecipientRole
+from liaison.letters.content import (
+    Channel,
+    Confidentiality,
+    IdentityStatus,
+    LetterContent,
+    Recipient,
+    RecipientRole,
+)
 from tests.conftest import complete_content_updates
 
 pytestmark = pytest.mark.django_db
@@ -80,8 +87,40 @@ def test_invisible_to_patient_goes_to_professionals_and_the_dmp():
 
 
 def test_no_dmp_and_no_patient_mail_without_a_qualified_ins():
-    roles = {p.role for p in plan(_content(status=IdentityStatus.VALIDEE))}
-    assert roles == {"medecin_traitant"}
+    c = _content(status=IdentityStatus.VALIDEE)
+    # the patient's mailbox needs a qualified INS: a blocker, never a silent skip
+    with pytest.raises(RoutingError, match="INS qualifiée"):
+        plan(c)
+    c.recipients[1].channel = Channel.REMISE_EN_MAIN_PROPRE  # the explicit other channel
+    assert {p.role for p in plan(c)} == {"medecin_traitant"}
+    lines = delivery_plan(c).lines
+    assert lines[0].role == "dmp" and not lines[0].electronic and "INS qualifiée" in lines[0].note
+
+
+def test_recipient_without_or_with_a_bad_address_blocks_and_is_named():
+    c = _content()
+    c.recipients.append(Recipient(role=RecipientRole.ADRESSEUR, name="Dr Sans Adresse"))
+    c.recipients.append(Recipient(role=RecipientRole.AUTRE, name="Dr Typo", mssante="dr.dupont@gmail"))
+    blockers = delivery_plan(c).blockers
+    assert blockers == [
+        ("recipients.2.mssante", blockers[0][1]),
+        ("recipients.3.mssante", blockers[1][1]),
+    ]
+    assert "Dr Sans Adresse" in blockers[0][1] and "aucune adresse MSSanté" in blockers[0][1]
+    assert "Dr Typo" in blockers[1][1] and "dr.dupont@gmail" in blockers[1][1]
+    with pytest.raises(RoutingError, match="Dr Sans Adresse"):
+        plan(c)
+    c.recipients[2].channel = Channel.COURRIER  # printed and posted instead: no longer a blocker
+    c.recipients[3].mssante = "dr.dupont@medecin.mssante.fr"
+    p = delivery_plan(c)
+    assert not p.blockers and [ln.channel_label for ln in p.lines] == [
+        "DMP",
+        "MSSanté",
+        "MSSanté",
+        "Courrier à imprimer",
+        "MSSanté",
+    ]
+    assert {d.address for d in p.deliveries} >= {"dr.dupont@medecin.mssante.fr"}
 
 
 def test_forbidden_routing_blocks_the_signature(hospital):

@@ -142,7 +142,7 @@ def test_fill_sign_and_hand_over(ward, server_url, page):
     panel = page.locator("#qls-panel")
     expect(panel).to_contain_text("Dossier non conforme")
     # each item of the panel leads to its field
-    panel.get_by_role("link", name="Motif de l'hospitalisation").click()
+    panel.get_by_role("link", name="Motif de l'hospitalisation", exact=True).click()
     expect(page.locator("#f-reason")).to_be_focused()
     page.locator("#f-reason").fill("Décompensation cardiaque globale")
     expect(panel.locator("li.met", has_text="Motif de l'hospitalisation")).to_be_visible()
@@ -201,7 +201,7 @@ def test_fill_sign_and_hand_over(ward, server_url, page):
     page.locator("#f-follow_up-0-kind").select_option("rdv_pris")
     page.locator("#f-follow_up-0-description").fill("Consultation de cardiologie")
     page.locator("#f-follow_up-0-date").fill((timezone.localdate() + dt.timedelta(days=14)).isoformat())
-    expect(panel).to_contain_text("Dossier conforme : prête à signer")
+    expect(panel).to_contain_text("Aucun blocage de signature")
     expect(page.locator("#autosave")).to_contain_text("Brouillon enregistré", timeout=20_000)
     shot(page, "2-lettre-controle-qls")
     saved = Letter.objects.get(pk=letter.pk).parsed()

@@ -166,7 +166,7 @@ def test_live_check_grades_the_typed_form_without_saving(client, today):
     frag = client.post(f"/lettres/{letter.pk}/controle/", data).content.decode()
     assert 'href="#f-medications-2-dosage"' in frag
     frag = client.post(f"/lettres/{letter.pk}/controle/", complete_form()).content.decode()
-    assert "Dossier conforme : prête à signer" in frag
+    assert "Dossier conforme" in frag and "Aucun blocage de signature" in frag
     assert Letter.objects.get(pk=letter.pk).revision == letter.revision  # nothing saved
 
 
@@ -231,9 +231,71 @@ def test_sign_shows_preview_first_then_signs(client, today):
     assert (
         "Lettre signée." in page
         and "Lettre PDF (patient)" in page
-        and "Envois : <strong>Envoi en cours" in page
+        and 'id="delivery-label">Envoi en cours · Reçue par 0 destinataire sur 2<' in page
     )
     assert 'name="reason"' not in page  # frozen
+
+
+def test_invalid_address_is_refused_with_the_field_named_and_the_value_kept(client, today):
+    letter = lifecycle.open_letter(today["stay"])
+    _login(client, today, "medecin")
+    client.post(f"/lettres/{letter.pk}/brouillon/", complete_form(revision=letter.revision))
+    saved = Letter.objects.get(pk=letter.pk)
+    typo = complete_form(revision=saved.revision, **{"recipients.0.mssante": "dr.dupont@gmail"})
+    typo["reason"] = "Décompensation cardiaque droite"
+    resp = client.post(f"/lettres/{letter.pk}/brouillon/", typo)
+    page = resp.content.decode()
+    assert resp.status_code == 422
+    assert "Destinataire 1, adresse MSSanté" in page and 'value="dr.dupont@gmail"' in page
+    assert "Décompensation cardiaque droite" in page  # the rest of the typing is shown back too
+    after = Letter.objects.get(pk=letter.pk)
+    assert after.revision == saved.revision  # nothing stored, nothing emptied
+    assert after.parsed().recipients[0].mssante == "anne.generaliste@medecin.mssante.fr"
+    frag = client.post(f"/lettres/{letter.pk}/brouillon/", typo, **HTMX).content.decode()
+    assert "Brouillon non enregistré" in frag and "dr.dupont@gmail" in frag and "hx-trigger" in frag
+    bad_rpps = complete_form(revision=saved.revision, **{"recipients.0.rpps": "12345678901"})
+    frag = client.post(f"/lettres/{letter.pk}/brouillon/", bad_rpps, **HTMX).content.decode()
+    assert "Destinataire 1, RPPS" in frag and "clé du numéro RPPS" in frag
+
+
+def test_sign_page_shows_the_delivery_plan_and_its_blockers(client, today):
+    letter = lifecycle.open_letter(today["stay"])
+    _login(client, today, "medecin")
+    data = complete_form(
+        revision=letter.revision,
+        **{
+            "recipients.1.role": "adresseur",
+            "recipients.1.name": "Dr Sans Adresse",
+            "recipients.1.channel": "mssante",
+            "recipients.2.role": "autre",
+            "recipients.2.name": "Kiné Papier",
+            "recipients.2.channel": "courrier",
+        },
+    )
+    client.post(f"/lettres/{letter.pk}/brouillon/", data)
+    page = client.get(f"/lettres/{letter.pk}/signer/").content.decode()
+    assert 'id="delivery-plan"' in page and "Signer la lettre" not in page
+    assert "Dr Sans Adresse (Praticien adresseur) : aucune adresse MSSanté" in page
+    assert "Courrier à imprimer" in page and "anne.generaliste@medecin.mssante.fr" in page
+    # the form's panel shows the same blocker, and signing refuses it
+    form_page = client.get(f"/lettres/{letter.pk}/").content.decode()
+    assert "Signature impossible : 1 blocage" in form_page and "Vous pouvez signer" not in form_page
+    resp = client.post(f"/lettres/{letter.pk}/signer/", follow=True)
+    assert "Dr Sans Adresse (Praticien adresseur) : aucune adresse MSSanté" in resp.content.decode()
+    assert Letter.objects.get(pk=letter.pk).status == Letter.Status.DRAFT
+    # the explicit choice of the post instead
+    saved = Letter.objects.get(pk=letter.pk)
+    client.post(
+        f"/lettres/{letter.pk}/brouillon/",
+        {**data, "revision": saved.revision, "recipients.1.channel": "courrier"},
+    )
+    page = client.get(f"/lettres/{letter.pk}/signer/").content.decode()
+    assert "Signer la lettre" in page
+    page = client.post(f"/lettres/{letter.pk}/signer/", follow=True).content.decode()
+    # DMP and the GP by electronic means, two by post: never « tous »
+    assert (
+        "Reçue par 0 destinataire sur 4" in page and "tous" not in page.split('id="delivery-label"')[1][:80]
+    )
 
 
 def test_masking_rules_block_signature(client, today):
@@ -365,3 +427,21 @@ def test_campaign_role_lands_on_the_campaign_side(client, hospital):
     assert resp.status_code == 302 and resp["Location"].startswith("/campagne/")
     page = client.get(resp["Location"]).content.decode()
     assert "Sorties du jour" not in page and "Campagne" in page
+
+
+def test_delivery_status_counts_who_has_received(client, today):
+    from liaison.delivery import outbox
+    from liaison.delivery.models import Delivery
+
+    letter = lifecycle.open_letter(today["stay"])
+    _login(client, today, "medecin")
+    client.post(f"/lettres/{letter.pk}/brouillon/", complete_form(revision=letter.revision))
+    client.post(f"/lettres/{letter.pk}/signer/")
+    rows = list(Delivery.objects.filter(letter=letter).order_by("id"))
+    assert [d.recipient_role for d in rows] == ["dmp", "medecin_traitant"]
+    outbox.acknowledge(rows[0], Delivery.State.DELIVERED, "registre : succès")
+    page = client.get(f"/lettres/{letter.pk}/").content.decode()
+    assert "Reçue par 1 destinataire sur 2" in page and "Pas encore reçue : Dr Anne Généraliste" in page
+    outbox.acknowledge(rows[1], Delivery.State.READ, "MDN")
+    page = client.get(f"/lettres/{letter.pk}/").content.decode()
+    assert "Reçue par les 2 destinataires" in page and "Pas encore reçue" not in page

@@ -37,6 +37,8 @@ class LetterOut(Schema):
     handed_over_at: dt.datetime | None
     content: LetterContent
     problems: list[dict]
+    blockers: list[dict]  # exactly what signing refuses now (`lifecycle.signature_blockers`)
+    delivery_plan: list[dict]  # each recipient, its channel, whether it is sent, why not
 
 
 class DraftIn(Schema):

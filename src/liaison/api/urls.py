@@ -6,6 +6,8 @@ the web screens apply, since every call goes through `letters.lifecycle` and `pe
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest
 from ninja import NinjaAPI
@@ -13,6 +15,7 @@ from ninja.security import SessionAuth
 
 from liaison.api.quality import router as quality_router
 from liaison.api.schemas import CorrectionIn, DraftIn, ErrorOut, HandOverIn, LetterOut, StayOut
+from liaison.delivery.routing import delivery_plan
 from liaison.indicators.qls import AuditError
 from liaison.letters import audit, lifecycle
 from liaison.letters.models import Letter
@@ -51,6 +54,8 @@ def _missing(request: HttpRequest, exc: ObjectDoesNotExist):  # type: ignore[no-
 
 def _letter_out(letter: Letter) -> LetterOut:
     content = letter.parsed()
+    draft = letter.status == Letter.Status.DRAFT
+    to_sign = lifecycle.content_to_sign(letter, None) if draft else content
     return LetterOut(
         id=letter.pk,
         stay_id=letter.stay_id,
@@ -63,6 +68,8 @@ def _letter_out(letter: Letter) -> LetterOut:
         handed_over_at=letter.handed_over_at,
         content=content,
         problems=[p.model_dump() for p in content.problems()],
+        blockers=[p.model_dump() for p in lifecycle.signature_blockers(to_sign)] if draft else [],
+        delivery_plan=[dataclasses.asdict(line) for line in delivery_plan(content).lines],
     )
 
 

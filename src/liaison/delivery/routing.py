@@ -12,9 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
-from liaison.identifiers import patient_mssante_address
-from liaison.letters.content import Channel, IdentityStatus, LetterContent, RecipientRole
+from liaison.identifiers import IdentifierError, patient_mssante_address, validate_mssante
+from liaison.letters.content import (
+    RECIPIENT_ROLE_LABELS,
+    Channel,
+    IdentityStatus,
+    LetterContent,
+    RecipientRole,
+)
 
 
 class DeliveryChannel(StrEnum):
@@ -104,37 +111,132 @@ def masking_notes(c: LetterContent) -> list[str]:
     return notes
 
 
-def plan(content: LetterContent) -> list[PlannedDelivery]:
-    """The deliveries of one signed letter version: the DMP, then one mail per MSSanté recipient."""
-    out: list[PlannedDelivery] = []
+@dataclass(frozen=True, slots=True)
+class PlanLine:
+    """One line of the delivery plan shown before signing: who, how, and why not."""
+
+    who: str
+    role: str  # RecipientRole value, or "dmp"
+    channel: str  # Channel value, or "dmp"
+    channel_label: str
+    address: str = ""
+    electronic: bool = False  # queued at signature (DMP or MSSanté)
+    note: str = ""  # French: why a channel is not used, or what happens instead
+    blocker: str = ""  # French: non-empty forbids signature
+    field: str = ""  # the form field to fix
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPlan:
+    lines: tuple[PlanLine, ...]
+    deliveries: tuple[PlannedDelivery, ...]
+    masking: tuple[tuple[str, str], ...]  # (field, French message) the ANS matrix forbids
+
+    @property
+    def blockers(self) -> list[tuple[str, str]]:
+        """(field, French message) for everything that forbids signature."""
+        return [(ln.field, ln.blocker) for ln in self.lines if ln.blocker] + list(self.masking)
+
+
+PLAN_CHANNEL_LABELS = {
+    "dmp": "DMP",
+    Channel.MSSANTE.value: "MSSanté",
+    Channel.COURRIER.value: "Courrier à imprimer",
+    Channel.REMISE_EN_MAIN_PROPRE.value: "Remise en main propre",
+}
+
+
+def _qualified(content: LetterContent) -> bool:
     p = content.patient
-    qualified = p.identity_status == IdentityStatus.QUALIFIEE and bool(p.ins_matricule)
-    # The DMP is fed only with a qualified INS (référentiel INS); otherwise nothing is queued
-    # and the letter page says why (see `why_no_dmp`). A letter masked from professionals goes
-    # to the patient only, and the matrix's "patient only" row has no DMP.
-    if qualified and not content.confidentiality.masked_from_professionals:
-        out.append(
-            PlannedDelivery(DeliveryChannel.DMP, "dmp", "DMP (Mon espace santé)", p.ins_matricule or "")
-        )
+    return p.identity_status == IdentityStatus.QUALIFIEE and bool(p.ins_matricule)
+
+
+def _dmp_line(content: LetterContent) -> tuple[PlanLine, PlannedDelivery | None]:
+    label = PLAN_CHANNEL_LABELS["dmp"]
+    who = "DMP (Mon espace santé)"
+    if content.confidentiality.masked_from_professionals:
+        # The matrix's "patient only" row has no DMP.
+        note = "Masqué aux professionnels : la lettre n'est pas versée au DMP (matrice ANS)."
+        return PlanLine(who, "dmp", "dmp", label, note=note), None
+    reason = why_no_dmp(content)
+    if reason:
+        return PlanLine(who, "dmp", "dmp", label, note=reason), None
+    matricule = content.patient.ins_matricule or ""
+    return (
+        PlanLine(who, "dmp", "dmp", label, address=matricule, electronic=True),
+        PlannedDelivery(DeliveryChannel.DMP, "dmp", who, matricule),
+    )
+
+
+def delivery_plan(content: LetterContent) -> DeliveryPlan:
+    """Every recipient with its channel, what will be sent at signature and what blocks it.
+
+    The outbox queues exactly `deliveries`; the sign page shows `lines`; `lifecycle.sign`
+    refuses while `blockers` is not empty, so no recipient is ever dropped without a word.
+    """
+    dmp_line, dmp = _dmp_line(content)
+    lines, deliveries = [dmp_line], [dmp] if dmp else []
     seen: set[str] = set()
-    for r in content.recipients:
-        if r.channel != Channel.MSSANTE:
+    for i, r in enumerate(content.recipients):
+        role_label = RECIPIENT_ROLE_LABELS[r.role]
+        who = f"{r.name} ({role_label})" if r.name.strip() else role_label
+        label = PLAN_CHANNEL_LABELS[r.channel.value]
+        line = partial(PlanLine, who, r.role.value, r.channel.value, label)
+        if r.channel == Channel.COURRIER:
+            lines.append(line(note="Courrier à imprimer et à poster (non suivi par Liaison)."))
             continue
-        address = r.mssante
+        if r.channel == Channel.REMISE_EN_MAIN_PROPRE:
+            lines.append(line(note="Remise en main propre, enregistrée à la sortie."))
+            continue
         if r.role == RecipientRole.PATIENT:
-            if not qualified:
+            if not _qualified(content):
+                lines.append(
+                    line(
+                        blocker=f"{who} : la messagerie Mon espace santé exige une INS qualifiée. "
+                        "Choisissez « Remise en main propre » ou « Courrier ».",
+                        field=f"recipients.{i}.channel",
+                    )
+                )
                 continue
-            address = patient_mssante_address(p.ins_matricule or "")
-        if not address or address.lower() in seen:
+            address = patient_mssante_address(content.patient.ins_matricule or "")
+        elif not (r.mssante or "").strip():
+            lines.append(
+                line(
+                    blocker=f"{who} : aucune adresse MSSanté. Saisissez-la, ou choisissez le canal "
+                    "« Courrier » (à imprimer).",
+                    field=f"recipients.{i}.mssante",
+                )
+            )
+            continue
+        else:
+            try:
+                address = validate_mssante(r.mssante or "")
+            except IdentifierError as exc:
+                lines.append(
+                    line(address=r.mssante or "", blocker=f"{who} : {exc}", field=f"recipients.{i}.mssante")
+                )
+                continue
+        if address.lower() in seen:
+            lines.append(line(address=address, note="Même adresse qu'un autre destinataire : un seul envoi."))
             continue
         seen.add(address.lower())
-        out.append(PlannedDelivery(DeliveryChannel.MSSANTE, r.role.value, r.name, address, r.rpps))
-    check_masking(content)
-    return out
+        lines.append(line(address=address, electronic=True))
+        deliveries.append(PlannedDelivery(DeliveryChannel.MSSANTE, r.role.value, r.name, address, r.rpps))
+    return DeliveryPlan(tuple(lines), tuple(deliveries), tuple(masking_errors(content)))
+
+
+def plan(content: LetterContent) -> list[PlannedDelivery]:
+    """The deliveries of one signed letter version: the DMP, then one mail per MSSanté recipient.
+
+    Refuses (RoutingError) a plan with a blocker: a recipient is never silently left out.
+    """
+    p = delivery_plan(content)
+    if p.blockers:
+        raise RoutingError(" ".join(message for _, message in p.blockers))
+    return list(p.deliveries)
 
 
 def why_no_dmp(content: LetterContent) -> str | None:
-    p = content.patient
-    if p.identity_status != IdentityStatus.QUALIFIEE or not p.ins_matricule:
+    if not _qualified(content):
         return "Identité non qualifiée : le DMP n'est alimenté qu'avec une INS qualifiée."
     return None

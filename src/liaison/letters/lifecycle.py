@@ -24,10 +24,10 @@ from django.utils import timezone
 
 from liaison import rowsql
 from liaison.delivery import outbox
-from liaison.delivery.routing import RoutingError
+from liaison.delivery.routing import RoutingError, delivery_plan
 from liaison.letters import audit, rendering
-from liaison.letters.content import LetterContent
-from liaison.letters.models import PARIS, AuditEvent, Letter, Stay
+from liaison.letters.content import LetterContent, Problem, Professional
+from liaison.letters.models import PARIS, AuditEvent, Letter, Practitioner, Stay
 from liaison.letters.permissions import (
     User,
     check_correct,
@@ -148,6 +148,36 @@ def save_draft(
         return letter
 
 
+def content_to_sign(letter: Letter, signer: Practitioner | None) -> LetterContent:
+    """The content as the signature will freeze it: the GAM's facts, and the signer as the
+    responsible physician when the stay names none."""
+    content = apply_stay_facts(letter.parsed(), letter.stay)
+    if content.responsible_physician is None and signer is not None:
+        content = content.model_copy(update={"responsible_physician": practitioner_snapshot(signer)})
+    return content
+
+
+def signature_blockers(content: LetterContent) -> list[Problem]:
+    """Everything `sign` refuses a content for, with the form field to fix: the decree's
+    essentials, then the delivery plan (an unreachable recipient, a forbidden mask).
+
+    The one source of « can sign »: the sign page, the form's panel and the API show this list;
+    `sign` also refuses a CDA the ANS artefacts reject (shown by the sign page, see
+    `document_blockers`)."""
+    out = content.signature_blockers()
+    out += [Problem(field=f, message=m, blocks_signature=True) for f, m in delivery_plan(content).blockers]
+    return out
+
+
+def document_blockers(letter: Letter, content: LetterContent, author: Professional) -> list[Problem]:
+    """What the CDA build and the ANS validation would refuse at signature (dry run, nothing stored)."""
+    try:
+        rendering.check(letter, content, author, timezone.now())
+    except rendering.DocumentError as exc:
+        return [Problem(field="signature", message=str(exc), blocks_signature=True)]
+    return []
+
+
 def sign(letter_id: int, user: User, at: dt.datetime | None = None) -> Letter:
     """Sign and freeze a draft; the version it replaces becomes superseded."""
     at = at or timezone.now()
@@ -156,11 +186,9 @@ def sign(letter_id: int, user: User, at: dt.datetime | None = None) -> Letter:
         check_sign(user, letter.stay)
         if letter.status != Letter.Status.DRAFT:
             raise LifecycleError("Cette lettre est déjà signée.")
-        content = apply_stay_facts(letter.parsed(), letter.stay)
         signer = user.practitioner
-        if content.responsible_physician is None:
-            content = content.model_copy(update={"responsible_physician": practitioner_snapshot(signer)})
-        blockers = content.signature_blockers()
+        content = content_to_sign(letter, signer)
+        blockers = signature_blockers(content)
         if blockers:
             raise LifecycleError(
                 "La lettre ne peut pas être signée : " + " ".join(p.message for p in blockers)

@@ -47,11 +47,12 @@ def document_meta(letter: Letter, author: Professional, signed_at: dt.datetime) 
     )
 
 
-def produce(
-    letter: Letter, content: LetterContent, author: Professional, signed_at: dt.datetime
-) -> LetterDocument:
-    """Build, validate and store the CDA and the PDF; refuse with the reasons if invalid."""
-    meta = document_meta(letter, author, signed_at)
+def check(letter: Letter, content: LetterContent, author: Professional, signed_at: dt.datetime) -> bytes:
+    """Build and validate the CDA; refuse with the reasons if invalid. Nothing is stored."""
+    return _valid_cda(content, document_meta(letter, author, signed_at))
+
+
+def _valid_cda(content: LetterContent, meta: DocumentMeta) -> bytes:
     try:
         cda = build_cda(content, meta)
     except CdaBuildError as exc:
@@ -60,6 +61,15 @@ def produce(
     if problems:
         detail = " ; ".join(f"{f.message} ({f.field or f.location})" for f in problems[:5])
         raise DocumentError(f"Le document CDA n'est pas conforme au modèle LDL-SES : {detail}", problems)
+    return cda
+
+
+def produce(
+    letter: Letter, content: LetterContent, author: Professional, signed_at: dt.datetime
+) -> LetterDocument:
+    """Build, validate and store the CDA and the PDF; refuse with the reasons if invalid."""
+    meta = document_meta(letter, author, signed_at)
+    cda = _valid_cda(content, meta)
     pdf = render_pdf(content, meta, cda)
     return LetterDocument.objects.create(
         letter=letter,

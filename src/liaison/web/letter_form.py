@@ -17,6 +17,7 @@ from functools import cache
 
 from pydantic import ValidationError
 
+from liaison.identifiers import IdentifierError, validate_mssante, validate_rpps
 from liaison.letters.content import (
     PRESENCE_LABELS,
     Channel,
@@ -103,6 +104,34 @@ class ParsedForm:
             if i < len(rows):
                 parts[1] = str(rows[i])
         return ".".join(parts)
+
+
+ROW_LABELS = {
+    "medications": "Traitement, ligne",
+    "pending_results": "Résultat attendu",
+    "follow_up": "Suite à donner",
+    "recipients": "Destinataire",
+}
+ROW_FIELD_LABELS = {
+    "mssante": "adresse MSSanté",
+    "rpps": "RPPS",
+    "date": "date",
+    "expected_on": "date prévue",
+    "description": "description",
+    "status": "statut",
+    "kind": "type",
+    "role": "qualité",
+    "channel": "canal",
+}
+
+
+def field_label(path: str) -> str:
+    """The French name of a form field, as the user sees it (« Destinataire 2, adresse MSSanté »)."""
+    parts = path.split(".")
+    if len(parts) == 3 and parts[0] in ROW_LABELS and parts[1].isdigit():
+        what = ROW_FIELD_LABELS.get(parts[2], parts[2])
+        return f"{ROW_LABELS[parts[0]]} {int(parts[1]) + 1}, {what}"
+    return path
 
 
 def field_id(path: str) -> str:
@@ -256,22 +285,23 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
         if _blank(row):
             continue
         mss = row.get("mssante", "").strip() or None
-        if mss and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", mss, re.I):
-            errors[f"recipients.{idx}.mssante"] = (
-                "Adresse MSSanté invalide (exemple : nom@domaine.mssante.fr)."
-            )
-            mss = None
-        if mss and not mss.lower().endswith("mssante.fr"):
-            errors[f"recipients.{idx}.mssante"] = (
-                "Cette adresse n'est pas une boîte MSSanté (domaine …mssante.fr) : la lettre ne peut "
-                "être envoyée que par messagerie sécurisée de santé."
-            )
+        if mss:  # refused, but kept as typed: the save is refused and the form shows it back
+            try:
+                mss = validate_mssante(mss)
+            except IdentifierError as exc:
+                errors[f"recipients.{idx}.mssante"] = str(exc)
+        rpps = row.get("rpps", "").strip() or None
+        if rpps:
+            try:
+                rpps = validate_rpps(rpps)
+            except IdentifierError as exc:
+                errors[f"recipients.{idx}.rpps"] = str(exc)
         try:
             recipients.append(
                 Recipient(
                     role=RecipientRole(row.get("role") or RecipientRole.AUTRE),
                     name=row.get("name", ""),
-                    rpps=row.get("rpps", "").strip() or None,
+                    rpps=rpps,
                     mssante=mss,
                     channel=Channel(row.get("channel") or (Channel.MSSANTE if mss else Channel.COURRIER)),
                 )

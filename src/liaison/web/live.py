@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from liaison.delivery.routing import masking_errors
+from liaison.delivery.routing import delivery_plan
 from liaison.indicators.qls import DEFAULT_GRIDS, letter_facts
 from liaison.letters.content import LetterContent, LetterFacts, Sector
-from liaison.letters.models import Letter, Stay
+from liaison.letters.lifecycle import signature_blockers
+from liaison.letters.models import Letter, Practitioner, Stay
+from liaison.letters.prefill import practitioner_snapshot
 from liaison.quality.evaluate import evaluate
 from liaison.quality.grid import Grid, load_grid
 from liaison.quality.rules import Result
@@ -42,8 +44,9 @@ class Panel:
     criteria: list[PanelItem] = field(default_factory=list)
     steps: list[PanelItem] = field(default_factory=list)
     decree: list[PanelItem] = field(default_factory=list)
-    masking: list[PanelItem] = field(default_factory=list)
+    masking: list[PanelItem] = field(default_factory=list)  # the delivery plan's blockers
     form_errors: list[PanelItem] = field(default_factory=list)
+    blockers: list[PanelItem] = field(default_factory=list)  # exactly what `lifecycle.sign` refuses
 
     @property
     def met(self) -> int:
@@ -63,6 +66,11 @@ class Panel:
     def ready(self) -> bool:
         """All QLS content criteria met, nothing the decree requires missing, masks consistent."""
         return not self.missing and not any(s.state == "not_met" for s in self.steps)
+
+    @property
+    def signable(self) -> bool:
+        """No signature blocker (the QLS criteria may still be unmet: that does not block)."""
+        return not self.blockers
 
 
 def grid_for(sector: str) -> Grid | None:
@@ -85,8 +93,16 @@ def _draft_facts(stay: Stay, content: LetterContent) -> LetterFacts:
 
 
 def build_panel(
-    stay: Stay, letter: Letter | None, content: LetterContent, parsed: ParsedForm | None = None
+    stay: Stay,
+    letter: Letter | None,
+    content: LetterContent,
+    parsed: ParsedForm | None = None,
+    signer: Practitioner | None = None,
 ) -> Panel:
+    """`signer`: who would sign (the viewing physician); the signature names them as the
+    responsible physician when the stay has none, so that is then no blocker."""
+    if content.responsible_physician is None and signer is not None:
+        content = content.model_copy(update={"responsible_physician": practitioner_snapshot(signer)})
     grid = grid_for(stay.sector)
     panel = Panel(grid=grid)
     draft = letter is None or letter.status == Letter.Status.DRAFT
@@ -119,9 +135,14 @@ def build_panel(
         panel.decree.append(
             PanelItem(p.field, "not_met", p.message, field_id(screen(p.field)), p.blocks_signature)
         )
-    for path, message in masking_errors(content):
-        panel.masking.append(PanelItem(path, "not_met", message, field_id(path), True))
+    for path, message in delivery_plan(content).blockers:
+        panel.masking.append(PanelItem(path, "not_met", message, field_id(screen(path)), True))
     if parsed is not None:
         for path, message in parsed.errors.items():
             panel.form_errors.append(PanelItem(path, "not_met", message, field_id(path)))
+    if draft:
+        panel.blockers = [
+            PanelItem(p.field, "not_met", p.message, field_id(screen(p.field)), True)
+            for p in signature_blockers(content)
+        ]
     return panel

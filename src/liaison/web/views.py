@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from liaison.delivery.routing import masking_errors, masking_notes, why_no_dmp
+from liaison.delivery.routing import delivery_plan, masking_errors, masking_notes, why_no_dmp
 from liaison.documents.cda import CdaBuildError, build_cda
 from liaison.documents.pdf import render_pdf
 from liaison.letters import audit, lifecycle
@@ -56,11 +56,11 @@ from liaison.letters.permissions import (
     stays_visible_to,
     unit_ids,
 )
-from liaison.letters.prefill import apply_stay_facts, practitioner_snapshot
+from liaison.letters.prefill import practitioner_snapshot
 from liaison.letters.rendering import document_meta
 from liaison.web import deliveries
 from liaison.web.checklist import ANSWER_LABELS, load_checklist
-from liaison.web.letter_form import changed_sections, parse_form
+from liaison.web.letter_form import changed_sections, field_label, parse_form
 from liaison.web.live import build_panel
 from liaison.web.models import DischargeChecklist
 from liaison.web.worklist import days_late, worklist
@@ -248,7 +248,7 @@ def _letter_context(request: HttpRequest, letter: Letter, content: LetterContent
         "letter": letter,
         "stay": stay,
         "c": content,
-        "panel": build_panel(stay, letter, content, parsed),
+        "panel": build_panel(stay, letter, content, parsed, getattr(user, "practitioner", None)),
         "draft": draft,
         "can_edit": can_edit,
         "can_sign": draft and _allowed(check_sign, user, stay),
@@ -297,7 +297,9 @@ def letter_check(request: HttpRequest, letter_id: int) -> HttpResponse:
     # The GAM parts come from the stored draft (the form cannot change them; an ADT change
     # refreshes the draft itself), so no stay re-read here: this runs on every keystroke batch.
     parsed = parse_form(letter.parsed(), request.POST)
-    panel = build_panel(letter.stay, letter, parsed.content, parsed)
+    panel = build_panel(
+        letter.stay, letter, parsed.content, parsed, getattr(request.user, "practitioner", None)
+    )
     return render(request, "web/_panel.html", {"panel": panel, "letter": letter})
 
 
@@ -310,6 +312,14 @@ def letter_save(request: HttpRequest, letter_id: int) -> HttpResponse:
     expected = _int(request.POST.get("overwrite_revision")) or _int(request.POST.get("revision")) or 0
     overwrite = bool(request.POST.get("overwrite_revision"))
     why = "rédaction (remplace la version d'un autre utilisateur)" if overwrite else "rédaction"
+    if parsed.errors:  # refused whole: what was typed stays on screen, nothing stored is emptied
+        invalid = [f"{field_label(path)} : {message}" for path, message in parsed.errors.items()]
+        if request.htmx:
+            return render(request, "web/_autosave.html", {"letter": letter, "invalid": invalid})
+        messages.error(request, "Brouillon non enregistré : " + " ".join(invalid))
+        return render(
+            request, "web/letter.html", _letter_context(request, letter, parsed.content, parsed), status=422
+        )
     try:
         saved = lifecycle.save_draft(letter.pk, parsed.content, expected, request.user, why=why)
     except lifecycle.StaleEditError as exc:
@@ -372,11 +382,9 @@ def letter_pdf(request: HttpRequest, letter_id: int) -> HttpResponse:
 
 
 def _preview_content(letter: Letter, user) -> tuple[LetterContent, Professional]:
-    content = apply_stay_facts(letter.parsed(), letter.stay)
     practitioner = getattr(user, "practitioner", None)
+    content = lifecycle.content_to_sign(letter, practitioner)
     author = practitioner_snapshot(practitioner) if practitioner else content.responsible_physician
-    if content.responsible_physician is None and author is not None:
-        content = content.model_copy(update={"responsible_physician": author})
     return content, author or Professional(family_name="(signataire)")
 
 
@@ -419,32 +427,26 @@ def _act(request: HttpRequest, letter_id: int, action, success: str, back: str |
     return redirect(back or reverse("letter", args=[result.pk]))
 
 
-def _sign(letter: Letter, user) -> Letter:
-    refused = masking_errors(letter.parsed())
-    if refused:
-        raise lifecycle.LifecycleError(
-            "La lettre ne peut pas être signée : " + " ".join(message for _, message in refused)
-        )
-    return lifecycle.sign(letter.pk, user)
-
-
 @login_required
 def letter_sign(request: HttpRequest, letter_id: int) -> HttpResponse:
     """GET: the PDF preview and what still blocks; POST: sign (physician only)."""
     if request.method == "POST":
-        return _act(request, letter_id, lambda lt: _sign(lt, request.user), "Lettre signée.")
+        return _act(request, letter_id, lambda lt: lifecycle.sign(lt.pk, request.user), "Lettre signée.")
     letter = _get_letter(request, letter_id)
     if letter.status != Letter.Status.DRAFT:
         return redirect("letter", letter_id=letter.pk)
     audit.record(request.user, "read", letter, why="vérification avant signature")
-    content, _ = _preview_content(letter, request.user)
+    content, author = _preview_content(letter, request.user)
+    blockers = lifecycle.signature_blockers(content)
+    if not blockers:  # what the signature would then refuse: the CDA the ANS artefacts reject
+        blockers = lifecycle.document_blockers(letter, content, author)
     ctx = {
         "letter": letter,
         "stay": letter.stay,
         "c": content,
         "panel": build_panel(letter.stay, letter, content),
-        "blockers": [p.message for p in content.signature_blockers()]
-        + [m for _, m in masking_errors(content)],
+        "blockers": blockers,
+        "plan": delivery_plan(content),
         "can_sign": _allowed(check_sign, request.user, letter.stay),
         "sign_refusal": "",
     }

@@ -61,7 +61,7 @@ def state_of(stay: Stay, letter: Letter | None) -> tuple[str, Panel | None]:
         return "none", None
     if letter.status == Letter.Status.DRAFT:
         panel = build_panel(stay, letter, letter.parsed())
-        return ("ready" if panel.ready else "draft"), panel
+        return ("ready" if panel.ready and panel.signable else "draft"), panel
     if letter.handed_over_at is None:
         return "signed", None
     delivery = deliveries.summary(letter, list(letter.deliveries.all()))
