@@ -204,7 +204,11 @@ def test_fill_sign_and_hand_over(ward, server_url, page):
     expect(panel).to_contain_text("Aucun blocage de signature")
     expect(page.locator("#autosave")).to_contain_text("Brouillon enregistré", timeout=20_000)
     shot(page, "2-lettre-controle-qls")
-    saved = Letter.objects.get(pk=letter.pk).parsed()
+    for _ in range(40):  # the last autosave (the page may show an earlier one's message)
+        saved = Letter.objects.get(pk=letter.pk).parsed()
+        if saved.medications and saved.medications[0].medicine.endswith("sécable"):
+            break
+        page.wait_for_timeout(500)
     assert [m.medicine for m in saved.medications] == ["FUROSEMIDE ARROW 40 mg, comprimé sécable"]
     assert saved.medications[0].cis == "60192594"
 
