@@ -84,7 +84,15 @@ def test_audit_of_cda_files(tmp_path):
     call_command("audit", "--letters", str(tmp_path), "--format", "json", stdout=out)
     results = {r["file"].split("/")[-1]: r for r in json.loads(out.getvalue())}
     assert results["ans.xml"]["criteria"]["medical_summary"] == "met"
+    assert results["ans.xml"]["compliant"] is None and results["ans.xml"]["compliant_on_content"] is True
     assert "error" in results["cassé.xml"] and results["cassé.xml"]["error"]
+    out = io.StringIO()
+    call_command("audit", "--letters", str(tmp_path), "--format", "csv", stdout=out)
+    line = next(x for x in out.getvalue().splitlines() if "ans.xml" in x)
+    assert line.endswith(";non vérifiable;oui;;;found,handed_over_same_day")
+    out = io.StringIO()
+    call_command("audit", "--letters", str(tmp_path), stdout=out)
+    assert "non vérifiable sur le document" in out.getvalue()
 
 
 def test_bad_requests_are_explained():

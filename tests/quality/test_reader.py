@@ -79,8 +79,14 @@ def test_ans_example_graded_with_v2() -> None:
     # everything is in the document; only the hand-over cannot be read from a CDA
     assert [p.id for p in e.problems()] == ["handed_over_same_day"]
     [row] = audit_cda_files([EXAMPLE])
-    assert row["compliant"] is False and row["compliant_in_document"] is True
-    assert row["not_verifiable"] == ["handed_over_same_day"]
+    # the document cannot show the hand-over nor that it was found in the record: not « non conforme »
+    assert row["compliant"] is None and row["compliant_on_content"] is True
+    assert row["criteria"]["handed_over_same_day"] is None and row["criteria"]["found"] is None
+    assert row["not_verifiable"] == [
+        {"criterion": "found", "explanation": "non vérifiable sur le document"},
+        {"criterion": "handed_over_same_day", "explanation": "non vérifiable sur le document"},
+    ]
+    assert row["problems"] == [] and row["medication_source"] == "entries"
 
 
 def test_removing_discharge_treatments_fails_the_drug_criterion(tmp_path: Path) -> None:
@@ -91,13 +97,17 @@ def test_removing_discharge_treatments_fails_the_drug_criterion(tmp_path: Path) 
     reading = read_cda(path)
     assert [m.status for m in reading.content.medications] == [MedicationStatus.ARRETE]
     [row] = audit_cda_files([path])
-    assert row["criteria"]["drug_treatment"] == "met"  # only the stopped line remains, with its reason
+    # the drug stopped during the stay is not a discharge treatment
+    assert row["criteria"]["drug_treatment"] == "not_met" and row["compliant"] is False
+    assert row["medication_source"] == "absent"
+    [problem] = [p for p in row["problems"] if p["criterion"] == "drug_treatment"]
+    assert "seuls des médicaments arrêtés" in problem["explanation"]
     doc2 = tree()
     for template in ("1.3.6.1.4.1.19376.1.5.3.1.3.22", "1.3.6.1.4.1.19376.1.5.3.1.3.21"):
         s = section(doc2, template)
         s.getparent().getparent().remove(s.getparent())
     [row] = audit_cda_files([save(doc2, tmp_path, "aucun-traitement.xml")])
-    assert row["criteria"]["drug_treatment"] == "not_met" and row["compliant_in_document"] is False
+    assert row["criteria"]["drug_treatment"] == "not_met" and row["compliant_on_content"] is False
     [problem] = [p for p in row["problems"] if p["criterion"] == "drug_treatment"]
     assert problem["field"] == "medications"
 
@@ -115,6 +125,7 @@ def test_narrative_fallbacks(tmp_path: Path) -> None:
     text.clear()
     text.text = "Aucun traitement médicamenteux à la sortie."
     reading = read_cda(save(doc, tmp_path, "narratif.xml"))
+    assert reading.medication_source == "narrative_none"
     assert reading.content.entry_mode is None  # the narrative cell was only referenced by the entry
     assert "Infection respiratoire aigüe" in reading.content.medical_summary
     assert any("texte de la section" in n for n in reading.notes)
@@ -163,7 +174,7 @@ def test_batch_goes_on_after_a_bad_file(tmp_path: Path) -> None:
     assert rows[0]["error"].startswith("XML illisible")
     assert rows[2]["error"].startswith("Fichier illisible")
     assert rows[3]["criteria"]["care_planning"] == "met"
-    assert set(rows[3]["criteria"].values()) <= {r.value for r in Result}
+    assert set(rows[3]["criteria"].values()) <= {r.value for r in Result} | {None}
 
 
 def _obs(doc: etree._ElementTree, code: str) -> etree._Element:
@@ -236,3 +247,139 @@ def test_our_own_documents_read_back(shape: str) -> None:
     assert c.no_procedures_and_exams == written.no_procedures_and_exams
     assert c.procedures_and_exams == written.procedures_and_exams
     assert r.notes == []
+
+
+# --- one element of the ANS example changed at a time ---------------------------------------------
+
+DISCHARGE = "1.3.6.1.4.1.19376.1.5.3.1.3.22"
+STOPPED = "1.3.6.1.4.1.19376.1.5.3.1.3.21"
+REASON = "1.3.6.1.4.1.19376.1.5.3.1.3.1"
+
+
+def grade(doc: etree._ElementTree, tmp_path: Path, name: str = "lettre.xml") -> dict:
+    [row] = audit_cda_files([save(doc, tmp_path, name)])
+    return row
+
+
+def problem(row: dict, criterion: str) -> str:
+    return next(p["explanation"] for p in row["problems"] if p["criterion"] == criterion)
+
+
+@pytest.mark.parametrize("none", ["Aucun", "Néant", "RAS", "R.A.S.", "Rien à signaler", "Sans objet", "-"])
+def test_a_reason_saying_none_is_not_a_reason(tmp_path: Path, none: str) -> None:
+    doc = tree()
+    [td] = section(doc, REASON).xpath("cda:text//cda:td", namespaces=NS)
+    td.text = none
+    row = grade(doc, tmp_path)
+    assert row["criteria"]["reason"] == "not_met" and row["compliant"] is False
+    assert f"« {none} » ne répond pas à la question" in problem(row, "reason")
+
+
+def test_a_summary_saying_none_is_not_a_summary(tmp_path: Path) -> None:
+    doc = tree()
+    _obs(doc, "MED-142").find("cda:value", NS).text = "RAS"
+    row = grade(doc, tmp_path)
+    assert row["criteria"]["medical_summary"] == "not_met"
+    assert [k for k, v in row["criteria"].items() if v == "not_met"] == ["medical_summary"]
+
+
+def _without_entries(doc: etree._ElementTree, template: str) -> etree._Element:
+    s = section(doc, template)
+    for entry in s.xpath("cda:entry", namespaces=NS):
+        s.remove(entry)
+    return s
+
+
+def test_discharge_treatment_graded_from_its_narrative_table(tmp_path: Path) -> None:
+    doc = tree()
+    _without_entries(doc, DISCHARGE)
+    row = grade(doc, tmp_path)
+    assert row["medication_source"] == "narrative_table" and row["criteria"]["drug_treatment"] == "met"
+    assert any("tableau du texte de la section, par ses colonnes" in n for n in row["notes"])
+    reading = read_cda(save(doc, tmp_path, "table.xml"))
+    discharge = [m for m in reading.content.medications if m.taken_at_home]
+    assert [(m.medicine, m.dosage, m.duration) for m in discharge] == [
+        ("LEPONEX 100 mg", "1 comprimé, 1 fois / jour", "du 03/12/2019 au 02/02/2020")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("Dose", "posologie absente"), ("Fréquence", None), ("Date de fin", "durée absente")],
+)
+def test_narrative_table_column_emptied(tmp_path: Path, header: str, expected: str | None) -> None:
+    """One cell emptied at a time: no dose → no dosage at all only when the frequency is gone too;
+    no end date → no duration."""
+    doc = tree()
+    s = _without_entries(doc, DISCHARGE)
+    headers = [th.text for th in s.xpath("cda:text//cda:thead//cda:th", namespaces=NS)]
+    [tr] = s.xpath("cda:text//cda:tbody/cda:tr", namespaces=NS)
+    tds = tr.xpath("cda:td", namespaces=NS)
+    tds[headers.index(header)].text = ""
+    if header == "Dose":
+        tds[headers.index("Fréquence")].text = ""
+    row = grade(doc, tmp_path)
+    if expected is None:  # the dose alone is a dosage
+        assert row["criteria"]["drug_treatment"] == "met"
+    else:
+        assert row["criteria"]["drug_treatment"] == "not_met" and expected in problem(row, "drug_treatment")
+
+
+def test_narrative_text_only_is_said(tmp_path: Path) -> None:
+    doc = tree()
+    s = _without_entries(doc, DISCHARGE)
+    [text] = s.xpath("cda:text", namespaces=NS)
+    text.clear()
+    text.text = "LEPONEX 100 mg un comprimé par jour pendant deux mois"
+    row = grade(doc, tmp_path)
+    assert row["medication_source"] == "narrative_text"
+    assert row["criteria"]["drug_treatment"] == "not_met"  # dose and duration not separable
+    assert any("texte libre" in n for n in row["notes"])
+
+
+def test_sections_found_by_code_and_template_never_by_title(tmp_path: Path) -> None:
+    doc = tree()
+    for template in (DISCHARGE, STOPPED, REASON):
+        [title] = section(doc, template).xpath("cda:title", namespaces=NS)
+        title.text = "Divers"
+    c = read_cda(save(doc, tmp_path, "titres.xml")).content
+    assert [m.status for m in c.medications] == [None, MedicationStatus.ARRETE]
+    assert c.reason == "Episode psychotique – cachexie/anorexie"
+    # templateIds gone: the LOINC code 10183-2 still finds the discharge treatment
+    s = section(doc, DISCHARGE)
+    for tid in s.xpath("cda:templateId", namespaces=NS):
+        s.remove(tid)
+    reading = read_cda(save(doc, tmp_path, "loinc.xml"))
+    assert (
+        reading.medication_source == "entries" and reading.content.medications[0].medicine == "LEPONEX 100 mg"
+    )
+
+
+def test_null_flavored_sections(tmp_path: Path) -> None:
+    doc = tree()
+    s = section(doc, REASON)
+    [text] = s.xpath("cda:text", namespaces=NS)
+    s.remove(text)
+    s.set("nullFlavor", "NASK")
+    d = _without_entries(doc, DISCHARGE)
+    [text] = d.xpath("cda:text", namespaces=NS)
+    text.clear()
+    d.set("nullFlavor", "UNK")
+    row = grade(doc, tmp_path)
+    assert row["criteria"]["reason"] == "not_met" and row["criteria"]["drug_treatment"] == "not_met"
+    assert row["medication_source"] == "empty"
+
+
+def test_prefixed_namespace_reads_the_same(tmp_path: Path) -> None:
+    """Some systems write <hl7:ClinicalDocument xmlns:hl7="urn:hl7-org:v3">: same reading."""
+    import re
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = text.replace('xmlns="urn:hl7-org:v3"', 'xmlns:hl7="urn:hl7-org:v3"')
+    text = re.sub(r"<(/?)([A-Za-z][\w.-]*)(?=[\s/>])", r"<\1hl7:\2", text)
+    path = tmp_path / "prefixe.xml"
+    path.write_text(text, encoding="utf-8")
+    assert "<hl7:ClinicalDocument" in text and "<ClinicalDocument" not in text
+    assert read_cda(path).content == read_cda(EXAMPLE).content
+    [row] = audit_cda_files([path])
+    assert row["compliant_on_content"] is True and row["medication_source"] == "entries"

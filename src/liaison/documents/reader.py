@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,7 @@ from liaison.letters.content import (
 )
 from liaison.quality.evaluate import evaluate
 from liaison.quality.grid import load_grid
-from liaison.quality.rules import PARIS
+from liaison.quality.rules import PARIS, says_none
 
 NS = {"cda": "urn:hl7-org:v3", "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
 LDL_SES_CODE = "11490-0"
@@ -65,10 +66,22 @@ SEC_RESULTS = "1.3.6.1.4.1.19376.1.5.3.1.3.27"
 SEC_CARE_PLAN = "1.3.6.1.4.1.19376.1.5.3.1.3.36"
 SEC_DEVICES = "1.2.250.1.213.1.1.2.1"
 SEC_ALLERGIES = "1.3.6.1.4.1.19376.1.5.3.1.3.13"
+LOINC = "2.16.840.1.113883.6.1"
+# A section without the templateId the rules key on is still found by its LOINC code; never by
+# its title, which each software words its own way.
+SECTION_LOINC = {
+    "42349-1": SEC_REASON,
+    "42545-4": SEC_SUMMARY,
+    "18610-6": SEC_ADMINISTERED,
+    "10183-2": SEC_DISCHARGE_MEDS,
+    "30954-2": SEC_RESULTS,
+    "18776-5": SEC_CARE_PLAN,
+    "46264-8": SEC_DEVICES,
+    "48765-2": SEC_ALLERGIES,
+}
 
 # TRE_G15 profession codes ("G15_10/SM27" = médecin, spécialité …).
 PROFESSIONS = {"10": "medecin", "50": "sage_femme", "21": "pharmacien", "60": "infirmier"}
-_NONE_WORDS = re.compile(r"^\s*(aucun|aucune|non|néant|neant|ras|sans objet|0)\s*\.?\s*$", re.IGNORECASE)
 _PHONE = re.compile(r"(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}")
 
 
@@ -81,6 +94,10 @@ class CdaReading:
     content: LetterContent
     facts: LetterFacts
     notes: list[str] = field(default_factory=list)  # French: where the reader fell back to narrative
+    # how the discharge treatment was read: entries | narrative_table | narrative_text |
+    # narrative_none (the section says there is none) | empty (a section with nothing in it) |
+    # absent (no such section)
+    medication_source: str = "absent"
 
 
 # --- small XML helpers -----------------------------------------------------------------------------
@@ -186,10 +203,18 @@ def _professional(entity: Any | None, person_tag: str, org_tag: str) -> Professi
 
 
 def _sections(doc: Any) -> dict[str, Any]:
+    """Sections (at any depth) by templateId, then by LOINC code for those still missing."""
     out: dict[str, Any] = {}
-    for section in _x(doc, "//cda:structuredBody/cda:component/cda:section"):
+    sections = _x(doc, "//cda:structuredBody//cda:section")
+    for section in sections:
         for root in _x(section, "cda:templateId/@root"):
             out.setdefault(root, section)
+    for section in sections:
+        code = _first(section, "cda:code")
+        if code is not None and code.get("codeSystem", LOINC) == LOINC:
+            key = SECTION_LOINC.get((code.get("code") or "").strip())
+            if key:
+                out.setdefault(key, section)
     return out
 
 
@@ -224,13 +249,13 @@ def _obs_bool(obs: Any | None) -> bool | None:
 def _obs_detail(doc: Any, obs: Any | None) -> str:
     """An optional ST detail entry (MED-146, MED-148); "" when absent or saying "aucun"."""
     text = _obs_text(doc, obs)
-    return "" if not text or _NONE_WORDS.match(text) else text
+    return "" if not text or says_none(text) else text
 
 
 def _presence_from_text(text: str) -> Presence:
     if not text:
         return Presence()
-    if _NONE_WORDS.match(text):
+    if says_none(text):
         return Presence(present=False)
     return Presence(present=True, details=text)
 
@@ -269,6 +294,78 @@ def _mode_from_words(text: str, words: dict[str, Any]) -> Any | None:
 
 
 # --- medications -------------------------------------------------------------------------------------
+
+
+# Narrative medication table columns, recognised by their header (accents and case ignored).
+_COLUMNS = {
+    "medicine": ("medicament", "traitement", "specialite", "dci", "produit", "molecule"),
+    "dose": ("dose", "posologie"),
+    "frequency": ("frequence", "rythme"),
+    "duration": ("duree",),
+    "start": ("date de debut", "debut"),
+    "end": ("date de fin", "fin"),
+    "route": ("voie",),
+    "comment": ("commentaire", "remarque"),
+}
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode().strip()
+
+
+def _column(header: str) -> str | None:
+    h = _fold(header)
+    if h.startswith(("dose max", "rythme admin")):  # the ANS table's extra columns, not the dosage
+        return None
+    for key, words in _COLUMNS.items():
+        if any(h == w or h.startswith(w) for w in words):
+            return key
+    return None
+
+
+def _table_lines(table: Any) -> list[dict[str, str]]:
+    """The rows of a narrative table as {column key: cell text}, columns found by their header."""
+    headers = [_text(th) for th in _x(table, "cda:thead/cda:tr/cda:th")]
+    rows = _x(table, "cda:tbody/cda:tr") or _x(table, "cda:tr")
+    if not headers and rows and _x(rows[0], "cda:th"):
+        headers, rows = [_text(th) for th in _x(rows[0], "cda:th")], rows[1:]
+    keys = [_column(h) for h in headers]
+    out = []
+    for row in rows:
+        cells = [_text(td) for td in _x(row, "cda:td")]
+        line: dict[str, str] = {}
+        for key, cell in zip(keys, cells, strict=False):
+            if key and cell:
+                line[key] = f"{line[key]}, {cell}" if key in line else cell
+        if any(line.values()):
+            out.append(line)
+    return out
+
+
+def _medications_from_table(section: Any) -> list[MedicationLine] | None:
+    """Discharge treatment given only as a narrative table: None when no table names medicines."""
+    for table in _x(section, "cda:text//cda:table"):
+        lines = [x for x in _table_lines(table) if x.get("medicine")]
+        if not lines:
+            continue
+        out = []
+        for x in lines:
+            start, end = x.get("start", ""), x.get("end", "")
+            duration = x.get("duration") or (
+                f"du {start} au {end}" if start and end else f"jusqu'au {end}" if end else ""
+            )
+            out.append(
+                MedicationLine(
+                    medicine=x["medicine"],
+                    dosage=", ".join(v for v in (x.get("dose", ""), x.get("frequency", "")) if v),
+                    duration=duration,
+                    route=x.get("route", ""),
+                    comment=x.get("comment", ""),
+                    status=_status_from(x.get("comment", "")),
+                )
+            )
+        return out
+    return None
 
 
 def _row_cells(doc: Any, ref: str | None) -> dict[str, str]:
@@ -574,22 +671,38 @@ def read_cda(source: bytes | str | Path, sector: Sector = Sector.MCO) -> CdaRead
         none = re.match(r"^\s*aucun", allergy_text, re.IGNORECASE)
         c["allergies"] = Presence(present=False) if none else _presence_from_text(allergy_text)
 
-    # 4° treatments
+    # 4° treatments: the discharge-treatment section alone says what is taken after discharge;
+    # the administered-treatments section (LDL-SES: drugs stopped during the stay) adds the stops.
     meds: list[MedicationLine] = []
     discharge_meds = sections.get(SEC_DISCHARGE_MEDS)
+    medication_source = "absent"
     if discharge_meds is not None:
+        medication_source = "empty"
         lines = _x(discharge_meds, "cda:entry/cda:substanceAdministration")
         meds += [_medication(doc, sa, stopped=False) for sa in lines]
         narrative = _text(_first(discharge_meds, "cda:text"))
-        if not lines and re.search(r"\baucun", narrative, re.IGNORECASE):
+        from_table = None if lines else _medications_from_table(discharge_meds)
+        if lines:
+            medication_source = "entries"
+        elif from_table:
+            meds += from_table
+            medication_source = "narrative_table"
+            notes.append(
+                "Traitements de sortie lus dans le tableau du texte de la section, par ses colonnes "
+                "(aucune entrée structurée)."
+            )
+        elif says_none(narrative) or re.match(r"^\W*aucun", narrative, re.IGNORECASE):
             c["no_discharge_medication"] = True
-        elif not lines and narrative:
+            medication_source = "narrative_none"
+        elif narrative:
             meds.append(MedicationLine(medicine=narrative))
-            notes.append("Traitements de sortie lus dans le texte libre (aucune entrée structurée).")
+            medication_source = "narrative_text"
+            notes.append(
+                "Traitements de sortie lus dans le texte libre (ni entrée structurée ni tableau) : "
+                "posologie et durée non vérifiables séparément."
+            )
     administered = sections.get(SEC_ADMINISTERED)
-    if administered is not None and re.search(
-        r"arr[êe]t|suspen", _text(_first(administered, "cda:title")), re.I
-    ):
+    if administered is not None:
         meds += [
             _medication(doc, sa, stopped=True)
             for sa in _x(administered, "cda:entry/cda:substanceAdministration")
@@ -605,7 +718,7 @@ def read_cda(source: bytes | str | Path, sector: Sector = Sector.MCO) -> CdaRead
         cells = [x for x in cells if x] or (
             [t] if (t := _text(_first(results, "cda:text/cda:paragraph"))) else []
         )
-        if cells and all(_NONE_WORDS.match(x) or x.lower().startswith("aucun") for x in cells):
+        if cells and all(says_none(x) or x.lower().startswith("aucun") for x in cells):
             c["no_pending_results"] = True
         else:
             c["pending_results"] = [PendingResult(description=x) for x in cells]
@@ -662,11 +775,13 @@ def read_cda(source: bytes | str | Path, sector: Sector = Sector.MCO) -> CdaRead
         signed_at=parse_ts(_attr(doc, "cda:legalAuthenticator/cda:time", "value")),
         signer_profession=signer_profession,
     )
-    return CdaReading(content, facts, notes)
+    return CdaReading(content, facts, notes, medication_source)
 
 
-# Facts a CDA cannot carry: criteria reading them are not verifiable from the document alone.
-NOT_IN_CDA = {"facts.handed_over_at", "facts.sent_to_medecin_traitant_at"}
+# Facts a CDA cannot carry: the letter being in the patient's record, its hand-over, its sending.
+# Criteria reading them are « non vérifiable sur le document ».
+NOT_IN_CDA = {"facts.exists", "facts.handed_over_at", "facts.sent_to_medecin_traitant_at"}
+NOT_VERIFIABLE_FR = "non vérifiable sur le document"
 
 
 def audit_cda_files(
@@ -674,10 +789,12 @@ def audit_cda_files(
 ) -> list[dict[str, Any]]:
     """Grade each CDA file with a grid; a bad file gives `error` and does not stop the batch.
 
-    Per file: `file`, `criteria` {id: met | not_met | not_applicable}, `compliant`,
-    `problems` (French explanation + field), `not_verifiable` (criteria that need the record,
-    e.g. hand-over to the patient), `compliant_in_document` (compliant if those were met) and
-    `notes`; or `file` and `error` (French reason).
+    Per file: `file`, `criteria` {id: met | not_met | not_applicable | null}, null for the
+    criteria a document cannot show (`not_verifiable`, each « non vérifiable sur le document »:
+    found in the record, hand-over, sending); `compliant_on_content`, the verdict on what the
+    document can show; `compliant`: false when the content fails, otherwise null (the record must
+    say the rest); `problems` (French explanation + field, content only); `medication_source`
+    (how the discharge treatment was read) and `notes`; or `file` and `error` (French reason).
     """
     grid = load_grid(grid_id)
     not_verifiable = [i.id for i in grid.items if NOT_IN_CDA & set(i.reads)]
@@ -693,19 +810,23 @@ def audit_cda_files(
             out.append({"file": str(path), "error": f"Lecture impossible : {exc}"})
             continue
         e = evaluate(reading.content, reading.facts, grid)
-        missing_in_doc = [r for r in e.problems() if r.id not in not_verifiable]
+        problems = [r for r in e.problems() if r.id not in not_verifiable]
+        on_content = not problems
         out.append(
             {
                 "file": str(path),
                 "grid": {"id": grid.id, "version": grid.version, "sha256": grid.sha256},
                 "letter_id": reading.facts.letter_id,
-                "criteria": {r.id: r.result.value for r in e.items},
-                "compliant": e.compliant,
+                "criteria": {r.id: None if r.id in not_verifiable else r.result.value for r in e.items},
+                "compliant": None if on_content and not_verifiable else on_content,
+                "compliant_on_content": on_content,
                 "problems": [
-                    {"criterion": r.id, "explanation": r.explanation, "field": r.field} for r in e.problems()
+                    {"criterion": r.id, "explanation": r.explanation, "field": r.field} for r in problems
                 ],
-                "not_verifiable": not_verifiable,
-                "compliant_in_document": not missing_in_doc,
+                "not_verifiable": [
+                    {"criterion": i, "explanation": NOT_VERIFIABLE_FR} for i in not_verifiable
+                ],
+                "medication_source": reading.medication_source,
                 "notes": reading.notes,
             }
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,6 +133,23 @@ def _not_met(detail: str = "", field: str = "") -> Outcome:
 
 def _has_text(value: str | None) -> bool:
     return bool(value and value.strip())
+
+
+# Free text that only says « none »: an explicit absence, never the content a criterion asks for.
+NONE_ANSWER = re.compile(
+    r"^\W*(aucun|aucune|néant|neant|r\.?\s?a\.?\s?s|rien|rien à signaler|rien a signaler|sans objet|"
+    r"non|n\.?\s?a|n/a|nc|non communiqué|non renseigné|non précisé|0|-+|/)\W*$",
+    re.IGNORECASE,
+)
+
+
+def says_none(value: str | None) -> bool:
+    """« Aucun », « Néant », « RAS », « Rien à signaler », « Sans objet »…: an absence, not an answer."""
+    return bool(value and NONE_ANSWER.match(value.strip()))
+
+
+def _answer(value: str | None) -> bool:
+    return _has_text(value) and not says_none(value)
 
 
 def _person_ok(p: Professional | None, need_contact: bool) -> bool:
@@ -326,8 +344,11 @@ TextField = Literal["reason", "medical_summary", "procedures_and_exams", "destin
 
 @rule("text_present")
 def text_present(letter: LetterView, *, absence_statement: bool, field: TextField) -> Outcome:
-    """A free-text field of LetterContent is filled in."""
-    return MET if _has_text(getattr(letter.content, field)) else _not_met()
+    """A free-text field of LetterContent is filled in, with more than « aucun / néant / RAS »."""
+    value = getattr(letter.content, field)
+    if says_none(value):
+        return _not_met(f"« {value.strip()} » ne répond pas à la question")
+    return MET if _has_text(value) else _not_met()
 
 
 @rule("procedures_and_exams_stated")
@@ -424,9 +445,11 @@ def medications_complete(
             return _not_met("une mention « aucun traitement » ne suffit pas")
     elif not c.medications:
         return _not_met()
+    elif not taken:  # drugs stopped during the stay are not the discharge treatment
+        return _not_met("traitement de sortie absent : seuls des médicaments arrêtés ou suspendus figurent")
     for i, m in enumerate(c.medications):
         name = m.medicine.strip() or f"ligne {i + 1}"
-        if "medicine" in wanted and not _has_text(m.medicine):
+        if "medicine" in wanted and not _answer(m.medicine):
             return _not_met(f"ligne {i + 1} : médicament non nommé", f"medications.{i}.medicine")
         if "status" in wanted and m.status is None:
             return _not_met(

@@ -24,6 +24,10 @@ from liaison.quality.grid import GridError, load_grid
 RESULT_FR = {"met": "oui", "not_met": "non", "not_applicable": "NA"}
 
 
+def _verdict(value: bool | None, error: bool = False) -> str:
+    return "" if error else "non vérifiable" if value is None else "oui" if value else "non"
+
+
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f} %"
 
@@ -67,22 +71,32 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(results, ensure_ascii=False, indent=2, default=str))
             return
         if o["format"] == "csv":
-            self.stdout.write("fichier;conforme;erreur;critères non remplis")
+            self.stdout.write(
+                "fichier;conforme;conforme sur le contenu;erreur;critères non remplis;non vérifiables"
+            )
             for r in results:
-                missing = ",".join(k for k, v in r.get("criteria", {}).items() if v == "not_met")
-                self.stdout.write(f"{r['file']};{r.get('compliant', '')};{r.get('error', '')};{missing}")
+                crit = r.get("criteria", {})
+                missing = ",".join(k for k, v in crit.items() if v == "not_met")
+                unknown = ",".join(k for k, v in crit.items() if v is None)
+                self.stdout.write(
+                    f"{r['file']};{_verdict(r.get('compliant'), 'error' in r)};"
+                    f"{_verdict(r.get('compliant_on_content'), 'error' in r)};{r.get('error', '')};"
+                    f"{missing};{unknown}"
+                )
             return
         table = Table(title=f"Évaluation de {len(files)} fichier(s) CDA")
-        for col in ("fichier", "conforme", "à corriger"):
+        for col in ("fichier", "conforme", "sur le contenu", "à corriger", "non vérifiable sur le document"):
             table.add_column(col)
         for r in results:
             if "error" in r:
-                table.add_row(escape(Path(r["file"]).name), "illisible", escape(r["error"]))
+                table.add_row(escape(Path(r["file"]).name), "illisible", "", escape(r["error"]), "")
             else:
                 table.add_row(
                     escape(Path(r["file"]).name),
-                    "oui" if r["compliant"] else "non",
+                    _verdict(r["compliant"]),
+                    _verdict(r["compliant_on_content"]),
                     escape("; ".join(p["explanation"] for p in r.get("problems", []))),
+                    ", ".join(x["criterion"] for x in r["not_verifiable"]),
                 )
         Console(file=self.stdout, width=160).print(table)
 
