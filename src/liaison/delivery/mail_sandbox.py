@@ -36,6 +36,21 @@ TRUST_SUFFIX = ".mssante.fr"
 _XDM_RE = re.compile(r"^ihe_xdm\.zip$", re.IGNORECASE)
 
 
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_MAILBOX_NAME = re.compile(rf"[a-z0-9][a-z0-9._+-]{{0,63}}@{_LABEL}(?:\.{_LABEL})+")
+_MAILDIR_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def is_mailbox_name(address: str) -> bool:
+    """True for a lower-case e-mail address, the only names the sandbox gives its Maildirs."""
+    return len(address) <= 254 and bool(_MAILBOX_NAME.fullmatch(address)) and ".." not in address
+
+
+def is_maildir_key(key: str) -> bool:
+    """True for a key `mailbox.Maildir` makes (time.Mseq Ppid Qn.host), nothing with a slash or `..`."""
+    return bool(_MAILDIR_KEY.fullmatch(key)) and ".." not in key
+
+
 def mailbox_dir(root: Path | str, address: str) -> Path:
     """The Maildir of one address in the sandbox tree: `<root>/<address in lower case>`."""
     safe = re.sub(r"[^a-z0-9@._+-]", "_", address.strip().lower())
@@ -301,6 +316,27 @@ class MailSummary:
     attachments: tuple[str, ...]
     kind: str  # "lettre" (carries IHE_XDM.ZIP), "accusé de réception", "accusé de lecture", "message"
     unread: bool
+    about: str = ""  # the Message-ID of the letter a mail is, or that a DSN / MDN reports on
+
+
+def _about(msg: EmailMessage, kind: str) -> str:
+    """The Message-ID of the mail a report is about (MDN field, else the DSN's returned headers)."""
+    if kind == "accusé de lecture":
+        for part in msg.walk():
+            if part.get_content_type() == "message/disposition-notification":
+                text = part.get_payload()
+                text = text if isinstance(text, str) else "".join(str(p) for p in text)
+                found = re.search(r"^Original-Message-ID:\s*(\S+)", text, re.M | re.I)
+                if found:
+                    return found.group(1)
+        return (msg.get("In-Reply-To") or "").strip()
+    if kind == "accusé de réception":
+        for part in msg.walk():
+            if part.get_content_type() == "text/rfc822-headers":
+                headers = message_from_bytes(part.get_payload(decode=True) or b"", policy=policy.compat32)
+                return (headers.get("Message-ID") or "").strip()
+        return ""
+    return (msg.get("Message-ID") or "").strip()
 
 
 def _kind(msg: Message) -> str:
@@ -327,6 +363,7 @@ def list_mailbox(maildir: Path | str, address: str) -> list[MailSummary]:
         except (TypeError, ValueError):
             date = None
         decoded = message_from_bytes(msg.as_bytes(), policy=policy.default)
+        kind = _kind(decoded)
         out.append(
             MailSummary(
                 key=key,
@@ -336,8 +373,9 @@ def list_mailbox(maildir: Path | str, address: str) -> list[MailSummary]:
                 to=tuple(a for _, a in getaddresses([str(decoded.get("To", ""))]) if a),
                 subject=str(decoded.get("Subject", "")),
                 attachments=tuple(p.get_filename() for p in decoded.walk() if p.get_filename()),
-                kind=_kind(decoded),
+                kind=kind,
                 unread="S" not in msg.get_flags(),
+                about=_about(decoded, kind),
             )
         )
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)

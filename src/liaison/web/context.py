@@ -7,6 +7,7 @@ import os
 from django.http import HttpRequest
 
 from liaison.letters.permissions import CLINICAL_ROLES, Role, role_of
+from liaison.web import mailboxes
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -16,6 +17,6 @@ def navigation(request: HttpRequest) -> dict:
         "nav_campaign": role in (Role.CAMPAGNE, Role.QUALITE),
         "nav_indicators": role in CLINICAL_ROLES or role == Role.QUALITE,
         # the demo's loopback peers (`make run`): the mail sandbox's boxes, the DMP sandbox
-        "nav_demo_mail": role in CLINICAL_ROLES and bool(os.environ.get("LIAISON_MSS_MAILDIR")),
+        "nav_demo_mail": role in CLINICAL_ROLES and mailboxes.enabled(),
         "demo_dmp_url": os.environ.get("LIAISON_DMP_SANDBOX_URL", "") if role in CLINICAL_ROLES else "",
     }

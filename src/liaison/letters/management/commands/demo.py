@@ -45,6 +45,7 @@ def demo_environment(opts: dict) -> dict[str, str]:
         "LIAISON_DMP_SANDBOX_URL": f"http://127.0.0.1:{opts['dmp_port']}/",
         "LIAISON_MSS_SMTP": f"smtp://127.0.0.1:{opts['mail_port']}",
         "LIAISON_MSS_MAILDIR": str(var / "mail"),
+        "LIAISON_DEMO_MAILBOXES": "1",  # the web app shows the sandbox's mailboxes (web/mailboxes.py)
         "LIAISON_MSS_MAILDIR_ACKS": str(var / "mail"),
     }
 
