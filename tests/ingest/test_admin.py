@@ -50,3 +50,30 @@ def test_other_roles_do_not_see_it(hospital, client):
     user.groups.add(Group.objects.get(name=Role.SECRETAIRE.value))
     client.force_login(user)
     assert client.get(URL).status_code == 403
+
+
+def test_the_raw_message_shows_no_identity_and_its_reading_is_audited(administrator, client):
+    """The administrator sees the message's structure and integration keys, never the patient."""
+    from liaison.letters.models import AuditEvent
+    from tests.conftest import valid_nir
+
+    process(adt("A01", "ADM-9", ipp="IPP999", nda="NDA999", family="ZORGLUB", given="Hortense"))
+    msg = InboundMessage.objects.get(control_id="ADM-9")
+    assert "ZORGLUB" in msg.raw  # stored whole: only the admin's view is masked
+    html = client.get(f"{URL}{msg.pk}/change/").content.decode()
+    for identity in ("ZORGLUB", "Hortense", "19850412", "Lilas", "0238000000", valid_nir()):
+        assert identity not in html, identity
+    assert "IPP999^^^CHTEST" in html and "NDA999" in html and "ADT^A01" in html
+    assert "PID|1||IPP999^^^CHTEST&amp;1.2.250.1.999.1&amp;ISO^PI~***||***||***|***|" in html
+    trace = AuditEvent.objects.get(object_type="inboundmessage", object_id=str(msg.pk))
+    assert trace.username == "admin-etab" and trace.action == "read"
+
+
+def test_clinical_segments_and_relatives_are_masked():
+    from liaison.ingest.masking import mask_identities
+
+    raw = adt("A01", "ADM-10") + "\rNK1|1|DUPOND^Jean|SPO\rOBX|1|NM|2160-0^Créatinine^LN||180|umol/L"
+    masked = mask_identities(raw)
+    assert "NK1|1|***|***" in masked and "OBX|1|***|***||***|***" in masked
+    assert "DUPOND" not in masked and "Créatinine" not in masked and "180" not in masked.split("OBX")[1]
+    assert mask_identities("pas du HL7") == "***"

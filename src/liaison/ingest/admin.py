@@ -6,7 +6,9 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from liaison.ingest.masking import mask_identities
 from liaison.ingest.models import InboundMessage
+from liaison.letters.audit import record_object
 
 
 @admin.register(InboundMessage)
@@ -55,13 +57,18 @@ class InboundMessageAdmin(admin.ModelAdmin):
     def short_reason(self, obj: InboundMessage) -> str:
         return obj.reason if len(obj.reason) <= 120 else obj.reason[:119] + "…"
 
-    @admin.display(description="message brut")
+    @admin.display(description="message brut (identités et contenu clinique masqués)")
     def raw_display(self, obj: InboundMessage) -> str:
-        # One segment per line; format_html escapes the content.
+        # One segment per line; format_html escapes the content. The administrator sees no patient.
         return format_html(
-            '<pre style="white-space: pre-wrap; font-size: 0.9em">{}</pre>',
-            obj.raw.replace("\r\n", "\n").replace("\r", "\n"),
+            '<pre style="white-space: pre-wrap; font-size: 0.9em">{}</pre>', mask_identities(obj.raw)
         )
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):  # type: ignore[no-untyped-def]
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200:  # the raw message was shown (masked): trace it anyway
+            record_object(request.user, "read", "inboundmessage", object_id, "message ADT brut (masqué)")
+        return response
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

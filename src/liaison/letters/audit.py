@@ -23,6 +23,20 @@ def record_list(user: User, object_type: str, ids: list[int], why: str) -> Audit
     )
 
 
+def record_object(user: User | None, action: str, object_type: str, object_id: str, why: str) -> AuditEvent:
+    """A trace about something that is not a letter, stay or patient (a raw message, a URL)."""
+    authenticated = user is not None and user.is_authenticated
+    return AuditEvent.objects.create(
+        user=user if authenticated else None,
+        username=user.get_username() if authenticated else "anonyme",
+        role=(role_of(user) or "") if authenticated else "",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id)[:64],
+        why=why[:200],
+    )
+
+
 def event(
     user: User | None,
     action: str,
