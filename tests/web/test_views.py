@@ -124,9 +124,30 @@ def test_quality_role_sees_no_patient(client, today):
     assert client.get(f"/lettres/{letter.pk}/").status_code == 403
 
 
+def test_a_plain_get_creates_no_draft(client, today):
+    """Opening a letter is a POST (the worklist's button); a GET (link, prefetch, crawler) only
+    shows the stay and the button, and creates nothing."""
+    url = f"/sejours/{today['stay'].pk}/lettre/"
+    _login(client, today, "medecin")
+    page = client.get(url)
+    assert page.status_code == 200 and not Letter.objects.filter(stay=today["stay"]).exists()
+    html = page.content.decode()
+    assert f'<form method="post" action="{url}"' in html and "Ouvrir la lettre" in html and "DUPONT" in html
+    assert AuditEvent.objects.filter(action="read", object_type="stay", username="u_medecin").exists()
+    created = client.post(url)
+    letter = Letter.objects.get(stay=today["stay"])
+    assert created.status_code == 302 and created["Location"] == f"/lettres/{letter.pk}/"
+    assert client.get(url)["Location"] == f"/lettres/{letter.pk}/"  # an existing letter: straight to it
+    assert client.post(url)["Location"] == f"/lettres/{letter.pk}/" and Letter.objects.count() == 1
+    _login(client, today, "infirmier")  # may not draft: told so, nothing created
+    Letter.objects.all().delete()
+    assert client.post(url).status_code == 302 and not Letter.objects.exists()
+    assert client.get(url).status_code == 302 and not Letter.objects.exists()
+
+
 def test_letter_form_in_decree_order_with_gam_fields_read_only(client, today):
     _login(client, today, "medecin")
-    resp = client.get(f"/sejours/{today['stay'].pk}/lettre/")
+    resp = client.post(f"/sejours/{today['stay'].pk}/lettre/")
     letter = Letter.objects.get(stay=today["stay"])
     page = client.get(resp["Location"]).content.decode()
     order = [

@@ -43,6 +43,7 @@ from liaison.letters.medicines import search as search_medicines
 from liaison.letters.models import PARIS, AuditEvent, Correspondent, Letter, Practitioner, Stay, Unit
 from liaison.letters.permissions import (
     CLINICAL_ROLES,
+    DRAFTING_ROLES,
     HANDOVER_ROLES,
     ROLE_LABELS,
     PermissionDeniedFr,
@@ -164,6 +165,7 @@ def stays(request: HttpRequest) -> HttpResponse:
         "clinical": clinical,
         "today": timezone.localtime(timezone.now(), PARIS).date(),
         "can_hand_over": role in HANDOVER_ROLES,
+        "can_draft": role in DRAFTING_ROLES,
         "now": timezone.localtime(timezone.now(), PARIS),
     }
     if request.htmx and request.htmx.target == "worklist":
@@ -216,18 +218,28 @@ def all_stays(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def open_stay_letter(request: HttpRequest, stay_id: int) -> HttpResponse:
-    stay = get_object_or_404(Stay, pk=stay_id)
+    """GET: the stay's letter, or (none yet) the stay and a button; POST: open the draft.
+
+    Creating a letter is a change: a GET (a link followed, a prefetch) never creates one.
+    """
+    stay = get_object_or_404(Stay.objects.select_related("patient", "unit"), pk=stay_id)
     try:
         check_view(request.user, stay)
     except PermissionDeniedFr as exc:
         raise _deny(exc) from exc
-    if stay.current_letter is None and not _allowed(check_edit, request.user, stay):
+    current = stay.current_letter
+    if current is not None:
+        return redirect("letter", letter_id=current.pk)
+    if not _allowed(check_edit, request.user, stay):
         messages.error(
             request, "Aucune lettre n'est ouverte pour ce séjour ; votre rôle ne permet pas d'en créer une."
         )
         return redirect("stays")
-    letter = lifecycle.open_letter(stay, request.user)
-    return redirect("letter", letter_id=letter.pk)
+    if request.method == "POST":
+        letter = lifecycle.open_letter(stay, request.user)
+        return redirect("letter", letter_id=letter.pk)
+    audit.record(request.user, "read", stay, why="séjour sans lettre")
+    return render(request, "web/open_letter.html", {"stay": stay})
 
 
 # --- the letter page --------------------------------------------------------------------------
