@@ -20,9 +20,14 @@ class StayOut(Schema):
     sector: str
     patient: str
     admission_at: dt.datetime
-    discharge_at: dt.datetime | None
+    discharge_at: dt.datetime | None  # the recorded discharge (A03)
+    planned_discharge_at: dt.datetime | None  # the GAM's planned discharge (PV2-9, A16)
     letter_id: int | None
     letter_state: str
+    # The signed letter against the GAM's discharge: "" (none signed), "prevue" (signed on the
+    # planned discharge, A03 awaited), "coherente", "a_corriger" (with the differences, in French).
+    discharge_consistency: str
+    discharge_differences: list[str]
 
 
 class LetterOut(Schema):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Prefetch
 from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.security import SessionAuth
@@ -20,6 +21,7 @@ from liaison.indicators.qls import AuditError
 from liaison.letters import audit, lifecycle
 from liaison.letters.models import Letter
 from liaison.letters.permissions import PermissionDeniedFr, check_view, stays_visible_to
+from liaison.letters.reconcile import stay_consistency
 
 api = NinjaAPI(title="Liaison", version="1", auth=SessionAuth(), urls_namespace="api")
 api.add_router("/quality", quality_router)
@@ -81,10 +83,17 @@ def _visible_letter(request: HttpRequest, letter_id: int) -> Letter:
 
 @api.get("/stays", response=list[StayOut], summary="Séjours des services de l'utilisateur")
 def list_stays(request: HttpRequest):  # type: ignore[no-untyped-def]
-    stays = stays_visible_to(request.user).select_related("unit", "patient").order_by("-admission_at")[:500]
+    stays = (
+        stays_visible_to(request.user)
+        .select_related("unit", "patient")
+        .prefetch_related(Prefetch("letters", to_attr="prefetched_letters"))
+        .order_by("-admission_at")[:500]
+    )
     out = []
     for s in stays:
-        letter = s.current_letter
+        current = [x for x in s.prefetched_letters if x.status != Letter.Status.SUPERSEDED]
+        letter = max(current, key=lambda x: x.version, default=None)
+        consistency, differences = stay_consistency(s.prefetched_letters)
         out.append(
             StayOut(
                 id=s.pk,
@@ -94,8 +103,13 @@ def list_stays(request: HttpRequest):  # type: ignore[no-untyped-def]
                 patient=f"{s.patient.display_family_name} {s.patient.first_given_name}",
                 admission_at=s.admission_at,
                 discharge_at=s.discharge_at,
+                planned_discharge_at=s.planned_discharge_at,
                 letter_id=letter.pk if letter else None,
-                letter_state=letter.state_label if letter else "Aucune lettre",
+                letter_state="À corriger"
+                if consistency == "a_corriger"
+                else (letter.state_label if letter else "Aucune lettre"),
+                discharge_consistency=consistency,
+                discharge_differences=differences,
             )
         )
     if out:

@@ -45,6 +45,7 @@ from liaison.letters.models import (
     Unit,
 )
 from liaison.letters.prefill import initial_content
+from liaison.letters.reconcile import reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ ADMISSIONS = {"A01", "A04", "A05"}
 # What building the letter reads from a stay, fetched with it.
 STAY_RELATED = ("unit", "adresseur", "receiving_structure", "responsible_physician")
 IDENTITY_ONLY = {"A08", "A31", "A28"}
+# Events after which a signed letter is compared with the GAM's discharge (`letters.reconcile`).
+RECONCILED = {"A03", "A13", "A16", "A25"}
+# Events that change the planned discharge: a draft takes the GAM's plan, to be confirmed again.
+REPLANS = {"A16", "A25"}
 
 
 @dataclass(frozen=True)
@@ -381,10 +386,16 @@ def _apply(ctx: _Context) -> str:
             _discharge(ctx, stay, visit)
         elif event == "A13":
             _cancel_discharge(ctx, stay)
+        elif event == "A16":
+            _pending_discharge(ctx, stay, visit)
+        elif event == "A25":
+            _cancel_pending_discharge(ctx, stay)
         elif event in ("A11", "A38"):
             _cancel_admission(ctx, stay)
         if event not in ("A11", "A38"):
-            _sync_letter(ctx, stay, open_new=True)
+            _sync_letter(ctx, stay, open_new=True, replan=event in REPLANS)
+        if event in RECONCILED:
+            reconcile(stay, event, ctx.traces.append, f"rapprochement avec la sortie ({ctx.why})"[:200])
     if identity_changed:
         _refresh_drafts(ctx, patient, exclude=stay.pk)
     return ""
@@ -785,6 +796,58 @@ def _cancel_discharge(ctx: _Context, stay: Stay) -> None:
     ctx.audit("update", stay, annulation="sortie")
 
 
+def _pending_discharge(ctx: _Context, stay: Stay, v: VisitData) -> None:
+    """A16: the planned discharge (PV2-9, else ZBE-2, else PV1-45) with its mode (ZFM / PV1-36)."""
+    if stay.cancelled:
+        raise HL7Error(f"Le séjour {stay.visit_number} est annulé : sortie prévue impossible.", "AE", "207")
+    if stay.discharge_at is not None:
+        raise HL7Error(
+            f"La sortie du séjour {stay.visit_number} est déjà enregistrée : une sortie prévue (A16) "
+            "ne peut plus la précéder (annulez d'abord la sortie par un A13).",
+            "AE",
+            "207",
+        )
+    at = v.expected_discharge_at or v.movement_at or v.discharge_at
+    if at is None:
+        raise hl7v2._missing("PV2-9", "date-heure de sortie prévue")
+    if at < stay.admission_at:
+        fmt = "%d/%m/%Y %H:%M"
+        raise HL7Error(
+            f"La sortie prévue ({timezone.localtime(at, PARIS):{fmt}}) précède la date d'entrée "
+            f"({timezone.localtime(stay.admission_at, PARIS):{fmt}}).",
+            "AE",
+            "207",
+            "PV2-9",
+        )
+    changed: list[str] = []
+    _set(stay, changed, "planned_discharge_at", at)
+    if v.exit_mode is not None:
+        _set(stay, changed, "planned_exit_mode", v.exit_mode)
+    if v.destination is not None:
+        _set(stay, changed, "planned_destination", v.destination[:200])
+    changed += _update_visit_details(ctx, stay, v, save=False)
+    changed = list(dict.fromkeys(changed))
+    if changed:
+        rowsql.update(stay, changed)
+    ctx.audit("update", stay, champs=changed, sortie_prevue=True)
+
+
+def _cancel_pending_discharge(ctx: _Context, stay: Stay) -> None:
+    """A25: the planned discharge is cancelled."""
+    if stay.planned_discharge_at is None and not stay.planned_exit_mode:
+        raise HL7Error(
+            f"Aucune sortie prévue à annuler pour le séjour {stay.visit_number} (aucun A16 ni PV2-9 reçu).",
+            "AE",
+            "207",
+            "PV2-9",
+        )
+    stay.planned_discharge_at = None
+    stay.planned_exit_mode = ""
+    stay.planned_destination = ""
+    rowsql.update(stay, ["planned_discharge_at", "planned_exit_mode", "planned_destination"])
+    ctx.audit("update", stay, annulation="sortie prévue")
+
+
 def _cancel_admission(ctx: _Context, stay: Stay) -> None:
     if not stay.cancelled:
         stay.cancelled = True
@@ -830,7 +893,9 @@ def _merge(ctx: _Context) -> str:
 # --- letters --------------------------------------------------------------------------------------
 
 
-def _sync_letter(ctx: _Context, stay: Stay, open_new: bool, new_stay: bool = False) -> None:
+def _sync_letter(
+    ctx: _Context, stay: Stay, open_new: bool, new_stay: bool = False, replan: bool = False
+) -> None:
     """Open the pre-filled draft (admission, discharge) or bring the existing draft up to date
     (`lifecycle.refresh_from_stay` with the stay already locked here; it writes only when the
     content changes). A signed letter is never touched."""
@@ -856,7 +921,7 @@ def _sync_letter(ctx: _Context, stay: Stay, open_new: bool, new_stay: bool = Fal
         return
     current.stay = stay
     why = f"mise à jour depuis le séjour ({ctx.why})"[:200]
-    refresh_from_stay(current, stay=stay, why=why, trace=ctx.traces.append)
+    refresh_from_stay(current, stay=stay, why=why, trace=ctx.traces.append, replan=replan)
 
 
 def _refresh_drafts(ctx: _Context, patient: Patient, exclude: int | None = None) -> None:

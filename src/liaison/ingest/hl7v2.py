@@ -25,7 +25,10 @@ The PAM.fr mapping (fields are 1-based, as in the standard):
 - ROL-2 action (AD/UP/DE/UC), ROL-3 role (ODRP/FHCP/PP: médecin traitant; RP: adresseur),
   ROL-4 the person (RPPS in XCN-1, optionally as IdNat_PS "8" + RPPS).
 - ZBE-1 movement id, ZBE-2 movement date, ZBE-4 action, ZBE-7/8 medical/care unit (XON-10).
-- ZFM-1..4 PMSI entry mode, exit mode, provenance, destination.
+- ZFM-1..4 PMSI entry mode, exit mode, provenance, destination (a mode or destination outside
+  the PMSI value set is refused).
+- A16 (pending discharge): PV2-9 (else ZBE-2, else PV1-45) the planned date, ZFM / PV1-36 the
+  planned mode; A25 cancels it.
 - MRG-1 the absorbed patient's identifiers (A40).
 
 An empty field means "not sent, keep what is known"; the HL7 null `""` means "delete".
@@ -62,13 +65,15 @@ EVENTS: dict[str, str] = {
     "A03": "sortie",
     "A11": "annulation d'admission",
     "A13": "annulation de sortie",
+    "A16": "sortie prévue (sortie en attente)",
+    "A25": "annulation de la sortie prévue",
     "A38": "annulation de pré-admission",
     "A08": "mise à jour des informations du patient",
     "A31": "mise à jour de l'identité",
     "A28": "création d'identité",
     "A40": "fusion de patients",
 }
-VISIT_EVENTS = {"A01", "A04", "A05", "A02", "A12", "A03", "A11", "A13", "A38"}
+VISIT_EVENTS = {"A01", "A04", "A05", "A02", "A12", "A03", "A11", "A13", "A38", "A16", "A25"}
 
 NULL = '""'  # the HL7 null: delete the value held by the receiver
 
@@ -86,6 +91,8 @@ PMSI_DESTINATION = {
     "6": ("had", "Hospitalisation à domicile"),
     "7": ("ehpad", "Structure d'hébergement médico-sociale"),
 }
+# PMSI exit modes: 6 mutation, 7 transfert, 8 domicile, 9 décès, 0 transfert pour prestation.
+PMSI_EXIT_MODES = {"6", "7", "8", "9", "0"}
 EMERGENCY_ADMISSION_TYPES = {"E", "U", "A"}  # HL7 table 0007: emergency, urgent, accident
 PLANNED_ADMISSION_TYPES = {"R", "C"}  # routine, elective
 
@@ -645,6 +652,22 @@ def _exit_mode(pv1: Segment, zfm: Segment | None) -> tuple[str | None, str | Non
         mode = pv1.get(36)
     if not mode:
         return None, None
+    where = "ZFM-2" if zfm and zfm.get(2) else "PV1-36"
+    if mode not in PMSI_EXIT_MODES:
+        raise HL7Error(
+            f"Modalité de sortie hors du jeu de valeurs en {where} : « {mode[:20]} » (attendu 6 mutation, "
+            "7 transfert, 8 domicile, 9 décès ou 0 prestation inter-établissement).",
+            "AE",
+            "103",
+            where,
+        )
+    if dest and dest not in PMSI_DESTINATION:
+        raise HL7Error(
+            f"Destination hors du jeu de valeurs en ZFM-4 : « {dest[:20]} » (attendu 1, 2, 3, 4, 6 ou 7).",
+            "AE",
+            "103",
+            "ZFM-4",
+        )
     label = PMSI_DESTINATION.get(dest, (None, None))[1]
     if mode == "9":
         return "deces", "Décès"
@@ -654,9 +677,7 @@ def _exit_mode(pv1: Segment, zfm: Segment | None) -> tuple[str | None, str | Non
         if dest == "7":
             return "ehpad", label
         return "domicile", label or "Domicile"
-    if mode in ("6", "7", "0"):
-        return PMSI_DESTINATION.get(dest, ("autre_es", None))[0], label
-    return "autre", label
+    return PMSI_DESTINATION.get(dest, ("autre_es", None))[0], label
 
 
 def _zbe_unit(zbe: Segment, n: int) -> str:

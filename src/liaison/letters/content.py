@@ -362,6 +362,20 @@ class Confidentiality(_Model):
 # --- the letter -------------------------------------------------------------------------------
 
 
+class PlannedDischarge(_Model):
+    """The discharge the ward plans, stated (or confirmed) by the physician before the GAM's A03.
+
+    Pre-filled from the GAM (PV2-9, A16 pending discharge with ZFM / PV1-36); `confirmed` is set
+    only by the physician. A letter may be signed on a confirmed planned discharge; the recorded
+    discharge (A03) is reconciled with it afterwards.
+    """
+
+    at: dt.datetime | None = None
+    exit_mode: ExitMode | None = None
+    destination: str = ""
+    confirmed: bool = False
+
+
 class LetterContent(_Model):
     schema_version: Literal[1] = SCHEMA_VERSION
 
@@ -379,6 +393,10 @@ class LetterContent(_Model):
     entry_mode: EntryMode | None = None
     exit_mode: ExitMode | None = None
     destination: str = ""
+    # The three fields above are the recorded discharge (A03) when `discharge_recorded`, else
+    # the planned one below (copied by `letters.prefill.apply_stay_facts`).
+    discharge_recorded: bool = False
+    planned_discharge: PlannedDischarge | None = None
 
     # 2° reason
     reason: str = ""
@@ -424,6 +442,15 @@ class LetterContent(_Model):
         details = "; ".join(d for d in (self.transfusion.details, self.blood_derivatives.details) if d)
         return Presence(present=present, details=details)
 
+    def stating_planned(self) -> LetterContent:
+        """Until the discharge is recorded, the letter states the planned one."""
+        p = self.planned_discharge
+        if self.discharge_recorded or p is None:
+            return self
+        return self.model_copy(
+            update={"discharge_at": p.at, "exit_mode": p.exit_mode, "destination": p.destination}
+        )
+
     def problems(self) -> list[Problem]:
         """What the decree requires and this content lacks, with the form field to fix."""
         return content_problems(self)
@@ -458,13 +485,30 @@ def content_problems(c: LetterContent) -> list[Problem]:
         )
     if c.admission_at is None:
         add("admission_at", "Date d'entrée absente.", True)
-    if c.discharge_at is None:
+    planned = c.planned_discharge
+    if planned is not None and not c.discharge_recorded:
+        if planned.at is None:
+            add("planned_discharge.at", "Sortie prévue : date et heure à indiquer.", True)
+        elif c.admission_at and planned.at < c.admission_at:
+            add("planned_discharge.at", "Sortie prévue : elle précède la date d'entrée.", True)
+        if planned.exit_mode is None:
+            add("planned_discharge.exit_mode", "Sortie prévue : modalité de sortie à indiquer.", True)
+        if not planned.confirmed:
+            add(
+                "planned_discharge.confirmed",
+                "Sortie prévue à confirmer par le médecin (date, modalité et destination) : "
+                "la sortie n'est pas encore enregistrée par le GAM.",
+                True,
+            )
+    # With a planned discharge still pending, the checks above name the planned fields.
+    stated = planned is None or c.discharge_recorded
+    if c.discharge_at is None and stated:
         add("discharge_at", "Date de sortie absente.", True)
-    if c.admission_at and c.discharge_at and c.discharge_at < c.admission_at:
+    if c.admission_at and c.discharge_at and c.discharge_at < c.admission_at and stated:
         add("discharge_at", "La date de sortie précède la date d'entrée.", True)
     if c.entry_mode is None:
         add("entry_mode", "Modalité d'entrée non renseignée.")
-    if c.exit_mode is None:
+    if c.exit_mode is None and stated:
         add("exit_mode", "Modalité de sortie non renseignée.")
     if not c.reason.strip():
         add("reason", "Motif de l'hospitalisation absent.", True)

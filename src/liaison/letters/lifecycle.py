@@ -27,7 +27,7 @@ from liaison.delivery import outbox
 from liaison.delivery.routing import RoutingError, delivery_plan
 from liaison.letters import audit, rendering
 from liaison.letters.content import LetterContent, Problem, Professional
-from liaison.letters.models import PARIS, AuditEvent, Letter, Practitioner, Stay
+from liaison.letters.models import PARIS, AuditEvent, DischargeCheck, Letter, Practitioner, Stay
 from liaison.letters.permissions import (
     User,
     check_correct,
@@ -41,6 +41,40 @@ from liaison.letters.prefill import apply_stay_facts, initial_content, practitio
 
 class LifecycleError(Exception):
     """A refused lifecycle step; `str(error)` is the French message for the user."""
+
+
+PLANNED_LABELS = {
+    "planned_discharge.at": "Sortie prévue (date et heure)",
+    "planned_discharge.exit_mode": "Sortie prévue (modalité)",
+}
+
+
+class FieldError(LifecycleError):
+    """A refused value, naming the form field (`field`, a `LetterContent` path)."""
+
+    def __init__(self, field: str, label: str, reason: str):
+        super().__init__(f"{label} : {reason}")
+        self.field, self.label, self.reason = field, label, reason
+
+
+def check_planned_discharge(
+    before: LetterContent, after: LetterContent, now: dt.datetime | None = None
+) -> None:
+    """A planned discharge typed (changed) in the past or before the admission is refused."""
+    new, old = after.planned_discharge, before.planned_discharge
+    if after.discharge_recorded or new is None or new.at is None:
+        return
+    if old is not None and old.at == new.at:
+        return
+    label = PLANNED_LABELS["planned_discharge.at"]
+    fmt = "%d/%m/%Y à %H:%M"
+    if after.admission_at and new.at < after.admission_at:
+        entry = timezone.localtime(after.admission_at, PARIS).strftime(fmt)
+        raise FieldError("planned_discharge.at", label, f"elle précède l'entrée du {entry}.")
+    now = now or timezone.now()
+    if new.at < now.replace(second=0, microsecond=0):
+        typed = timezone.localtime(new.at, PARIS).strftime(fmt)
+        raise FieldError("planned_discharge.at", label, f"le {typed} est déjà passé.")
 
 
 class StaleEditError(LifecycleError):
@@ -94,6 +128,7 @@ def refresh_from_stay(
     stay: Stay | None = None,
     why: str = "mise à jour depuis le séjour",
     trace: Callable[[AuditEvent], object] | None = None,
+    replan: bool = False,
 ) -> Letter:
     """Update a draft's GAM-owned parts (identity, dates, modes) after an ADT change.
 
@@ -102,7 +137,8 @@ def refresh_from_stay(
     means the caller (the ADT ingest) has already locked and loaded, in the current transaction,
     both `letter` (the whole row) and its `stay`: they are used as they are. A signed letter is
     never touched. `trace`, when given, receives the audit row instead of it being written now
-    (the ingest writes all the rows of a message at once, in the same transaction).
+    (the ingest writes all the rows of a message at once, in the same transaction). `replan`:
+    the GAM changed the planned discharge (A16, A25), which the physician confirms again.
     """
     with transaction.atomic(savepoint=False):
         if stay is None:
@@ -111,7 +147,7 @@ def refresh_from_stay(
             letter.stay = stay
         if letter.status != Letter.Status.DRAFT:
             return letter
-        content = _dump(apply_stay_facts(letter.parsed(), letter.stay))
+        content = _dump(apply_stay_facts(letter.parsed(), letter.stay, replan=replan))
         if content == letter.content:
             return letter
         # The row is locked: the revision read is the current one.
@@ -140,6 +176,7 @@ def save_draft(
             raise StaleEditError(letter)
         # Identities and dates stay those of the GAM, whatever the form sent.
         content = apply_stay_facts(content, letter.stay)
+        check_planned_discharge(letter.parsed(), content)
         letter.content = _dump(content)
         letter.revision += 1
         letter.updated_by = user
@@ -203,6 +240,11 @@ def sign(letter_id: int, user: User, at: dt.datetime | None = None) -> Letter:
         letter.status = Letter.Status.SIGNED
         letter.signed_at = at
         letter.signed_by = signer
+        # Signed on the recorded discharge, or on the planned one until the A03 (`reconcile`).
+        letter.discharge_check = (
+            DischargeCheck.CONSISTENT if content.discharge_recorded else DischargeCheck.PLANNED
+        )
+        letter.discharge_checked_at = at
         letter.revision += 1
         letter.updated_by = user
         letter.save()
@@ -264,11 +306,14 @@ def start_correction(letter_id: int, user: User, why: str) -> Letter:
             raise LifecycleError("Seule la version signée en vigueur peut être corrigée.")
         if Letter.objects.filter(replaces=letter).exists():
             raise LifecycleError("Une correction de cette lettre est déjà en cours.")
+        # Pre-filled with what the GAM now says of the discharge (the reason for most corrections).
+        replan = letter.discharge_check == DischargeCheck.TO_CORRECT
+        content = apply_stay_facts(letter.parsed(), letter.stay, replan=replan)
         new = Letter.objects.create(
             stay=letter.stay,
             version=letter.version + 1,
             replaces=letter,
-            content=letter.content,
+            content=_dump(content),
             set_oid=letter.set_oid,
             created_by=user,
             updated_by=user,

@@ -98,6 +98,10 @@ class Unit(models.Model):
     sector = models.CharField("secteur", max_length=3, choices=SECTOR_CHOICES, default="MCO")
     is_obstetric = models.BooleanField("obstétrique (signature sage-femme admise)", default=False)
     phone = models.CharField("téléphone du service", max_length=30, blank=True)
+    # Proposed on the letter form when the GAM says nothing; never filled in silently.
+    usual_exit_mode = models.CharField(
+        "modalité de sortie habituelle", max_length=12, choices=EXIT_MODE_CHOICES, blank=True
+    )
 
     class Meta:
         verbose_name = "service"
@@ -241,7 +245,12 @@ class Stay(models.Model):
     sector = models.CharField("secteur", max_length=3, choices=SECTOR_CHOICES, default="MCO")
     admission_at = models.DateTimeField("entrée")
     discharge_at = models.DateTimeField("sortie", null=True, blank=True)
+    # The GAM's planned discharge: PV2-9, or an A16 (pending discharge) with ZFM / PV1-36.
     planned_discharge_at = models.DateTimeField("sortie prévue", null=True, blank=True)
+    planned_exit_mode = models.CharField(
+        "modalité de sortie prévue", max_length=12, choices=EXIT_MODE_CHOICES, blank=True
+    )
+    planned_destination = models.CharField("destination prévue", max_length=200, blank=True)
     entry_mode = models.CharField("modalité d'entrée", max_length=12, choices=ENTRY_MODE_CHOICES, blank=True)
     exit_mode = models.CharField("modalité de sortie", max_length=12, choices=EXIT_MODE_CHOICES, blank=True)
     destination = models.CharField("destination", max_length=200, blank=True)
@@ -299,6 +308,14 @@ class Stay(models.Model):
         return self.letters.exclude(status=Letter.Status.SUPERSEDED).order_by("-version").first()
 
 
+class DischargeCheck(models.TextChoices):
+    """A signed letter against the discharge the GAM knows (planned, then recorded)."""
+
+    PLANNED = "prevue", "Signée sur la sortie prévue : sortie enregistrée attendue"
+    CONSISTENT = "coherente", "Conforme à la sortie enregistrée"
+    TO_CORRECT = "a_corriger", "Lettre à corriger : la sortie enregistrée diffère"
+
+
 class Letter(models.Model):
     """One version of the discharge letter of a stay."""
 
@@ -343,6 +360,13 @@ class Letter(models.Model):
     )
     handed_over_to = models.CharField("remise à", max_length=100, blank=True)  # patient, proche…
     understanding_checked = models.BooleanField("compréhension vérifiée", default=False)
+    # Reconciliation of a signed version with the GAM's discharge (`letters.reconcile`); kept on
+    # a superseded version, so "needed a correction" stays countable.
+    discharge_check = models.CharField(
+        "sortie enregistrée / lettre", max_length=12, choices=DischargeCheck.choices, blank=True
+    )
+    discharge_differences = models.JSONField("écarts avec la sortie enregistrée", default=list, blank=True)
+    discharge_checked_at = models.DateTimeField("rapprochement le", null=True, blank=True)
 
     class Meta:
         verbose_name = "lettre de liaison"

@@ -11,6 +11,7 @@ from liaison.letters.content import (
     IdentityStatus,
     LetterContent,
     PatientIdentity,
+    PlannedDischarge,
     Professional,
     Recipient,
     RecipientRole,
@@ -105,10 +106,52 @@ def default_recipients(stay: Stay) -> list[Recipient]:
     return out
 
 
-def apply_stay_facts(content: LetterContent, stay: Stay) -> LetterContent:
-    """Overwrite the GAM-owned parts of a draft (identities, dates, modes) from the stay."""
+def gam_planned(stay: Stay) -> PlannedDischarge:
+    """What the GAM says of the planned discharge (PV2-9, A16), unconfirmed."""
+    return PlannedDischarge(
+        at=stay.planned_discharge_at,
+        exit_mode=ExitMode(stay.planned_exit_mode) if stay.planned_exit_mode else None,
+        destination=stay.planned_destination,
+    )
+
+
+def planned_discharge(content: LetterContent, stay: Stay, replan: bool = False) -> PlannedDischarge:
+    """The letter's planned discharge: the physician's values, the GAM's filling what is empty.
+
+    `replan` (an A16 or A25 changed the plan): the GAM's values replace the letter's and the
+    physician confirms again. The unit's usual exit mode is never filled in here (the form
+    proposes it)."""
+    gam = gam_planned(stay)
+    mine = content.planned_discharge
+    if mine is None or replan:
+        return gam
+    return mine.model_copy(
+        update={
+            "at": mine.at or gam.at,
+            "exit_mode": mine.exit_mode or gam.exit_mode,
+            "destination": mine.destination or gam.destination,
+        }
+    )
+
+
+def apply_stay_facts(content: LetterContent, stay: Stay, replan: bool = False) -> LetterContent:
+    """Overwrite the GAM-owned parts of a draft (identities, dates, modes) from the stay.
+
+    The discharge is the recorded one (A03) when there is one; until then it is the letter's
+    planned discharge, pre-filled from the GAM (`planned_discharge`)."""
     est = stay.establishment
     data = content.model_dump()
+    if stay.discharge_at is not None:
+        discharge = dict(
+            discharge_recorded=True,
+            discharge_at=stay.discharge_at,
+            exit_mode=ExitMode(stay.exit_mode) if stay.exit_mode else None,
+            destination=stay.destination,
+        )
+    else:
+        discharge = dict(
+            discharge_recorded=False, planned_discharge=planned_discharge(content, stay, replan).model_dump()
+        )
     data.update(
         establishment=EstablishmentInfo(
             finess_ej=est.finess_ej,
@@ -121,10 +164,8 @@ def apply_stay_facts(content: LetterContent, stay: Stay) -> LetterContent:
         patient=patient_identity(stay.patient).model_dump(),
         sector=Sector(stay.sector),
         admission_at=stay.admission_at,
-        discharge_at=stay.discharge_at or stay.planned_discharge_at,
         entry_mode=EntryMode(stay.entry_mode) if stay.entry_mode else None,
-        exit_mode=ExitMode(stay.exit_mode) if stay.exit_mode else None,
-        destination=stay.destination,
+        **discharge,
     )
     mt = stay.patient.medecin_traitant
     data["medecin_traitant"] = correspondent_snapshot(mt).model_dump() if mt else None
@@ -136,7 +177,7 @@ def apply_stay_facts(content: LetterContent, stay: Stay) -> LetterContent:
         data["responsible_physician"] = practitioner_snapshot(stay.responsible_physician).model_dump()
     if not content.emergency_contact and stay.sector == Sector.CA:
         data["emergency_contact"] = est.emergency_phone
-    return LetterContent.model_validate(data)
+    return LetterContent.model_validate(data).stating_planned()
 
 
 def initial_content(stay: Stay) -> LetterContent:

@@ -18,10 +18,12 @@ from functools import cache
 from pydantic import ValidationError
 
 from liaison.identifiers import IdentifierError, validate_mssante, validate_rpps
+from liaison.ingest.hl7v2 import PMSI_DESTINATION
 from liaison.letters.content import (
     PRESENCE_LABELS,
     Channel,
     Confidentiality,
+    ExitMode,
     FollowUpItem,
     FollowUpKind,
     LetterContent,
@@ -29,11 +31,14 @@ from liaison.letters.content import (
     MedicationStatus,
     Orientation,
     PendingResult,
+    PlannedDischarge,
     Presence,
     Recipient,
     RecipientRole,
 )
+from liaison.letters.lifecycle import PLANNED_LABELS, FieldError, check_planned_discharge
 from liaison.letters.medicines import Medicine, marketed_medicines
+from liaison.letters.models import PARIS
 
 TEXT_FIELDS = (
     "reason",
@@ -86,6 +91,9 @@ GAM_FIELDS = {
     "receiving_structure",
     "establishment",
 }
+# Destinations as the GAM names them (PMSI ZFM-4 labels, `ingest.hl7v2`), offered for the
+# planned discharge so that the reconciliation with the A03 compares like with like.
+DESTINATION_CHOICES = ("Domicile", *dict.fromkeys(label for _, label in PMSI_DESTINATION.values()))
 _ROW_KEY = re.compile(r"^(medications|pending_results|follow_up|recipients)\.(\d+)\.([a-z_]+)$")
 
 
@@ -131,7 +139,7 @@ def field_label(path: str) -> str:
     if len(parts) == 3 and parts[0] in ROW_LABELS and parts[1].isdigit():
         what = ROW_FIELD_LABELS.get(parts[2], parts[2])
         return f"{ROW_LABELS[parts[0]]} {int(parts[1]) + 1}, {what}"
-    return path
+    return PLANNED_LABELS.get(path, path)
 
 
 def field_id(path: str) -> str:
@@ -312,6 +320,8 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
     upd["recipients"] = recipients
     if base.medecin_traitant is not None:  # the GAM knows one: "no médecin traitant" cannot be ticked
         upd["no_medecin_traitant"] = False
+    if "planned_discharge.at" in data and not base.discharge_recorded:
+        upd["planned_discharge"] = _planned(get, errors) or base.planned_discharge
 
     try:
         content = LetterContent.model_validate({**base.model_dump(), **_dumped(upd)})
@@ -319,7 +329,33 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
         for err in exc.errors():
             errors[".".join(str(p) for p in err["loc"])] = "Valeur refusée."
         content = base
-    return ParsedForm(content=content, errors=errors, row_map=row_map)
+    try:
+        check_planned_discharge(base, content)
+    except FieldError as exc:  # refused with the field named: the form is not saved
+        errors[exc.field] = exc.reason
+    return ParsedForm(content=content.stating_planned(), errors=errors, row_map=row_map)
+
+
+def _planned(get, errors: dict[str, str]) -> PlannedDischarge | None:  # type: ignore[no-untyped-def]
+    """The planned discharge as typed (date-time in Europe/Paris); None if the date is unreadable."""
+    typed = get("planned_discharge.at").strip()
+    at = None
+    if typed:
+        try:
+            at = dt.datetime.fromisoformat(typed).replace(tzinfo=PARIS)
+        except ValueError:
+            errors["planned_discharge.at"] = "valeur illisible."
+            return None
+    mode = get("planned_discharge.exit_mode").strip()
+    if mode and mode not in ExitMode.__members__.values():
+        errors["planned_discharge.exit_mode"] = "valeur inconnue."
+        return None
+    return PlannedDischarge(
+        at=at,
+        exit_mode=ExitMode(mode) if mode else None,
+        destination=get("planned_discharge.destination").strip()[:200],
+        confirmed=get("planned_discharge.confirmed") in ("on", "1", "true"),
+    )
 
 
 def _dumped(upd: dict[str, object]) -> dict[str, object]:

@@ -36,11 +36,21 @@ from liaison.letters.content import (
     MEDICATION_STATUS_LABELS,
     ORIENTATION_LABELS,
     RECIPIENT_ROLE_LABELS,
+    ExitMode,
     LetterContent,
     Professional,
 )
 from liaison.letters.medicines import search as search_medicines
-from liaison.letters.models import PARIS, AuditEvent, Correspondent, Letter, Practitioner, Stay, Unit
+from liaison.letters.models import (
+    PARIS,
+    AuditEvent,
+    Correspondent,
+    DischargeCheck,
+    Letter,
+    Practitioner,
+    Stay,
+    Unit,
+)
 from liaison.letters.permissions import (
     CLINICAL_ROLES,
     DRAFTING_ROLES,
@@ -58,10 +68,11 @@ from liaison.letters.permissions import (
     unit_ids,
 )
 from liaison.letters.prefill import practitioner_snapshot
+from liaison.letters.reconcile import stay_consistency
 from liaison.letters.rendering import document_meta
 from liaison.web import deliveries
 from liaison.web.checklist import ANSWER_LABELS, load_checklist
-from liaison.web.letter_form import changed_sections, field_label, parse_form
+from liaison.web.letter_form import DESTINATION_CHOICES, changed_sections, field_label, parse_form
 from liaison.web.live import build_panel
 from liaison.web.models import DischargeChecklist
 from liaison.web.worklist import days_late, worklist
@@ -195,12 +206,15 @@ def all_stays(request: HttpRequest) -> HttpResponse:
         letters = [x for x in stay.prefetched_letters if x.status != Letter.Status.SUPERSEDED]
         letter = max(letters, key=lambda x: x.version, default=None)
         missing = len(letter.parsed().problems()) if letter else None
+        consistency, differences = stay_consistency(stay.prefetched_letters)
         rows.append(
             {
                 "stay": stay,
                 "state": letter.state_label if letter else "Aucune lettre",
                 "letter": letter,
                 "missing": missing,
+                "consistency": consistency,
+                "differences": differences,
             }
         )
     if rows:
@@ -260,6 +274,7 @@ def _letter_context(request: HttpRequest, letter: Letter, content: LetterContent
         "letter": letter,
         "stay": stay,
         "c": content,
+        "discharge": discharge_view(stay, letter, content),
         "panel": build_panel(stay, letter, content, parsed, getattr(user, "practitioner", None)),
         "draft": draft,
         "can_edit": can_edit,
@@ -291,6 +306,25 @@ def _letter_context(request: HttpRequest, letter: Letter, content: LetterContent
         "why_no_dmp": why_no_dmp(content),
         "now_local": timezone.localtime(timezone.now(), PARIS).strftime("%Y-%m-%dT%H:%M"),
         "form_revision": letter.revision,
+    }
+
+
+def discharge_view(stay: Stay, letter: Letter, content: LetterContent) -> dict:
+    """What the letter page says of the discharge: planned or recorded, and the reconciliation."""
+    planned = content.planned_discharge
+    usual = stay.unit.usual_exit_mode
+    check = letter.discharge_check if letter.status == Letter.Status.SIGNED else ""
+    return {
+        "exit_label": EXIT_MODE_LABELS.get(content.exit_mode) if content.exit_mode else "",
+        "planned_label": EXIT_MODE_LABELS.get(planned.exit_mode) if planned and planned.exit_mode else "",
+        "planned_at_local": timezone.localtime(planned.at, PARIS).strftime("%Y-%m-%dT%H:%M")
+        if planned and planned.at
+        else "",
+        "usual": (usual, EXIT_MODE_LABELS[ExitMode(usual)]) if usual else None,
+        "destinations": DESTINATION_CHOICES,
+        "check": check,
+        "check_label": DischargeCheck(check).label if check else "",
+        "differences": letter.discharge_differences if check else [],
     }
 
 

@@ -1,8 +1,9 @@
 """Today's discharges per unit: each stay's letter state, what is missing and who must act.
 
 Rows: stays discharged today (or planned to leave today), plus yesterday's discharges whose
-letter is not yet signed and handed over. "Today" is the calendar day in Europe/Paris
-(`liaison.letters.models.paris_days`).
+letter is not yet signed and handed over, plus every stay whose signed letter must be corrected
+because the recorded discharge differs from it (`letters.reconcile`). "Today" is the calendar
+day in Europe/Paris (`liaison.letters.models.paris_days`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from liaison.letters.models import PARIS, Letter, Stay, paris_days
+from liaison.letters.models import PARIS, DischargeCheck, Letter, Stay, paris_days
 from liaison.web import deliveries
 from liaison.web.live import Panel, build_panel
 
@@ -23,6 +24,10 @@ STATES: dict[str, tuple[str, str]] = {
     "draft": ("Brouillon", "Médecin, interne ou secrétaire : compléter la lettre"),
     "ready": ("Prête à signer", "Médecin : vérifier et signer"),
     "signed": ("Signée", "Équipe de soins : remettre la lettre au patient"),
+    "to_correct": (
+        "Lettre à corriger : la sortie enregistrée diffère",
+        "Médecin : ouvrir la correction (pré-remplie par le GAM) et la signer",
+    ),
     "handed_over": ("Remise au patient", ""),
     "sent": ("Remise et envoyée", ""),
     "acknowledged": ("Remise, envoyée et reçue", ""),
@@ -62,6 +67,8 @@ def state_of(stay: Stay, letter: Letter | None) -> tuple[str, Panel | None]:
     if letter.status == Letter.Status.DRAFT:
         panel = build_panel(stay, letter, letter.parsed())
         return ("ready" if panel.ready and panel.signable else "draft"), panel
+    if letter.discharge_check == DischargeCheck.TO_CORRECT:
+        return "to_correct", None
     if letter.handed_over_at is None:
         return "signed", None
     delivery = deliveries.summary(letter, list(letter.deliveries.all()))
@@ -83,9 +90,11 @@ def worklist(
     today = day or timezone.localtime(timezone.now(), PARIS).date()
     start, end = paris_days(today)
     y_start, _ = paris_days(today - dt.timedelta(days=1))
+    to_correct = Letter.objects.filter(status=Letter.Status.SIGNED, discharge_check=DischargeCheck.TO_CORRECT)
     qs = stays.filter(
         Q(discharge_at__gte=y_start, discharge_at__lt=end)
         | Q(discharge_at__isnull=True, planned_discharge_at__gte=start, planned_discharge_at__lt=end)
+        | Q(pk__in=to_correct.values("stay_id"))  # until corrected, whatever the day
     )
     if unit:
         qs = qs.filter(unit_id=unit)

@@ -107,6 +107,18 @@
     mssante.dispatchEvent(new Event("change", { bubbles: true }));
   });
 
+  // The unit's usual exit mode is proposed, never filled in silently: one click puts it in the
+  // field (the physician still confirms the planned discharge).
+  document.addEventListener("click", function (ev) {
+    var t = ev.target.closest("[data-propose]");
+    if (!t) { return; }
+    var field = document.getElementById(t.dataset.propose);
+    if (!field) { return; }
+    field.value = t.dataset.value;
+    field.dispatchEvent(new Event("change", { bubbles: true }));
+    field.focus();
+  });
+
   document.addEventListener("click", function (ev) {
     var t = ev.target.closest("[data-add], [data-move], [data-remove], a[data-focus]");
     if (!t) { return; }
