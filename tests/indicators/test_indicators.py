@@ -110,6 +110,9 @@ def naive_figures(start: dt.date, end: dt.date) -> tuple[dict, dict]:
         count("MSS-PS", u, pro_mss, pro is not None)
         count("MSS-J0", u, pro_mss, pro is not None and pro <= 0)
         count("MSS-PAT", u, qualified, pat is not None)
+        before = any(x.signed_at < s.discharge_at for x in signed)
+        count("SIGN-AVANT-SORTIE", u, True, before)
+        count("CORR-APRES-SORTIE", u, before, any(x.discharge_check == "a_corriger" for x in s.letters.all()))
         for dv in dels:
             if dv.channel == "mssante" and dv.state in {"sent", "delivered", "read"}:
                 count("ACK-RECU", u, True, dv.state in {"delivered", "read"})

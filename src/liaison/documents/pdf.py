@@ -85,6 +85,8 @@ def letter_data(content: LetterContent, meta: DocumentMeta) -> dict:
         stay_discharge += f" — {EXIT_MODE_LABELS[c.exit_mode]}"
     if c.destination:
         stay_discharge += f" ({c.destination})"
+    if c.planned_discharge is not None and not c.discharge_recorded:  # signed before the A03
+        stay_discharge = f"prévue le {stay_discharge}"
     items = [
         ("Événements indésirables pendant le séjour", _presence(c.adverse_events, no="Aucun")),
         (

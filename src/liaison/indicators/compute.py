@@ -32,7 +32,16 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from liaison.delivery.models import Delivery
 from liaison.indicators import definitions as d
-from liaison.letters.models import PARIS, Establishment, Letter, Practitioner, Stay, Unit, paris_days
+from liaison.letters.models import (
+    PARIS,
+    DischargeCheck,
+    Establishment,
+    Letter,
+    Practitioner,
+    Stay,
+    Unit,
+    paris_days,
+)
 
 SIGNED_STATES = [Letter.Status.SIGNED, Letter.Status.SUPERSEDED]
 KEYS = ("month", "unit_id", "physician_id")
@@ -144,6 +153,8 @@ def stay_facts(
             pro_delay=delay(f"{dv}sent_at", mss_ok & Q(**{f"{dv}recipient_role__in": pro_roles})),
             pat_delay=delay(f"{dv}sent_at", mss_ok & Q(**{f"{dv}recipient_role": "patient"})),
             dmp_delay=delay(Coalesce(f"{dv}acknowledged_at", f"{dv}sent_at"), dmp_ok),
+            signed_before_discharge=any_of(signed & Q(letters__signed_at__lt=F("discharge_at"))),
+            corrected_after_discharge=any_of(Q(letters__discharge_check=DischargeCheck.TO_CORRECT)),
         )
         .annotate(
             has_letter=Case(

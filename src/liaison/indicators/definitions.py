@@ -34,6 +34,8 @@ STAY_FACTS = {
     "ins_qualified": bool,
     "dmp_delay": int,
     "pat_delay": int,
+    "signed_before_discharge": bool,
+    "corrected_after_discharge": bool,
 }
 DELIVERY_FACTS = {"left": bool, "delivered": bool, "read": bool}
 UNITS = {"sejour": STAY_FACTS, "envoi": DELIVERY_FACTS}

@@ -38,6 +38,8 @@ STAY_COLUMNS = [  # (fact, French header)
     ("ins_qualified", "INS qualifiée"),
     ("dmp_delay", "Délai d'alimentation du DMP (jours)"),
     ("pat_delay", "Délai d'envoi Mon espace santé (jours)"),
+    ("signed_before_discharge", "Signée avant la sortie enregistrée"),
+    ("corrected_after_discharge", "Corrigée après la sortie (sortie enregistrée différente)"),
 ]
 DELIVERY_COLUMNS = [
     ("recipient_role", "Destinataire"),

@@ -30,6 +30,7 @@ from liaison.letters.content import (
     PendingResult,
     Presence,
 )
+from liaison.letters.demo_discharge_day import discharge_day
 from liaison.letters.lifecycle import content_sha256
 from liaison.letters.medicines import search as search_medicines
 from liaison.letters.models import (
@@ -744,4 +745,33 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
                     )
                 )
         AuditEvent.objects.bulk_create(events)
-    return DemoSummary(est, len(stay_rows), len(letters))
+        Unit.objects.filter(establishment=est).update(usual_exit_mode="domicile")
+        day = _discharge_day(est, units["CARDIO"], fake, ids, now, today)
+    return DemoSummary(est, len(stay_rows) + len(day), len(letters) + len(day))
+
+
+def _discharge_day(
+    est: Establishment, unit: Unit, fake: Faker, ids: _Ids, now: dt.datetime, today: dt.date
+) -> list[Stay]:
+    """Today's discharges of dr.martin in every state of the planned discharge (issue 13)."""
+    physician = Practitioner.objects.get(user__username="dr.martin")
+
+    def make_patient(family: str, given: str, sex: str, n: int) -> Patient:
+        birth = fake.date_of_birth(minimum_age=60, maximum_age=90)
+        nir, cog = ids.nir(sex, birth)
+        return Patient.objects.create(
+            establishment=est,
+            ipp=f"{800000 + n}",
+            ins_matricule=nir,
+            ins_oid=OID_INS_NIR_TEST,
+            identity_status="qualifiee",
+            birth_family_name=family,
+            first_given_name=given,
+            given_names=given,
+            birth_date=birth,
+            birth_place_cog=cog,
+            sex=sex,
+            address=fake.address().replace("\n", ", "),
+        )
+
+    return discharge_day(unit, physician, make_patient, now, f"{today:%y}49000")
