@@ -87,6 +87,15 @@ def test_replay_a_synthetic_day(demo_listener):
         after = Patient.objects.values("id", *IDENTITY).get(pk=stay.patient_id)
         assert after == identities[stay.patient_id]
 
+    # Planned discharges (A16) of patients staying, one cancelled (A25); the others stay planned.
+    assert "A16" in events and events.count("A25") == 1
+    cancelled = next(r.visit_number for r in accepted if r.event == "A25")
+    assert Stay.objects.get(visit_number=cancelled).planned_discharge_at is None
+    for visit in {r.visit_number for r in accepted if r.event == "A16"} - {cancelled, *discharged}:
+        stay = Stay.objects.get(visit_number=visit)
+        assert stay.discharge_at is None and stay.planned_discharge_at is not None
+        assert stay.planned_exit_mode == "domicile"
+
 
 def test_dry_run_then_replay_the_file(demo_listener, tmp_path):
     path = tmp_path / "journee.hl7"

@@ -7,7 +7,8 @@ units, physicians and médecins traitants), over the last 24 hours:
   each with an attending physician of its unit and, most of the time, a médecin traitant (ROL);
 - transfers (A02) of some of them to another unit of the same sector;
 - discharges (A03) of patients already in the hospital (stays without a discharge date), their
-  identity sent back as it is stored;
+  identity sent back as it is stored, most announced first by a planned discharge (A16, PV2-9);
+- planned discharges (A16) later today of other patients staying, one of them cancelled (A25);
 - one identity update (A08) of a new patient (name used, phone);
 - one message sent twice (same MSH-10: applied once, acknowledged twice);
 - one malformed message (no PID segment), to show the refusal (NACK).
@@ -114,6 +115,7 @@ class _Builder:
         gp: Correspondent | None = None,
         zfm: str = "",
         admission_type: str = "R",
+        expected_discharge: dt.datetime | None = None,
     ) -> str:
         structure = {"A01": "ADT_A01", "A08": "ADT_A01"}.get(event, f"ADT_{event}")
         f = self.facility
@@ -147,6 +149,8 @@ class _Builder:
         pv1[44] = _ts(admit_at) if admit_at else ""
         pv1[45] = _ts(discharge_at) if discharge_at else ""
         segs.append("|".join(pv1))
+        if expected_discharge is not None:  # PV2-9: the planned discharge (A16)
+            segs.append("PV2" + "|" * 9 + _ts(expected_discharge))
         if unit is not None:
             movement = discharge_at or (at if event == "A02" else admit_at) or at
             segs.append(
@@ -291,11 +295,56 @@ def generate_day(
     )
     count = len(in_house) if discharges is None else min(discharges, len(in_house))
     count = min(count, max(admissions // 2, 1)) if discharges is None else count
-    for stay in rng.sample(in_house, k=count):
+    # A quarter of the patients staying announce their discharge (A16) instead of leaving.
+    ready = [s for s in in_house if s.admission_at < now - dt.timedelta(hours=1)]
+    announced = rng.sample(ready, k=min(len(ready), max(len(in_house) // 4, 1)))
+    rest = [s for s in in_house if s not in announced]
+    leaving = rng.sample(rest, k=min(count, len(rest)))
+
+    def pending(stay: Stay, at: dt.datetime, planned: dt.datetime, note: str) -> None:
+        """A16: the ward announces the discharge (PV2-9, planned mode « domicile » in ZFM-2)."""
+        cid = control_id()
+        text = builder.message(
+            "A16",
+            cid,
+            at,
+            _stored_person(stay.patient),
+            visit=stay.visit_number,
+            unit=stay.unit,
+            admit_at=stay.admission_at,
+            zfm="|8",
+            expected_discharge=planned,
+        )
+        plan.append(Planned(at, "A16", cid, stay.patient.ipp, stay.visit_number, text, note))
+
+    # Planned discharges (A16) of patients staying: later today; one is then cancelled (A25).
+    for stay in announced:
+        at = moment(max(start, stay.admission_at + dt.timedelta(minutes=30)), now - dt.timedelta(minutes=20))
+        planned = (now + dt.timedelta(hours=rng.randrange(1, 6))).replace(minute=0, second=0, microsecond=0)
+        pending(stay, at, planned, "sortie prévue")
+    if announced:
+        stay = announced[0]
+        at = now - dt.timedelta(minutes=rng.randrange(1, 15))
+        cid = control_id()
+        text = builder.message(
+            "A25",
+            cid,
+            at,
+            _stored_person(stay.patient),
+            visit=stay.visit_number,
+            unit=stay.unit,
+            admit_at=stay.admission_at,
+        )
+        plan.append(
+            Planned(at, "A25", cid, stay.patient.ipp, stay.visit_number, text, "sortie prévue annulée")
+        )
+    for stay in leaving:
         earliest = max(start, stay.admission_at + dt.timedelta(hours=1))
         if earliest >= now:
             continue
         at = moment(earliest, now - dt.timedelta(minutes=5))
+        if at - earliest > dt.timedelta(minutes=30):  # announced first (A16), as most wards do
+            pending(stay, moment(earliest, at - dt.timedelta(minutes=20)), at, "sortie prévue")
         cid = control_id()
         person = _stored_person(stay.patient)
         exit_zfm = rng.choices(["|8", "|6|1|2", "|6|1|7"], weights=[85, 10, 5])[0]
