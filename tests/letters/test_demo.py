@@ -79,7 +79,7 @@ def test_demo_has_every_state_and_quality():
     current = [x for x in letters if x.status == Letter.Status.SIGNED]
     handed = [x for x in current if x.handed_over_at]
     assert 0.3 < len(handed) / len(current) < 0.9
-    next_day = [x for x in current if x.signed_at.date() > x.stay.discharge_day]
+    next_day = [x for x in current if x.stay.discharge_at and x.signed_at.date() > x.stay.discharge_day]
     assert next_day, "some letters are signed the day after discharge"
     problems = Counter(p.field.split(".")[0] for x in current for p in x.parsed().problems())
     assert problems["medications"] > 5 and problems["follow_up"] > 5
@@ -87,6 +87,11 @@ def test_demo_has_every_state_and_quality():
     assert Stay.objects.filter(letters__isnull=True).exists(), "some stays have no letter yet"
     assert Stay.objects.filter(discharge_at__isnull=True).exists(), "some patients are still in"
     assert {"MCO", "CA"} <= set(Stay.objects.values_list("sector", flat=True))
+    # Today's discharges in every state of the planned discharge (issue 13).
+    checks = Counter(x.discharge_check for x in current if x.stay.visit_number.startswith("2649000"))
+    assert checks == {"prevue": 1, "coherente": 1, "a_corriger": 1}
+    drafts = Letter.objects.filter(stay__visit_number__startswith="2649000", status=Letter.Status.DRAFT)
+    assert [x.parsed().planned_discharge.confirmed for x in drafts] == [False]
     from liaison.delivery.models import Delivery
 
     states = Counter(Delivery.objects.values_list("state", flat=True))

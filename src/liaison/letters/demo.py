@@ -30,6 +30,7 @@ from liaison.letters.content import (
     PendingResult,
     Presence,
 )
+from liaison.letters.demo_discharge_day import PATIENTS as DISCHARGE_DAY
 from liaison.letters.demo_discharge_day import discharge_day
 from liaison.letters.lifecycle import content_sha256
 from liaison.letters.medicines import search as search_medicines
@@ -521,7 +522,7 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
         )
 
         patients, stay_rows, plans = [], [], []
-        for i in range(stays):
+        for i in range(max(stays - len(DISCHARGE_DAY), 0)):  # the discharge day's stays come last
             code = rng.choices(list(units), weights=[18, 20, 14, 10, 10, 28])[0]
             unit = units[code]
             sex = "F" if code == "MATER" else rng.choice("MF")

@@ -103,7 +103,7 @@ def discharge_day(
         content = content.model_copy(update={**clinical, "planned_discharge": planned})
         letter = lifecycle.save_draft(letter.pk, content, letter.revision, user, why="démonstration")
         if step != "draft":
-            signed_at = max(stay.admission_at, planned_at - dt.timedelta(hours=1, minutes=30))
+            signed_at = max(stay.admission_at, min(now, planned_at) - dt.timedelta(hours=1, minutes=30))
             letter = lifecycle.sign(letter.pk, user, at=signed_at)
         if recorded is not None:
             handed_at = planned_at - dt.timedelta(minutes=10)
