@@ -315,7 +315,7 @@ def discharge_view(stay: Stay, letter: Letter, content: LetterContent) -> dict:
     usual = stay.unit.usual_exit_mode
     check = letter.discharge_check if letter.status == Letter.Status.SIGNED else ""
     return {
-        "exit_label": EXIT_MODE_LABELS.get(content.exit_mode) if content.exit_mode else "",
+        "recorded_label": EXIT_MODE_LABELS[ExitMode(stay.exit_mode)] if stay.exit_mode else "",
         "planned_label": EXIT_MODE_LABELS.get(planned.exit_mode) if planned and planned.exit_mode else "",
         "planned_at_local": timezone.localtime(planned.at, PARIS).strftime("%Y-%m-%dT%H:%M")
         if planned and planned.at
