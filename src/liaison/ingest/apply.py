@@ -753,36 +753,49 @@ def _receiving_structure(finess: str) -> Correspondent:
     )
 
 
+def _after_admission(stay: Stay, at: dt.datetime, what: str, location: str) -> None:
+    """Refuse a discharge (recorded or planned) before the admission, naming both dates."""
+    if at < stay.admission_at:
+        fmt = "%d/%m/%Y %H:%M"
+        raise HL7Error(
+            f"{what} ({timezone.localtime(at, PARIS):{fmt}}) précède la date d'entrée "
+            f"({timezone.localtime(stay.admission_at, PARIS):{fmt}}).",
+            "AE",
+            "207",
+            location,
+        )
+
+
 def _discharge(ctx: _Context, stay: Stay, v: VisitData) -> None:
     if stay.cancelled:
         raise HL7Error(f"Le séjour {stay.visit_number} est annulé : sortie impossible.", "AE", "207")
     discharge_at = v.discharge_at or v.movement_at or ctx.msg.event_at
     if discharge_at is None:
         raise hl7v2._missing("PV1-45", "date-heure de sortie")
-    if discharge_at < stay.admission_at:
-        fmt = "%d/%m/%Y %H:%M"
-        raise HL7Error(
-            f"La date de sortie ({timezone.localtime(discharge_at, PARIS):{fmt}}) précède la date "
-            f"d'entrée ({timezone.localtime(stay.admission_at, PARIS):{fmt}}).",
-            "AE",
-            "207",
-            "PV1-45",
-        )
+    _after_admission(stay, discharge_at, "La date de sortie", "PV1-45")
     changed: list[str] = []
-    _set(stay, changed, "discharge_at", discharge_at)
-    if v.exit_mode is not None:
-        _set(stay, changed, "exit_mode", v.exit_mode)
-    if v.destination is not None:
-        _set(stay, changed, "destination", v.destination)
     if v.receiving_finess and (
         stay.receiving_structure is None or stay.receiving_structure.finess != v.receiving_finess
     ):
         _set(stay, changed, "receiving_structure", _receiving_structure(v.receiving_finess))
+    _write_discharge(ctx, stay, v, discharge_at, "", changed, sortie=True)
+
+
+def _write_discharge(
+    ctx: _Context, stay: Stay, v: VisitData, at: dt.datetime, prefix: str, changed: list[str], **trace: Any
+) -> None:
+    """Date, mode and destination of the discharge: recorded (A03, `prefix` "") or planned (A16,
+    "planned_"); then the visit details, one UPDATE and the audit row."""
+    _set(stay, changed, f"{prefix}discharge_at", at)
+    if v.exit_mode is not None:
+        _set(stay, changed, f"{prefix}exit_mode", v.exit_mode)
+    if v.destination is not None:
+        _set(stay, changed, f"{prefix}destination", v.destination)
     changed += _update_visit_details(ctx, stay, v, save=False)
     changed = list(dict.fromkeys(changed))
     if changed:
         rowsql.update(stay, changed)
-    ctx.audit("update", stay, champs=changed, sortie=True)
+    ctx.audit("update", stay, champs=changed, **trace)
 
 
 def _cancel_discharge(ctx: _Context, stay: Stay) -> None:
@@ -810,26 +823,8 @@ def _pending_discharge(ctx: _Context, stay: Stay, v: VisitData) -> None:
     at = v.expected_discharge_at or v.movement_at or v.discharge_at
     if at is None:
         raise hl7v2._missing("PV2-9", "date-heure de sortie prévue")
-    if at < stay.admission_at:
-        fmt = "%d/%m/%Y %H:%M"
-        raise HL7Error(
-            f"La sortie prévue ({timezone.localtime(at, PARIS):{fmt}}) précède la date d'entrée "
-            f"({timezone.localtime(stay.admission_at, PARIS):{fmt}}).",
-            "AE",
-            "207",
-            "PV2-9",
-        )
-    changed: list[str] = []
-    _set(stay, changed, "planned_discharge_at", at)
-    if v.exit_mode is not None:
-        _set(stay, changed, "planned_exit_mode", v.exit_mode)
-    if v.destination is not None:
-        _set(stay, changed, "planned_destination", v.destination[:200])
-    changed += _update_visit_details(ctx, stay, v, save=False)
-    changed = list(dict.fromkeys(changed))
-    if changed:
-        rowsql.update(stay, changed)
-    ctx.audit("update", stay, champs=changed, sortie_prevue=True)
+    _after_admission(stay, at, "La sortie prévue", "PV2-9")
+    _write_discharge(ctx, stay, v, at, "planned_", [], sortie_prevue=True)
 
 
 def _cancel_pending_discharge(ctx: _Context, stay: Stay) -> None:

@@ -15,15 +15,10 @@ import datetime as dt
 from collections.abc import Callable
 
 from liaison.letters import lifecycle
-from liaison.letters.content import (
-    FollowUpItem,
-    FollowUpKind,
-    MedicationLine,
-    MedicationStatus,
-    Presence,
-)
+from liaison.letters.content import FollowUpItem, FollowUpKind
 from liaison.letters.models import Patient, Practitioner, Stay, Unit
 from liaison.letters.reconcile import reconcile
+from liaison.quality.synthetic import complete_letter
 
 # (family name, given name, sex, planned mode, recorded mode and destination or None, step)
 PATIENTS = [
@@ -34,38 +29,35 @@ PATIENTS = [
 ]
 
 
+# The clinical answers of the quality module's complete letter, with a cardiology stay's text.
+CLINICAL_FIELDS = (
+    "procedures_and_exams",
+    "adverse_events",
+    "resistant_organisms_screened",
+    "resistant_organisms",
+    "transfusion",
+    "blood_derivatives",
+    "implanted_devices",
+    "allergies",
+    "medications",
+    "no_pending_results",
+)
+
+
 def _clinical() -> dict:
-    return dict(
-        reason="Décompensation cardiaque globale",
-        medical_summary="Insuffisance cardiaque décompensée sur écart de régime ; amélioration sous "
+    base, _ = complete_letter()
+    return {
+        **{name: getattr(base, name) for name in CLINICAL_FIELDS},
+        "reason": "Décompensation cardiaque globale",
+        "medical_summary": "Insuffisance cardiaque décompensée sur écart de régime ; amélioration sous "
         "diurétiques IV, perte de 3 kg.",
-        procedures_and_exams="Échographie cardiaque, biologie, ECG.",
-        adverse_events=Presence(present=False),
-        resistant_organisms=Presence(present=False),
-        resistant_organisms_screened=True,
-        transfusion=Presence(present=False),
-        blood_derivatives=Presence(present=False),
-        implanted_devices=Presence(present=False),
-        allergies=Presence(present=False),
-        medications=[
-            MedicationLine(
-                medicine="FUROSEMIDE",
-                usual_treatment="Furosémide 20 mg le matin",
-                status=MedicationStatus.MODIFIE,
-                dosage="40 mg le matin",
-                route="orale",
-                duration="au long cours",
-                reason="Posologie doublée : surcharge hydrosodée",
-            )
-        ],
-        no_pending_results=True,
-        follow_up=[
+        "follow_up": [
             FollowUpItem(
                 kind=FollowUpKind.RDV_A_PRENDRE,
                 description="Consultation de cardiologie dans un mois, pesée quotidienne",
             )
         ],
-    )
+    }
 
 
 def discharge_day(

@@ -301,50 +301,40 @@ def generate_day(
     rest = [s for s in in_house if s not in announced]
     leaving = rng.sample(rest, k=min(count, len(rest)))
 
-    def pending(stay: Stay, at: dt.datetime, planned: dt.datetime, note: str) -> None:
-        """A16: the ward announces the discharge (PV2-9, planned mode « domicile » in ZFM-2)."""
+    def pending(
+        event: str, stay: Stay, at: dt.datetime, note: str, planned: dt.datetime | None = None
+    ) -> None:
+        """A16: the ward announces the discharge (PV2-9, planned mode « domicile » in ZFM-2);
+        A25: it is cancelled."""
         cid = control_id()
         text = builder.message(
-            "A16",
+            event,
             cid,
             at,
             _stored_person(stay.patient),
             visit=stay.visit_number,
             unit=stay.unit,
             admit_at=stay.admission_at,
-            zfm="|8",
+            zfm="|8" if planned else "",
             expected_discharge=planned,
         )
-        plan.append(Planned(at, "A16", cid, stay.patient.ipp, stay.visit_number, text, note))
+        plan.append(Planned(at, event, cid, stay.patient.ipp, stay.visit_number, text, note))
 
     # Planned discharges (A16) of patients staying: later today; one is then cancelled (A25).
     for stay in announced:
         at = moment(max(start, stay.admission_at + dt.timedelta(minutes=30)), now - dt.timedelta(minutes=20))
         planned = (now + dt.timedelta(hours=rng.randrange(1, 6))).replace(minute=0, second=0, microsecond=0)
-        pending(stay, at, planned, "sortie prévue")
+        pending("A16", stay, at, "sortie prévue", planned)
     if announced:
-        stay = announced[0]
         at = now - dt.timedelta(minutes=rng.randrange(1, 15))
-        cid = control_id()
-        text = builder.message(
-            "A25",
-            cid,
-            at,
-            _stored_person(stay.patient),
-            visit=stay.visit_number,
-            unit=stay.unit,
-            admit_at=stay.admission_at,
-        )
-        plan.append(
-            Planned(at, "A25", cid, stay.patient.ipp, stay.visit_number, text, "sortie prévue annulée")
-        )
+        pending("A25", announced[0], at, "sortie prévue annulée")
     for stay in leaving:
         earliest = max(start, stay.admission_at + dt.timedelta(hours=1))
         if earliest >= now:
             continue
         at = moment(earliest, now - dt.timedelta(minutes=5))
         if at - earliest > dt.timedelta(minutes=30):  # announced first (A16), as most wards do
-            pending(stay, moment(earliest, at - dt.timedelta(minutes=20)), at, "sortie prévue")
+            pending("A16", stay, moment(earliest, at - dt.timedelta(minutes=20)), "sortie prévue", at)
         cid = control_id()
         person = _stored_person(stay.patient)
         exit_zfm = rng.choices(["|8", "|6|1|2", "|6|1|7"], weights=[85, 10, 5])[0]
