@@ -466,3 +466,26 @@ def test_delivery_status_counts_who_has_received(client, today):
     outbox.acknowledge(rows[1], Delivery.State.READ, "MDN")
     page = client.get(f"/lettres/{letter.pk}/").content.decode()
     assert "Reçue par les 2 destinataires" in page and "Pas encore reçue" not in page
+
+
+def test_medicine_autocomplete_by_substance_and_a_line_in_dci(client, today):
+    letter = lifecycle.open_letter(today["stay"])
+    _login(client, today, "medecin")
+    options = client.get("/medicaments/", {"q": "apixaban 5"}).content.decode()
+    assert 'value="apixaban 5 mg, comprimé pelliculé">DCI, sans marque' in options
+    assert 'value="ELIQUIS 5 mg, comprimé pelliculé"' in options
+    options = client.get("/medicaments/", {"medications.0.medicine": "paracétamol"}).content.decode()
+    assert 'value="PARACETAMOL' in options
+    data = complete_form(
+        revision=letter.revision, **{"medications.0.medicine": "apixaban 5 mg, comprimé pelliculé"}
+    )
+    client.post(f"/lettres/{letter.pk}/brouillon/", data)
+    line = Letter.objects.get(pk=letter.pk).parsed().medications[0]
+    assert (line.medicine, line.cis, line.substance_code, line.atc) == (
+        "apixaban 5 mg, comprimé pelliculé",
+        None,
+        "61321",
+        "B01AF02",
+    )
+    page = client.get(f"/lettres/{letter.pk}/").content.decode()
+    assert "DCI · substance BDPM 61321" in page

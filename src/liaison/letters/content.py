@@ -312,6 +312,7 @@ class MedicationLine(_Model):
     medicine: str = ""  # as written on the discharge prescription
     cis: str | None = None  # BDPM code, OID 1.2.250.1.213.2.3.1
     atc: str | None = None
+    substance_code: str | None = None  # BDPM substance code (CIS_COMPO): a line written in DCI
     usual_treatment: str = ""  # before admission; empty for a new drug
     status: MedicationStatus | None = None
     dosage: str = ""  # posologie: dose, frequency, timing

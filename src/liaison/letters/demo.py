@@ -33,7 +33,7 @@ from liaison.letters.content import (
 from liaison.letters.demo_discharge_day import PATIENTS as DISCHARGE_DAY
 from liaison.letters.demo_discharge_day import discharge_day
 from liaison.letters.lifecycle import content_sha256
-from liaison.letters.medicines import search as search_medicines
+from liaison.letters.medicine_search import search as search_medicines
 from liaison.letters.models import (
     PARIS,
     AuditEvent,

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from liaison.identifiers import IdentifierError, validate_mssante, validate_rpps
 from liaison.ingest.hl7v2 import PMSI_DESTINATION
+from liaison.letters import medicine_search
 from liaison.letters.content import (
     PRESENCE_LABELS,
     Channel,
@@ -37,7 +38,7 @@ from liaison.letters.content import (
     RecipientRole,
 )
 from liaison.letters.lifecycle import PLANNED_LABELS, FieldError, check_planned_discharge
-from liaison.letters.medicines import Medicine, marketed_medicines
+from liaison.letters.medicine_search import Product
 from liaison.letters.models import PARIS
 
 TEXT_FIELDS = (
@@ -185,14 +186,20 @@ def _blank(row: dict[str, str]) -> bool:
 
 
 @cache
-def _by_name() -> dict[str, Medicine]:
-    return {m.name.upper(): m for m in marketed_medicines()}
+def _by_name() -> dict[str, Product]:
+    return {p.name.upper(): p for p in medicine_search.index().products}
 
 
-def _medicine_codes(name: str) -> tuple[str | None, str | None]:
-    """CIS and ATC of a medicine named exactly as in the BDPM (chosen from the list)."""
-    med = _by_name().get(name.strip().upper())
-    return (med.cis, med.atc) if med else (None, None)
+def _medicine_codes(name: str) -> dict[str, str | None]:
+    """CIS, ATC and substance code of a medicine named exactly as in the BDPM (chosen from the
+    list), or the substance code (and ATC) of a line written in DCI (« apixaban 5 mg »)."""
+    product = _by_name().get(name.strip().upper())
+    if product is not None:
+        single = product.substances[0].code if len(product.substances) == 1 else None
+        return {"cis": product.cis, "atc": product.atc, "substance_code": single}
+    found = medicine_search.substance_of(name)
+    code, atc = found if found else (None, None)
+    return {"cis": None, "atc": atc, "substance_code": code}
 
 
 def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] | None = None) -> ParsedForm:
@@ -225,13 +232,12 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
             continue
         status = row.get("status", "").strip()
         name = row.get("medicine", "").strip()
-        cis, atc = _medicine_codes(name) if name else (None, None)
+        codes = _medicine_codes(name) if name else {}
         try:
             meds.append(
                 MedicationLine(
                     medicine=name,
-                    cis=cis,
-                    atc=atc,
+                    **codes,
                     usual_treatment=row.get("usual_treatment", ""),
                     status=MedicationStatus(status) if status else None,
                     dosage=row.get("dosage", ""),

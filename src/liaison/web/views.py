@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from liaison.delivery.routing import delivery_plan, masking_errors, masking_notes, why_no_dmp
 from liaison.documents.cda import CdaBuildError, build_cda
 from liaison.documents.pdf import render_pdf
-from liaison.letters import audit, lifecycle
+from liaison.letters import audit, lifecycle, medicine_search
 from liaison.letters.content import (
     CHANNEL_LABELS,
     ENTRY_MODE_LABELS,
@@ -40,7 +40,6 @@ from liaison.letters.content import (
     LetterContent,
     Professional,
 )
-from liaison.letters.medicines import search as search_medicines
 from liaison.letters.models import (
     PARIS,
     AuditEvent,
@@ -620,10 +619,12 @@ def correspondents(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def medicines(request: HttpRequest) -> HttpResponse:
-    """`<option>`s for the medicines datalist (BDPM, marketed, active authorisation)."""
+    """`<option>`s for the medicines datalist: lines in DCI first, then the BDPM products
+    (active authorisation, marketed first), by substance, brand, ATC, strength and form."""
     term = ""
     for key, value in request.GET.items():  # the row's input sends its own name
         if key == "q" or key.endswith(".medicine"):
             term = value
-    found = search_medicines(term, 15) if len(term.strip()) >= 2 else []
-    return render(request, "web/_medicines.html", {"medicines": found})
+    found = medicine_search.search(term, 40) if len(term.strip()) >= 2 else []
+    dci = medicine_search.dci_suggestions(found, term, 5)
+    return render(request, "web/_medicines.html", {"medicines": found[:15], "dci": dci})
