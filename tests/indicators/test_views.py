@@ -57,6 +57,31 @@ def test_dashboard_for_quality_shows_every_figure_and_charts(demo_db, client):
     assert "Pseudonymisés" in html or "pseudonymisés" in html
 
 
+def test_one_name_one_figure(demo_db, client):
+    """Figures that differ carry names that say how: the legal hand-over rate over every stay
+    (HAND-J0) is not the QLS criterion over the grid's eligible stays nor the audit sample's; each
+    priority rate shows the counts it is computed from."""
+    import re
+
+    c = _client(client, "qualite")
+    start, end = _previous_month()
+    html = c.get(f"/indicateurs/?du={start}&au={end}").content.decode()
+    table = html.split('id="indicateurs"')[1].split("</table>")[0]
+    labels = re.findall(r"<summary><strong>(.*?)</strong>", table)
+    assert len(labels) == len(set(labels))
+    assert (
+        "Remise au patient tracée au plus tard le jour de la sortie, tous les séjours du périmètre" in labels
+    )
+    assert (
+        "Séjours éligibles à la grille (évaluation continue)" in html
+        and "Échantillon du dernier audit" in html
+    )
+    res = compute.compute(Establishment.objects.get(), start, end, with_qls=True)
+    for crit in res.qls["continuous"]["national_priorities"].values():
+        n = crit["met"] + crit["not_met"]
+        assert f"({crit['met']}/{n} séjours)" in html.split('id="priorites"')[1].split("</table>")[0]
+
+
 def test_roles(demo_db, client):
     assert client.get("/indicateurs/").status_code == 302  # to the login page
     _client(client, "campagne.ars")

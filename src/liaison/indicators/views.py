@@ -145,8 +145,12 @@ def dashboard_data(scope: Scope, start: dt.date, end: dt.date) -> dict[str, Any]
     priorities = [
         {
             "label": c["label"],
-            "continuous": _pct(c["rate"]),
-            "audit": _pct(audit["national_priorities"][cid]["rate"])
+            "continuous": _share_of(c["met"], c["met"] + c["not_met"], "séjours"),
+            "audit": _share_of(
+                audit["national_priorities"][cid]["met"],
+                audit["national_priorities"][cid]["met"] + audit["national_priorities"][cid]["not_met"],
+                "dossiers",
+            )
             if audit and cid in audit["national_priorities"]
             else "—",
         }
@@ -159,7 +163,9 @@ def dashboard_data(scope: Scope, start: dt.date, end: dt.date) -> dict[str, Any]
         "unit_names": [res.units[u] for u in sorted(res.units)],
         "physicians": physicians,
         "trend_svg": charts.trend(series, "Évolution sur 12 mois (séjours datés par leur sortie)"),
-        "units_svg": charts.compare(hand, "Remise le jour de la sortie, par service", target=None),
+        "units_svg": charts.compare(
+            hand, "Remise tracée au plus tard le jour de la sortie (HAND-J0), par service", target=None
+        ),
         "distributions": dists,
         "qls_continuous": cont,
         "qls_audit": audit,
@@ -175,6 +181,11 @@ def dashboard_data(scope: Scope, start: dt.date, end: dt.date) -> dict[str, Any]
         "priorities": priorities,
         "trend_from": trend_start,
     }
+
+
+def _share_of(k: int, n: int, unit: str) -> str:
+    """A rate with the counts it comes from, so that it can be recomputed by hand."""
+    return f"{_pct(k / n if n else None)} ({k}/{n} {unit})"
 
 
 @readers()
