@@ -153,3 +153,51 @@ def test_clinicians_cannot_run_audits(client, demo):
     client.force_login(User.objects.get(username="dr.martin"))
     resp = client.get("/api/quality/audit", {"start": "2026-09-01", "end": "2026-11-20"})
     assert resp.status_code == 403 and "qualité" in resp.json()["detail"]
+
+
+ROLES = {  # demo account → status of the audit grid export
+    "dr.martin": 403,
+    "interne.petit": 403,
+    "sf.robin": 403,
+    "sec.durand": 403,
+    "ide.moreau": 403,
+    "qualite": 200,
+    "admin.etab": 403,
+    "campagne.ars": 403,
+}
+
+
+def test_audit_page_offers_its_grid_as_csv_and_xlsx_for_quality_only(client, demo):
+    from django.contrib.auth.models import User
+
+    from liaison.indicators import qls
+    from liaison.letters.models import AuditEvent
+
+    saved = qls.start_audit(
+        qls.the_establishment(), qls.default_grid("MCO"), dt.date(2026, 9, 1), TODAY, "1", None
+    )
+    cli = _audit_json("--sector", "MCO", *PERIOD, "--seed", "1")
+    base = f"/indicateurs/qls/{saved.pk}/grille"
+    assert client.get(f"{base}.csv").status_code == 302  # anonymous: to the login page
+    for username, status in ROLES.items():
+        client.force_login(User.objects.get(username=username))
+        assert client.get(f"{base}.csv").status_code == status, username
+        assert client.get(f"{base}.xlsx").status_code == status, username
+        client.logout()
+    client.force_login(User.objects.get(username="qualite"))
+    assert f'href="{base}.xlsx"' in client.get(f"/indicateurs/qls/{saved.pk}/").content.decode()
+    before = AuditEvent.objects.count()
+    text = client.get(f"{base}.csv").content.decode("utf-8-sig")
+    rows = [line.split(";") for line in text.splitlines()]
+    assert rows[0][0] == "Séjour" and rows[0][-3] == "Conforme"
+    sample = [r for r in rows[1:] if r and r[0].isdigit()]
+    # the same draw as the CLI: same stays, and the rate recomputed from the rows
+    assert [r[0] for r in sample] == [r["stay"] for r in cli["sample"]]
+    compliant = sum(r[-3] == "oui" for r in sample)
+    assert compliant == cli["compliant"]
+    rate_line = next(r for r in rows if r[0] == "Taux de lettres conformes")
+    assert rate_line[1] == f"{100 * compliant / len(sample):.1f} %"
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"{base}.xlsx").content))
+    assert book.worksheets[0].max_row == len(sample) + 1
+    assert AuditEvent.objects.count() == before + 2  # each export of patient rows is traced
+    assert client.get("/indicateurs/qls/999999/grille.csv").status_code == 404

@@ -11,5 +11,6 @@ urlpatterns = [
     path("rapport.pdf", views.report_pdf, name="report"),
     path("qls/", views.audits, name="audits"),
     path("qls/<int:audit_id>/", views.audit, name="audit"),
+    re_path(r"^qls/(?P<audit_id>[0-9]+)/grille\.(?P<fmt>csv|xlsx)$", views.audit_grid, name="audit_grid"),
     path("ifaq/", views.ifaq_page, name="ifaq"),
 ]

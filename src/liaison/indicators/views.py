@@ -25,6 +25,7 @@ from liaison.indicators.models import QlsAudit
 from liaison.letters.audit import record_list
 from liaison.letters.models import PARIS, Establishment
 from liaison.letters.permissions import CLINICAL_ROLES, Role, role_of, unit_ids
+from liaison.quality.export import audit_to_csv, audit_xlsx_bytes
 from liaison.quality.grid import GridError, load_grid
 
 TREND_IDS = ["SIGN-J0", "HAND-J0", "MT-J0", "DMP-ELIG", "MSS-PS"]
@@ -342,6 +343,28 @@ def audit(request: HttpRequest, audit_id: int) -> HttpResponse:
             "sample": sample,
         },
     )
+
+
+@readers(quality_only=True)
+def audit_grid(request: HttpRequest, audit_id: str, fmt: str) -> HttpResponse:
+    """The audit grid as the CLI writes it (`liaison audit --format csv`, `--xlsx`)."""
+    saved = get_object_or_404(QlsAudit, pk=int(audit_id), establishment=request.scope.est)
+    try:
+        result = qls.result_of(saved)
+    except qls.AuditError as exc:
+        messages.error(request, str(exc))
+        return redirect("indicators:audits")
+    why = f"export de la grille de l'audit QLS n° {saved.pk}"
+    record_list(request.user, "stay", [int(r.stay_id) for r in result.sample], why)
+    if fmt == "csv":
+        resp = HttpResponse(audit_to_csv(result).encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+    else:
+        resp = HttpResponse(
+            audit_xlsx_bytes(result),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    resp["Content-Disposition"] = f'attachment; filename="audit-qls-{saved.pk}.{fmt}"'
+    return resp
 
 
 # --- IFAQ -------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
@@ -83,9 +83,16 @@ _RED = PatternFill("solid", fgColor="F8D7DA")
 _GREEN = PatternFill("solid", fgColor="D4EDDA")
 
 
-def write_audit_xlsx(audit: Audit, path: str | Path) -> Path:
+def audit_xlsx_bytes(audit: Audit) -> bytes:
+    """The workbook of `write_audit_xlsx`, in memory (web download)."""
+    buffer = io.BytesIO()
+    write_audit_xlsx(audit, buffer)
+    return buffer.getvalue()
+
+
+def write_audit_xlsx(audit: Audit, path: str | Path | BinaryIO) -> str | Path | BinaryIO:
     """Workbook with the audit grid, the per-criterion rates and the summary."""
-    path = Path(path)
+    path = Path(path) if isinstance(path, str) else path
     data = audit.as_dict()
     wb = Workbook()
     ws = wb.active
