@@ -131,4 +131,36 @@
     else if (t.hasAttribute("data-move")) { moveRow(t, parseInt(t.dataset.move, 10)); }
     else { removeRow(t); }
   });
+
+  // On a tablet or a phone the QLS panel sits below the form: the sticky bar of the form says
+  // where the check stands and leads to it.
+  function qlsSummary() {
+    var out = document.querySelector(".qls-jump-state");
+    var summary = document.querySelector("#qls-panel .panel-summary");
+    if (!out || !summary) { return; }
+    var missing = summary.querySelector(".ko");
+    out.textContent = missing ? " : " + missing.textContent.trim().replace(/\s+/g, " ") : " : conforme";
+  }
+
+  // A table wider than its box scrolls in it: the box then takes the keyboard focus (arrows).
+  function scrollBoxes() {
+    document.querySelectorAll(".table-scroll").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        var table = box.querySelector("table");
+        var caption = table && table.querySelector("caption");
+        var name = caption ? caption.textContent.trim() : "";
+        if (!box.hasAttribute("aria-label")) { box.setAttribute("aria-label", (name || "Tableau") + " (défilement horizontal)"); }
+      } else if (box.getAttribute("tabindex") === "0") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { qlsSummary(); scrollBoxes(); });
+  document.addEventListener("htmx:afterSwap", function () { qlsSummary(); scrollBoxes(); });
+  window.addEventListener("resize", scrollBoxes);
 })();
