@@ -166,6 +166,7 @@ def demo_site(transactional_db, settings, monkeypatch, tmp_path, request):
     maildir = tmp_path / "mail"
     maildir.mkdir()
     monkeypatch.setenv("LIAISON_MSS_MAILDIR", str(maildir))
+    monkeypatch.setenv("LIAISON_DEMO_MAILBOXES", "1")
     return request.getfixturevalue("server_url")
 
 
