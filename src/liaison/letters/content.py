@@ -15,15 +15,30 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from liaison.controls import control_error
 
 SCHEMA_VERSION = 1
 
 
 class _Model(BaseModel):
+    """Every text field is one line (no control character: it may end up in a mail header or an
+    XML attribute), except those named in `_multiline`, which may hold line breaks and tabs."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    _multiline: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and info.field_name is not None:
+            problem = control_error(value, multiline=info.field_name in cls._multiline)
+            if problem:
+                raise ValueError(f"Champ « {info.field_name} » : {problem}, retirez-le.")
+        return value
 
 
 # --- coded values -----------------------------------------------------------------------------
@@ -227,6 +242,8 @@ CHANNEL_LABELS = {
 class PatientIdentity(_Model):
     """Identity traits as the INS defines them, plus the local IPP."""
 
+    _multiline = frozenset({"address"})  # postal lines
+
     ins_matricule: str | None = None
     ins_oid: str | None = None
     identity_status: IdentityStatus = IdentityStatus.PROVISOIRE
@@ -247,6 +264,8 @@ class PatientIdentity(_Model):
 class Professional(_Model):
     """A health professional or a structure named in the letter."""
 
+    _multiline = frozenset({"address"})  # postal lines
+
     rpps: str | None = None
     finess: str | None = None  # for a structure
     family_name: str = ""
@@ -266,6 +285,7 @@ class Professional(_Model):
 
 
 class EstablishmentInfo(_Model):
+    _multiline = frozenset({"address"})
     finess_ej: str = ""
     finess_eg: str = ""
     name: str = ""
@@ -279,6 +299,8 @@ class EstablishmentInfo(_Model):
 
 class Presence(_Model):
     """A "le cas échéant" item: answered explicitly as present (with details) or absent."""
+
+    _multiline = frozenset({"details"})
 
     present: bool | None = None  # None = not answered yet
     details: str = ""
@@ -300,6 +322,7 @@ PRESENCE_LABELS = {
 
 
 class ImplantedDevice(_Model):
+    _multiline = frozenset({"description"})
     description: str
     udi: str = ""
     lot: str = ""
@@ -308,6 +331,8 @@ class ImplantedDevice(_Model):
 
 class MedicationLine(_Model):
     """One row of the reconciliation table (letter-and-law.md §7.2)."""
+
+    _multiline = frozenset({"usual_treatment", "dosage", "duration", "reason", "comment"})
 
     medicine: str = ""  # as written on the discharge prescription
     cis: str | None = None  # BDPM code, OID 1.2.250.1.213.2.3.1
@@ -331,12 +356,14 @@ class MedicationLine(_Model):
 
 
 class PendingResult(_Model):
+    _multiline = frozenset({"description"})
     description: str
     expected_on: dt.date | None = None
     followed_by: str = ""  # who will pass it on
 
 
 class FollowUpItem(_Model):
+    _multiline = frozenset({"description"})
     kind: FollowUpKind
     description: str
     date: dt.date | None = None
@@ -378,6 +405,15 @@ class PlannedDischarge(_Model):
 
 
 class LetterContent(_Model):
+    _multiline = frozenset(
+        {
+            "reason",
+            "medical_summary",
+            "procedures_and_exams",
+            "transfusion_incident",
+            "blood_derivatives_incident",
+        }
+    )
     schema_version: Literal[1] = SCHEMA_VERSION
 
     # 1° identifications, dates and modalities

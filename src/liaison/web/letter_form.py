@@ -219,7 +219,10 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
     if "resistant_organisms_screened" in data:
         upd["resistant_organisms_screened"] = _bool3(get("resistant_organisms_screened"))
     for name in PRESENCE_LABELS:
-        upd[name] = Presence(present=_bool3(get(f"{name}.present")), details=get(f"{name}.details"))
+        try:
+            upd[name] = Presence(present=_bool3(get(f"{name}.present")), details=get(f"{name}.details"))
+        except ValidationError as exc:
+            _refused(exc, name, errors)
     upd["confidentiality"] = Confidentiality(
         **{n: get(f"confidentiality.{n}") in ("on", "1", "true") for n in CONFIDENTIALITY_FIELDS}
     )
@@ -247,6 +250,8 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
                 )
             )
             row_map["medications"].append(idx)
+        except ValidationError as exc:
+            _refused(exc, f"medications.{idx}", errors)
         except ValueError:
             errors[f"medications.{idx}.status"] = "Statut inconnu."
     upd["medications"] = meds
@@ -260,11 +265,17 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
         if not row.get("description", "").strip():
             errors[f"pending_results.{idx}.description"] = "Décrivez le résultat attendu."
             continue
-        pending.append(
-            PendingResult(
-                description=row["description"], expected_on=expected, followed_by=row.get("followed_by", "")
+        try:
+            pending.append(
+                PendingResult(
+                    description=row["description"],
+                    expected_on=expected,
+                    followed_by=row.get("followed_by", ""),
+                )
             )
-        )
+        except ValidationError as exc:
+            _refused(exc, f"pending_results.{idx}", errors)
+            continue
         row_map["pending_results"].append(idx)
     upd["pending_results"] = pending
 
@@ -289,6 +300,8 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
                 )
             )
             row_map["follow_up"].append(idx)
+        except ValidationError as exc:
+            _refused(exc, f"follow_up.{idx}", errors)
         except ValueError:
             errors[f"follow_up.{idx}.kind"] = "Type de suite inconnu."
     upd["follow_up"] = follow
@@ -321,6 +334,8 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
                 )
             )
             row_map["recipients"].append(idx)
+        except ValidationError as exc:
+            _refused(exc, f"recipients.{idx}", errors)
         except ValueError:
             errors[f"recipients.{idx}.role"] = "Destinataire inconnu."
     upd["recipients"] = recipients
@@ -331,9 +346,8 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
 
     try:
         content = LetterContent.model_validate({**base.model_dump(), **_dumped(upd)})
-    except ValidationError as exc:  # should not happen: every value was built above
-        for err in exc.errors():
-            errors[".".join(str(p) for p in err["loc"])] = "Valeur refusée."
+    except ValidationError as exc:  # a top-level text field (a control character in it)
+        _refused(exc, "", errors)
         content = base
     try:
         check_planned_discharge(base, content)
@@ -362,6 +376,15 @@ def _planned(get, errors: dict[str, str]) -> PlannedDischarge | None:  # type: i
         destination=get("planned_discharge.destination").strip()[:200],
         confirmed=get("planned_discharge.confirmed") in ("on", "1", "true"),
     )
+
+
+def _refused(exc: ValidationError, prefix: str, errors: dict[str, str]) -> None:
+    """The model's own French reason for each value it refuses (a control character in a name…),
+    unless the form already named a reason for that field."""
+    for err in exc.errors():
+        path = ".".join([prefix, *(str(p) for p in err["loc"])] if prefix else [str(p) for p in err["loc"]])
+        reason = err.get("ctx", {}).get("error") if err["type"] == "value_error" else None
+        errors.setdefault(path, str(reason) if reason else "Valeur refusée.")
 
 
 def _dumped(upd: dict[str, object]) -> dict[str, object]:
