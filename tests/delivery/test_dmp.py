@@ -36,7 +36,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sandbox(tmp_path):
-    box = Sandbox(Store(tmp_path / "dmp"), StaticPatients())
+    box = Sandbox(Store(tmp_path / "dmp"), StaticPatients(), [vihf.demo_authority().read_bytes()])
     server, _ = start(box)
     yield box, server.url
     server.shutdown()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from liaison.delivery import dmp, worker
+from liaison.delivery import dmp, vihf, worker
 from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
 from liaison.delivery.dmp_sandbox.server import tls_context
 from liaison.delivery.models import Delivery
@@ -28,7 +28,7 @@ def pki(tmp_path):
 @pytest.fixture
 def https_sandbox(tmp_path, pki):
     ca, (cert, key), _ = pki
-    box = Sandbox(Store(tmp_path / "dmp"), StaticPatients())
+    box = Sandbox(Store(tmp_path / "dmp"), StaticPatients(), [vihf.demo_authority().read_bytes()])
     server, _ = start(box, tls=tls_context(cert, key, client_ca=ca))
     yield box, server.url
     server.shutdown()
@@ -95,4 +95,14 @@ def test_the_command_wants_certificate_and_key_together(pki, tmp_path):
 
     _, (cert, _key), _ = pki
     with pytest.raises(CommandError, match="--tls-cert et --tls-key vont ensemble"):
-        call_command("dmp_sandbox", "--port", "0", "--store", str(tmp_path / "s"), "--tls-cert", str(cert))
+        call_command(
+            "dmp_sandbox",
+            "--port",
+            "0",
+            "--store",
+            str(tmp_path / "s"),
+            "--trust",
+            str(cert),
+            "--tls-cert",
+            str(cert),
+        )

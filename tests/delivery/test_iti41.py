@@ -65,7 +65,7 @@ def test_request_is_soap12_mtom_with_addressing_and_vihf():
     assert env.findtext("s:Header/wsa:To", namespaces=iti41.NS) == "http://127.0.0.1:8091/"
     assert list(docs.values()) == [CDA]  # byte-exact through the MTOM framing
     assertion = env.find(f"s:Header/wsse:Security/{{{vihf.SAML}}}Assertion", iti41.NS)
-    token = vihf.verify(assertion)
+    token = vihf.verify(assertion, [vihf.demo_authority().read_bytes()])
     assert token.attributes[vihf.RESOURCE_ID] == PATIENT
     assert token.attributes[vihf.SUBJECT_ROLE] == "AUTOMATE^1.2.250.1.213.1.1.4.6"
     assert token.attributes["Authentification_Mode"] == "INDIRECTE"
@@ -157,15 +157,17 @@ def test_mtom_framing_errors_are_french():
 def test_vihf_tampered_untrusted_or_expired_is_refused():
     token = vihf.signed_vihf(_context())
     text = etree.tostring(token)
+    trusted = [vihf.demo_authority().read_bytes()]
     with pytest.raises(vihf.VihfError, match="signature"):
-        vihf.verify(etree.fromstring(text.replace(b"INDIRECTE", b"DIRECTE")))
+        vihf.verify(etree.fromstring(text.replace(b"INDIRECTE", b"DIRECTE")), trusted)
     other = vihf.generate_self_signed("Autre établissement")
     with pytest.raises(vihf.VihfError, match="pas reconnu"):
         vihf.verify(etree.fromstring(text), trusted=[other.cert_pem])
-    assert vihf.verify(etree.fromstring(text), trusted=[vihf.load_credentials().cert_pem])
+    assert vihf.verify(etree.fromstring(text), trusted=[vihf.load_credentials().cert_pem])  # pinned
+    assert vihf.verify(etree.fromstring(text), trusted)  # issued by the trusted authority
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     with pytest.raises(vihf.VihfError, match="expiré"):
-        vihf.verify(etree.fromstring(text), now=later)
+        vihf.verify(etree.fromstring(text), trusted, now=later)
 
 
 def test_vihf_signature_is_exclusive_c14n_rsa_sha256_after_issuer():

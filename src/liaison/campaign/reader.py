@@ -18,6 +18,12 @@ from pathlib import Path
 from python_calamine import CalamineWorkbook
 
 from liaison.campaign.mapping import FileMapping, detect, mappings
+from liaison.campaign.spreadsheet_limits import (
+    SpreadsheetTooLarge,
+    check_file_size,
+    check_row_count,
+    check_zipped_spreadsheet,
+)
 from liaison.identifiers import IdentifierError, validate_finess
 from liaison.paths import opendata_dir
 
@@ -111,6 +117,13 @@ def _cell(v: object) -> str | float:
 def read_table(path: Path, sheet: str | None = None) -> tuple[list[str], list[list[str | float]]]:
     """Header and rows of an XLSX (python-calamine) or CSV (`;` or `,`, UTF-8 or Latin-1) file."""
     suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
+            check_zipped_spreadsheet(path)
+        else:
+            check_file_size(path)
+    except SpreadsheetTooLarge as exc:
+        raise ImportRefused([LineError(0, "", str(exc))]) from exc
     if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
         try:
             wb = CalamineWorkbook.from_path(str(path))
@@ -131,6 +144,10 @@ def read_table(path: Path, sheet: str | None = None) -> tuple[list[str], list[li
         raise ImportRefused(
             [LineError(0, "", f"format « {suffix or '?'} » non pris en charge (XLSX ou CSV).")]
         )
+    try:
+        check_row_count(len(rows))  # a CSV (an XLSX was counted before it was read)
+    except SpreadsheetTooLarge as exc:
+        raise ImportRefused([LineError(0, "", str(exc))]) from exc
     rows = [[_cell(c) for c in r] for r in rows]
     while rows and not any(c != "" for c in rows[-1]):
         rows.pop()

@@ -31,8 +31,8 @@ from liaison.campaign.models import (
     Target,
 )
 from liaison.campaign.reader import ImportRefused
+from liaison.campaign.spreadsheet_limits import MAX_FILE_BYTES
 
-MAX_UPLOAD = 20 * 1024 * 1024
 MAX_ATTACHMENT = 5 * 1024 * 1024
 
 PLAN_TEMPLATE = {
@@ -81,8 +81,8 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     if not upload:
         messages.error(request, "Choisissez un fichier à importer.")
         return redirect("campaign:home")
-    if upload.size > MAX_UPLOAD:
-        messages.error(request, "Fichier trop volumineux (20 Mo au plus).")
+    if upload.size > MAX_FILE_BYTES:
+        messages.error(request, f"Fichier trop volumineux ({MAX_FILE_BYTES // 1024 // 1024} Mio au plus).")
         return redirect("campaign:home")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / Path(upload.name).name

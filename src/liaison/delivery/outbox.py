@@ -5,13 +5,17 @@
   PostgreSQL, so several workers never take the same row; SQLite (the demo) serialises writers.
 - `settle(delivery, result)` records the outcome: sent, or failed with a French reason and the
   next attempt after an exponential back-off, or given up after `MAX_ATTEMPTS`.
-- A delivery left in `sending` by a worker that died is due again after `STALE_CLAIM`; the
+- A delivery left in `sending` by a worker that died is due again after `stale_claim()`; the
   channel must then recognise what the peer already has (fixed Message-ID / uniqueId).
+- `renew(delivery)` refreshes the claim just before each send, and says when it was lost: a
+  worker slowed by its peer may hold a batch longer than the stale limit, and another worker
+  then takes the rest of it; the first must not send those again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -26,7 +30,14 @@ from liaison.letters.models import Letter
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = dt.timedelta(seconds=30)
 BACKOFF_MAX = dt.timedelta(hours=2)
-STALE_CLAIM = dt.timedelta(minutes=5)
+STALE_CLAIM = dt.timedelta(minutes=5)  # default; LIAISON_OUTBOX_STALE_SECONDS changes it
+
+
+def stale_claim() -> dt.timedelta:
+    """How long a claim holds before another worker may take the delivery. It must exceed the
+    longest single send (the channels' network timeouts, 30 s by default)."""
+    seconds = os.environ.get("LIAISON_OUTBOX_STALE_SECONDS")
+    return dt.timedelta(seconds=float(seconds)) if seconds else STALE_CLAIM
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +79,7 @@ def claim(worker: str, limit: int = 10, channels: list[str] | None = None) -> li
     """Take up to `limit` due deliveries for this worker."""
     now = timezone.now()
     due = Q(state__in=[Delivery.State.PENDING, Delivery.State.FAILED], next_attempt_at__lte=now) | Q(
-        state=Delivery.State.SENDING, claimed_at__lt=now - STALE_CLAIM
+        state=Delivery.State.SENDING, claimed_at__lt=now - stale_claim()
     )
     with transaction.atomic():
         qs = Delivery.objects.filter(due)
@@ -82,6 +93,21 @@ def claim(worker: str, limit: int = 10, channels: list[str] | None = None) -> li
             d.attempts += 1
         Delivery.objects.bulk_update(picked, ["state", "claimed_by", "claimed_at", "attempts"])
     return picked
+
+
+def renew(delivery: Delivery) -> bool:
+    """Renew this worker's claim on `delivery` right before its send; False when the claim was
+    lost (it went stale and another worker took the delivery): then it must not be sent."""
+    now = timezone.now()
+    kept = Delivery.objects.filter(
+        pk=delivery.pk,
+        state=Delivery.State.SENDING,
+        claimed_by=delivery.claimed_by,
+        claimed_at=delivery.claimed_at,
+    ).update(claimed_at=now)
+    if kept:
+        delivery.claimed_at = now
+    return bool(kept)
 
 
 def settle(delivery: Delivery, result: SendResult) -> Delivery:

@@ -20,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature as BadCertificateSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
@@ -103,7 +104,12 @@ _lock = threading.Lock()
 _cached: dict[tuple[str, str], Credentials] = {}
 
 
-def generate_self_signed(common_name: str = "Liaison DMP (certificat de démonstration)") -> Credentials:
+def generate_self_signed(
+    common_name: str = "Liaison DMP (certificat de démonstration)",
+    issuer: Credentials | None = None,
+    authority: bool = False,
+) -> Credentials:
+    """A key and its certificate: self-signed, or issued by `issuer`; `authority` for a CA."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name(
         [
@@ -113,16 +119,17 @@ def generate_self_signed(common_name: str = "Liaison DMP (certificat de démonst
         ]
     )
     now = dt.datetime.now(dt.UTC)
+    constraints = x509.BasicConstraints(ca=authority, path_length=0 if authority else None)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
-        .issuer_name(name)
+        .issuer_name(issuer.certificate.subject if issuer else name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+        .add_extension(constraints, critical=True)
+        .sign(issuer.private_key if issuer else key, hashes.SHA256())
     )
     return Credentials(
         key_pem=key.private_bytes(
@@ -132,19 +139,34 @@ def generate_self_signed(common_name: str = "Liaison DMP (certificat de démonst
     )
 
 
+DEMO_AUTHORITY = "vihf-demo-ca.cert.pem"
+
+
 def _demo_credentials(folder: Path) -> Credentials:
+    """The demo's seal, issued by the demo's own authority (whose certificate the DMP sandbox
+    trusts: `demo_authority()`), kept in `folder` across runs."""
     key_file, cert_file = folder / "vihf-demo.key.pem", folder / "vihf-demo.cert.pem"
-    if key_file.is_file() and cert_file.is_file():
+    ca_file = folder / DEMO_AUTHORITY
+    if key_file.is_file() and cert_file.is_file() and ca_file.is_file():
         return Credentials(key_file.read_bytes(), cert_file.read_bytes())
-    creds = generate_self_signed()
+    authority = generate_self_signed("Liaison, autorité de certification de démonstration", authority=True)
+    creds = generate_self_signed(issuer=authority)
     folder.mkdir(parents=True, exist_ok=True)
-    for path, data in ((key_file, creds.key_pem), (cert_file, creds.cert_pem)):
+    for path, data in ((key_file, creds.key_pem), (cert_file, creds.cert_pem), (ca_file, authority.cert_pem)):
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(data)
         tmp.chmod(0o600)
         tmp.replace(path)
     # Two processes may have raced: read back what is on disk so both use the same pair.
     return Credentials(key_file.read_bytes(), cert_file.read_bytes())
+
+
+def demo_authority() -> Path:
+    """The certificate of the authority that issued the demo seal (created if needed): the
+    trust store the demo gives the DMP sandbox."""
+    folder = default_cache_dir() / "dmp"
+    _demo_credentials(folder)
+    return folder / DEMO_AUTHORITY
 
 
 def load_credentials(cert: str | None = None, key: str | None = None) -> Credentials:
@@ -304,11 +326,35 @@ _EXPECT = SignatureConfiguration(
 )
 
 
-def verify(
-    assertion: etree._Element, trusted: list[bytes] | None = None, now: dt.datetime | None = None
-) -> VerifiedVihf:
-    """Check the signature (with the embedded certificate, which must be `trusted` if a list is
-    given), the validity window and the required attributes; read only what the signature covers."""
+def _is_authority(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _trusted(cert: x509.Certificate, trusted: list[bytes]) -> bool:
+    """The seal certificate is in the trust store, or was issued by an authority that is."""
+    for pem in trusted:
+        anchor = x509.load_pem_x509_certificate(pem)
+        if anchor == cert:
+            return True
+        if not _is_authority(anchor):
+            continue
+        try:
+            cert.verify_directly_issued_by(anchor)
+        except (ValueError, TypeError, BadCertificateSignature):
+            continue
+        now = dt.datetime.now(dt.UTC)
+        if anchor.not_valid_before_utc <= now <= anchor.not_valid_after_utc:
+            return True
+    return False
+
+
+def verify(assertion: etree._Element, trusted: list[bytes], now: dt.datetime | None = None) -> VerifiedVihf:
+    """Check the signature (with the embedded certificate, which must be in the `trusted` store
+    or issued by an authority in it), the validity window and the required attributes; read
+    only what the signature covers."""
     cert_el = assertion.find(f".//{{{DS}}}X509Certificate")
     if cert_el is None or not (cert_el.text or "").strip():
         raise VihfError("Jeton VIHF sans certificat de signature (ds:X509Certificate absent).")
@@ -318,13 +364,11 @@ def verify(
         cert = x509.load_pem_x509_certificate(cert_pem.encode("ascii"))
     except ValueError as exc:
         raise VihfError("Le certificat du jeton VIHF est illisible.") from exc
-    if trusted is not None:
-        der = cert.public_bytes(serialization.Encoding.DER)
-        known = {x509.load_pem_x509_certificate(t).public_bytes(serialization.Encoding.DER) for t in trusted}
-        if der not in known:
-            raise VihfError(
-                f"Le certificat de cachet du jeton VIHF ({cert.subject.rfc4514_string()}) n'est pas reconnu."
-            )
+    if not _trusted(cert, trusted):
+        raise VihfError(
+            f"Le certificat de cachet du jeton VIHF ({cert.subject.rfc4514_string()}) n'est pas reconnu : "
+            "ni lui ni son autorité ne sont dans le magasin de confiance."
+        )
     try:
         result = XMLVerifier().verify(
             etree.tostring(assertion), x509_cert=cert_pem, id_attribute="ID", expect_config=_EXPECT

@@ -68,6 +68,9 @@ def run_once(name: str | None = None, batch: int = 10) -> int:
     done = 0
     while picked := outbox.claim(name, batch):
         for d in picked:
+            if not outbox.renew(d):  # held too long behind a slow peer: another worker has it
+                log.warning("delivery %s: claim lost to another worker, not sent here", d.pk)
+                continue
             process(d)
             done += 1
     return done

@@ -39,6 +39,7 @@ from liaison.delivery.xds_metadata import entry_uuid_for
 
 log = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # one letter's CDA and PDF weigh a few hundred Kio
 CdaCheck = Callable[[bytes], list[str]]  # French error messages; empty = valid
 
 
@@ -107,12 +108,16 @@ class Refusal(Exception):
 
 
 class Sandbox:
+    """The DMP's checks. `trusted_certs` is the trust store of the VIHF seal (PEM: authorities
+    or the seal certificates themselves); it is required, as the DMP accepts only the IGC
+    Santé's seals: an empty list refuses every token."""
+
     def __init__(
         self,
         store: Store,
         patients: Patients,
+        trusted_certs: list[bytes],
         cda_check: CdaCheck | None = None,
-        trusted_certs: list[bytes] | None = None,
     ) -> None:
         self.store = store
         self.patients = patients
@@ -362,6 +367,7 @@ class Handler(BaseHTTPRequestHandler):
     # Headers and body are two writes: without TCP_NODELAY, Nagle + the client's delayed ACK
     # stall every answer by ~40 ms.
     disable_nagle_algorithm = True
+    timeout = 60  # seconds a silent client may hold its thread (headers, body)
     server: SandboxServer
 
     def setup(self) -> None:
@@ -386,13 +392,27 @@ class Handler(BaseHTTPRequestHandler):
     def _json(self, data: object, status: int = 200) -> None:
         self._send(status, "application/json; charset=utf-8", json.dumps(data, ensure_ascii=False).encode())
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+    def _read_body(self) -> bytes | None:
+        """The request's body, or None after answering a refusal (length missing, invalid or
+        over `MAX_REQUEST_BYTES`: the body is not read and the connection is closed)."""
+        raw = self.headers.get("Content-Length") or "0"
+        length = int(raw) if raw.isdigit() else -1
+        if 0 <= length <= MAX_REQUEST_BYTES:
+            return self.rfile.read(length) if length else b""
+        self.close_connection = True
+        if length < 0:
+            status, reason = 400, f"En-tête Content-Length invalide : « {raw[:40]} »."
+        else:
+            status = 413
+            reason = f"Requête trop volumineuse : {length} octets, {MAX_REQUEST_BYTES} au plus."
+        self._send(status, "text/plain; charset=utf-8", reason.encode(), {"Connection": "close"})
+        return None
 
     def do_POST(self) -> None:
         url = urlsplit(self.path)
         body = self._read_body()
+        if body is None:
+            return
         parts = [unquote(p) for p in url.path.strip("/").split("/")]
         if len(parts) == 3 and parts[0] == "patient" and parts[2] in ("masquer", "afficher"):
             form = parse_qs(body.decode("utf-8", "replace"))

@@ -1,4 +1,7 @@
-"""`liaison dmp-sandbox --port P [--store DIR] [--patients FILE] [--trust CERT]`: the loopback DMP.
+"""`liaison dmp-sandbox --port P --trust CERT [--store DIR] [--patients FILE]`: the loopback DMP.
+
+`--trust` (required, repeatable) is the trust store of the VIHF seal: an authority's certificate
+or a seal certificate itself; a token signed by any other certificate is refused.
 
 Patients: by default the sandbox knows every INS of the Liaison database it reads through
 Django (same DATABASE_URL), as if each of them had an open DMP; `--patients FILE` (one INS
@@ -17,6 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from cryptography import x509
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 
@@ -60,7 +64,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
         parser.add_argument(
-            "--trust", type=Path, action="append", help="certificat de cachet accepté (PEM) ; tous sinon"
+            "--trust",
+            type=Path,
+            action="append",
+            help="magasin de confiance des jetons VIHF, obligatoire : certificat (PEM) d'une autorité "
+            "ou d'un cachet accepté (répétable)",
         )
         parser.add_argument("--tls-cert", type=Path, help="HTTPS : certificat du serveur (PEM)")
         parser.add_argument("--tls-key", type=Path, help="HTTPS : clé privée du serveur (PEM)")
@@ -73,7 +81,18 @@ class Command(BaseCommand):
     def handle(self, *args, **o) -> None:
         folder = o["store"] or Path(tempfile.mkdtemp(prefix="liaison-dmp-sandbox-"))
         patients = StaticPatients.from_file(o["patients"]) if o["patients"] else DatabasePatients()
-        trusted = [p.read_bytes() for p in o["trust"]] if o["trust"] else None
+        if not o["trust"]:
+            raise CommandError(
+                "Magasin de confiance absent : donnez --trust CERT.pem (l'autorité, ou le certificat de "
+                "cachet, des jetons VIHF acceptés). Comme le DMP, le bac à sable refuse un jeton signé "
+                "par un certificat inconnu."
+            )
+        try:
+            trusted = [p.read_bytes() for p in o["trust"]]
+            for pem in trusted:
+                x509.load_pem_x509_certificate(pem)
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"Magasin de confiance illisible ({exc}).") from exc
         sandbox = Sandbox(Store(folder), patients, trusted_certs=trusted)
         sandbox.cda_check  # noqa: B018 — load the ANS validator before the first request
         if o["workers"] < 1:

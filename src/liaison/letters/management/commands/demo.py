@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from liaison.delivery import vihf
 from liaison.letters.demo import account_lines
 from liaison.letters.models import Establishment
 
@@ -26,7 +27,15 @@ def background(opts: dict) -> list[tuple[str, list[str]]]:
         ),
         (
             f"bac à sable DMP (port {opts['dmp_port']})",
-            ["dmp-sandbox", "--port", str(opts["dmp_port"]), "--store", str(var / "dmp-sandbox")],
+            [
+                "dmp-sandbox",
+                "--port",
+                str(opts["dmp_port"]),
+                "--store",
+                str(var / "dmp-sandbox"),
+                "--trust",
+                str(seal_trust_store()),
+            ],
         ),
         (
             f"bac à sable MSSanté (port {opts['mail_port']})",
@@ -35,6 +44,13 @@ def background(opts: dict) -> list[tuple[str, list[str]]]:
         ("envoi des lettres (DMP, MSSanté)", ["worker"]),
         ("lecture des accusés MSSanté", ["read-acks", "--poll", "3"]),
     ]
+
+
+def seal_trust_store() -> Path:
+    """What the demo's DMP sandbox trusts: the seal the worker signs with (LIAISON_DMP_CERT),
+    else the authority of the demo seal."""
+    given = os.environ.get("LIAISON_DMP_CERT")
+    return Path(given) if given else vihf.demo_authority()
 
 
 def demo_environment(opts: dict) -> dict[str, str]:
