@@ -28,7 +28,10 @@ def pki(tmp_path):
 @pytest.fixture
 def https_sandbox(tmp_path, pki):
     ca, (cert, key), _ = pki
-    box = Sandbox(Store(tmp_path / "dmp"), StaticPatients(), [vihf.demo_authority().read_bytes()])
+    # The establishment's certificate seals the VIHF too: the test authority is trusted for both.
+    box = Sandbox(
+        Store(tmp_path / "dmp"), StaticPatients(), [vihf.demo_authority().read_bytes(), ca.read_bytes()]
+    )
     server, _ = start(box, tls=tls_context(cert, key, client_ca=ca))
     yield box, server.url
     server.shutdown()
