@@ -201,3 +201,25 @@ def test_audit_page_offers_its_grid_as_csv_and_xlsx_for_quality_only(client, dem
     assert book.worksheets[0].max_row == len(sample) + 1
     assert AuditEvent.objects.count() == before + 2  # each export of patient rows is traced
     assert client.get("/indicateurs/qls/999999/grille.csv").status_code == 404
+
+
+def test_letter_facts_carry_the_first_accepted_mssante_sending_to_the_patient(demo):
+    from django.utils import timezone
+
+    from liaison.delivery.models import Delivery
+    from liaison.indicators import qls
+
+    letter = Letter.objects.filter(status=Letter.Status.SIGNED).first()
+    letter.deliveries.filter(recipient_role="patient").delete()
+    now = timezone.now()
+    common = {"letter": letter, "channel": "mssante", "recipient_role": "patient", "next_attempt_at": now}
+    Delivery.objects.create(**common, recipient_address="a@patient.mssante.fr", state="failed")
+    Delivery.objects.create(
+        **common,
+        recipient_address="b@patient.mssante.fr",
+        state="delivered",
+        sent_at=now - dt.timedelta(hours=2),
+    )
+    Delivery.objects.create(**common, recipient_address="c@patient.mssante.fr", state="sent", sent_at=now)
+    facts = qls.letter_facts(letter.stay, letter)
+    assert facts.sent_to_patient_mss_at == now - dt.timedelta(hours=2)

@@ -780,7 +780,12 @@ def read_cda(source: bytes | str | Path, sector: Sector = Sector.MCO) -> CdaRead
 
 # Facts a CDA cannot carry: the letter being in the patient's record, its hand-over, its sending.
 # Criteria reading them are « non vérifiable sur le document ».
-NOT_IN_CDA = {"facts.exists", "facts.handed_over_at", "facts.sent_to_medecin_traitant_at"}
+NOT_IN_CDA = {
+    "facts.exists",
+    "facts.handed_over_at",
+    "facts.sent_to_medecin_traitant_at",
+    "facts.sent_to_patient_mss_at",
+}
 NOT_VERIFIABLE_FR = "non vérifiable sur le document"
 
 

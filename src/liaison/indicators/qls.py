@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import Prefetch
 
-from liaison.letters.content import LetterContent, LetterFacts, Sector
+from liaison.delivery.models import Delivery
+from liaison.letters.content import LetterContent, LetterFacts, RecipientRole, Sector
 from liaison.letters.models import Establishment, Letter, Stay, paris_days
 from liaison.quality.audit import Audit, AuditRecord, Override, run_audit
 from liaison.quality.grid import Grid, load_grid
@@ -42,8 +43,23 @@ def letter_facts(stay: Stay, letter: Letter | None) -> LetterFacts:
         signed_at=letter.signed_at,
         signer_profession=letter.signed_by.profession if letter.signed_by else None,
         handed_over_at=letter.handed_over_at,
+        sent_to_patient_mss_at=_first_mss_to_patient(letter),
         stay_id=str(stay.pk),
     )
+
+
+def _first_mss_to_patient(letter: Letter) -> dt.datetime | None:
+    """When the letter was first sent to the patient by MSSanté and accepted (sent, received, read)."""
+    accepted = {Delivery.State.SENT, Delivery.State.DELIVERED, Delivery.State.READ}
+    times = [
+        d.sent_at
+        for d in letter.deliveries.all()
+        if d.channel == Delivery.Channel.MSSANTE
+        and d.recipient_role == RecipientRole.PATIENT
+        and d.state in accepted
+        and d.sent_at is not None
+    ]
+    return min(times, default=None)
 
 
 def records(
@@ -55,7 +71,9 @@ def records(
     lo, hi = paris_days(start, end)
     signed = Prefetch(
         "letters",
-        queryset=Letter.objects.filter(status=Letter.Status.SIGNED).select_related("signed_by"),
+        queryset=Letter.objects.filter(status=Letter.Status.SIGNED)
+        .select_related("signed_by")
+        .prefetch_related("deliveries"),
         to_attr="signed_letters",
     )
     stays = (

@@ -609,4 +609,5 @@ class LetterFacts(_Model):
     signer_profession: str | None = None  # "medecin", "sage_femme"
     handed_over_at: dt.datetime | None = None
     sent_to_medecin_traitant_at: dt.datetime | None = None
+    sent_to_patient_mss_at: dt.datetime | None = None  # first MSSanté sending to the patient accepted
     stay_id: str | None = None

@@ -184,9 +184,18 @@ def signed_on_discharge_day(letter: LetterView, *, absence_statement: bool) -> O
 
 
 @rule("handed_over")
-def handed_over(letter: LetterView, *, absence_statement: bool, same_day: bool = True) -> Outcome:
-    """The letter was handed to the patient (on the day of discharge, Europe/Paris, if `same_day`)."""
+def handed_over(
+    letter: LetterView, *, absence_statement: bool, same_day: bool = True, or_mss_to_patient: bool = False
+) -> Outcome:
+    """The letter was handed to the patient (on the day of discharge, Europe/Paris, if `same_day`).
+
+    With `or_mss_to_patient`, a sending to the patient by MSSanté (Mon espace santé) the same day
+    meets it too: « remise ou envoyée via MSSanté » (Assurance Maladie page on the LLS).
+    """
     moment = letter.facts.handed_over_at
+    sent = letter.facts.sent_to_patient_mss_at
+    if or_mss_to_patient and sent is not None and (not same_day or _same_day(sent, letter.discharge_day)):
+        return MET  # sent to the patient by MSSanté on the day
     if moment is None:
         return _not_met()
     if same_day:
