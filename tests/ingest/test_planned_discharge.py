@@ -75,6 +75,18 @@ def test_a16_and_a25_parse_with_their_planned_mode():
     assert hl7v2.parse(msg("A25", "P2")).event == "A25"
 
 
+def test_a16_reads_the_planned_mode_from_pv1_36_without_zfm():
+    text = msg("A16", "P3", expected_discharge=DAY + "1400")
+    pv1 = next(seg for seg in text.split("\r") if seg.startswith("PV1|"))
+    fields = pv1.split("|")
+    fields[36] = "7"  # PMSI exit mode in PV1-36: transfert
+    m = hl7v2.parse(text.replace(pv1, "|".join(fields)))
+    assert m.visit.exit_mode == "autre_es"
+    fields[36] = "X"
+    with pytest.raises(hl7v2.HL7Error, match="hors du jeu de valeurs en PV1-36"):
+        hl7v2.parse(text.replace(pv1, "|".join(fields)))
+
+
 def test_admission_pre_fills_an_unconfirmed_planned_discharge(hospital):
     ok(msg("A01", "M1", expected_discharge=DAY + "1400"))
     c = current().parsed()

@@ -19,7 +19,7 @@ class EstablishmentAdmin(admin.ModelAdmin):
 
 @admin.register(Unit)
 class UnitAdmin(admin.ModelAdmin):
-    list_display = ("name", "code", "sector", "establishment", "is_obstetric")
+    list_display = ("name", "code", "sector", "establishment", "is_obstetric", "usual_exit_mode")
     list_filter = ("sector",)
 
 
