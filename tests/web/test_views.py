@@ -489,3 +489,32 @@ def test_medicine_autocomplete_by_substance_and_a_line_in_dci(client, today):
     )
     page = client.get(f"/lettres/{letter.pk}/").content.decode()
     assert "DCI · substance BDPM 61321" in page
+
+
+def test_preview_of_an_incomplete_draft_shows_what_is_there_and_what_is_missing(client, today):
+    """The letter taking shape: an almost empty draft previews with 200, watermarked, each missing
+    element « à compléter », and without a CDA (none can be built yet)."""
+    import io
+
+    import pypdf
+
+    from liaison.documents.pdf import PdfError, extract_cda
+
+    letter = lifecycle.open_letter(today["stay"])
+    _login(client, today, "medecin")
+    client.post(
+        f"/lettres/{letter.pk}/brouillon/",
+        {"revision": letter.revision, "reason": "Douleur thoracique atypique"},
+    )
+    resp = client.get(f"/lettres/{letter.pk}/apercu.pdf")
+    assert resp.status_code == 200 and resp.content.startswith(b"%PDF")
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(resp.content)).pages)
+    text = " ".join(text.split())
+    assert "APERÇU — NON SIGNÉ" in text
+    assert "Douleur thoracique atypique" in text  # what is there
+    assert "À compléter avant la signature" in text
+    assert "Traitement de sortie : à compléter." in text and "Suites à donner : à compléter." in text
+    assert text.count("à compléter") >= 4
+    with pytest.raises(PdfError):
+        extract_cda(resp.content)
+    assert Letter.objects.get(pk=letter.pk).status == Letter.Status.DRAFT

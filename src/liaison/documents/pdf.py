@@ -15,7 +15,7 @@ import queue
 import re
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -230,18 +230,53 @@ class CompilerPool:
 _compilers = CompilerPool()
 
 
-def render_pdf(content: LetterContent, meta: DocumentMeta, cda_bytes: bytes, preview: bool = False) -> bytes:
+TO_COMPLETE = "à compléter"
+
+
+def _marked_to_complete(data: dict, missing: Sequence[str]) -> dict:
+    """A draft's preview: every element still missing reads « à compléter », and the list of
+    what the decree still requires heads the first page."""
+    for key in ("reason", "summary"):
+        if not data[key].strip():
+            data[key] = TO_COMPLETE
+    if not data["medecin_traitant"]:
+        data["medecin_traitant"] = TO_COMPLETE
+    data["items"] = [
+        it | {"value": TO_COMPLETE} if it["value"] == "Non renseigné" else it for it in data["items"]
+    ]
+    if data["no_medication_text"] == "Traitement de sortie non renseigné.":
+        data["no_medication_text"] = f"Traitement de sortie : {TO_COMPLETE}."
+    if data["no_follow_up_text"] == "Suites à donner non renseignées.":
+        data["no_follow_up_text"] = f"Suites à donner : {TO_COMPLETE}."
+    data["missing"] = list(missing)
+    return data
+
+
+def render_pdf(
+    content: LetterContent,
+    meta: DocumentMeta,
+    cda_bytes: bytes | None,
+    preview: bool = False,
+    missing: Sequence[str] = (),
+) -> bytes:
     """The patient's PDF/A-3b letter with the CDA attached (AFRelationship /Source).
 
     Deterministic: the PDF timestamp is the document's effective time. `preview` prints
     "APERÇU — NON SIGNÉ" across every page (the signature page's preview of a draft), so a
-    printed or downloaded preview cannot pass for the letter. Safe to call from several threads.
+    printed or downloaded preview cannot pass for the letter; it marks each missing element
+    « à compléter » and lists `missing` at the top. A draft too incomplete for a CDA is previewed
+    without one (`cda_bytes` None); a letter that is not a preview always carries its CDA.
+    Safe to call from several threads.
     """
+    if cda_bytes is None and not preview:
+        raise PdfError("Une lettre signée porte toujours sa version CDA.")
     try:
-        cda_text = cda_bytes.decode("utf-8")
+        cda_text = cda_bytes.decode("utf-8") if cda_bytes is not None else ""
     except UnicodeDecodeError as exc:
         raise PdfError("Le CDA à joindre n'est pas encodé en UTF-8.") from exc
-    data = letter_data(content, meta) | {"preview": preview}
+    data = letter_data(content, meta) | {"preview": preview, "attach": cda_bytes is not None}
+    if preview:
+        data = _marked_to_complete(data, missing)
     inputs = {"data": json.dumps(data, ensure_ascii=False), "cda": cda_text}
     with _compilers.lend() as compiler:
         return compiler.compile(

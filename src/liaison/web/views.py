@@ -443,14 +443,14 @@ def letter_preview_pdf(request: HttpRequest, letter_id: int) -> HttpResponse:
         return redirect("letter_pdf", letter_id=letter.pk)
     content, author = _preview_content(letter, request.user)
     now = timezone.now()
+    meta = document_meta(letter, author, now)
+    missing = [p.message for p in content.problems()]
     try:
-        meta = document_meta(letter, author, now)
-        cda = build_cda(content, meta)
-        pdf = render_pdf(content, meta, cda, preview=True)
-    except (CdaBuildError, ValueError) as exc:
-        return HttpResponse(
-            f"Aperçu impossible : {exc}", status=422, content_type="text/plain; charset=utf-8"
-        )
+        cda: bytes | None = build_cda(content, meta)
+    except CdaBuildError as exc:  # too incomplete for a CDA yet: the letter as it stands
+        cda = None
+        missing += [m for _, m in exc.problems if m not in missing]
+    pdf = render_pdf(content, meta, cda, preview=True, missing=missing)
     audit.record(request.user, "preview", letter, why="aperçu PDF avant signature")
     resp = HttpResponse(pdf, content_type="application/pdf")
     name = f"apercu-non-signe-{letter.stay.visit_number}-v{letter.version}"
