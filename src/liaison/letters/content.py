@@ -371,6 +371,40 @@ class FollowUpItem(_Model):
     orientation: Orientation | None = None
 
 
+class ItemSource(_Model):
+    """Where one pre-filled item comes from: the hospital message that carried it."""
+
+    item: str  # what was taken, e.g. « Hémoglobine 9,2 g/dL (bas) »
+    message: str  # message type, e.g. « ORU^R01 »
+    at: dt.datetime | None = None
+    author: str = ""  # the author (biologist, prescriber, coder) or the sending system
+
+
+class SectionPrefill(_Model):
+    """A section drafted from the hospital's record (`liaison.clinical.draft`).
+
+    `written` is the value the record gave the section (its JSON form): while the section still
+    holds it, newer data replaces it; once the physician has changed it, newer data waits in
+    `update` beside their text and is never written over it. `verified` is the physician's
+    « vérifié » on the section."""
+
+    sources: list[ItemSource] = Field(default_factory=list)
+    written: str | dict | list | None = None
+    update: str | dict | list | None = None
+    update_sources: list[ItemSource] = Field(default_factory=list)
+    verified: bool = False
+
+
+# The sections the record can draft, with their labels.
+PREFILL_SECTIONS = {
+    "reason": "Motif de l'hospitalisation",
+    "procedures_and_exams": "Actes, examens et résultats significatifs",
+    "allergies": "Allergies",
+    "medications": "Traitements à la sortie (conciliation)",
+    "pending_results": "Résultats en attente",
+}
+
+
 class Recipient(_Model):
     role: RecipientRole
     name: str = ""
@@ -468,6 +502,9 @@ class LetterContent(_Model):
 
     recipients: list[Recipient] = Field(default_factory=list)
     confidentiality: Confidentiality = Field(default_factory=Confidentiality)
+
+    # what the hospital's record drafted, per section of PREFILL_SECTIONS, with its sources
+    prefill: dict[str, SectionPrefill] = Field(default_factory=dict)
 
     @property
     def blood_products(self) -> Presence:

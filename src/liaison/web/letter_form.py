@@ -72,13 +72,14 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
         "duration",
         "reason",
         "comment",
+        "route",
     ),
     "pending_results": ("description", "expected_on", "followed_by"),
     "follow_up": ("kind", "description", "date", "with_whom", "orientation"),
     "recipients": ("role", "name", "rpps", "mssante", "channel"),
 }
 # Values that are not the user's words: a row holding only these is blank.
-_NOT_CONTENT = {"cis", "atc", "status", "kind", "role", "channel", "orientation"}
+_NOT_CONTENT = {"cis", "atc", "route", "status", "kind", "role", "channel", "orientation"}
 # Fields that come from the GAM: links from the QLS panel point at the read-only identity block.
 GAM_FIELDS = {
     "patient",
@@ -244,6 +245,7 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
                     usual_treatment=row.get("usual_treatment", ""),
                     status=MedicationStatus(status) if status else None,
                     dosage=row.get("dosage", ""),
+                    route=row.get("route", ""),
                     duration=row.get("duration", ""),
                     reason=row.get("reason", ""),
                     comment=row.get("comment", ""),
@@ -343,6 +345,13 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
         upd["no_medecin_traitant"] = False
     if "planned_discharge.at" in data and not base.discharge_recorded:
         upd["planned_discharge"] = _planned(get, errors) or base.planned_discharge
+    # The « vérifié » tick of each section drafted from the record (shown for each of them).
+    upd["prefill"] = {
+        name: state.model_copy(
+            update={"verified": get(f"prefill.{name}.verified") in ("on", "1", "true")}
+        ).model_dump()
+        for name, state in base.prefill.items()
+    }
 
     try:
         content = LetterContent.model_validate({**base.model_dump(), **_dumped(upd)})

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from liaison.clinical.draft import section_states
 from liaison.delivery.routing import delivery_plan
 from liaison.indicators.qls import DEFAULT_GRIDS, letter_facts
-from liaison.letters.content import LetterContent, LetterFacts, Sector
+from liaison.letters.content import PREFILL_SECTIONS, LetterContent, LetterFacts, Sector
 from liaison.letters.lifecycle import signature_blockers
 from liaison.letters.models import Letter, Practitioner, Stay
 from liaison.letters.prefill import practitioner_snapshot
@@ -25,6 +26,11 @@ from liaison.quality.grid import Grid, load_grid
 from liaison.quality.rules import Result
 from liaison.web.letter_form import ParsedForm, field_id
 
+PREFILL_STATE_LABELS = {
+    "a_verifier": "pré-rempli, à vérifier",
+    "verifie": "vérifié",
+    "mise_a_jour": "nouvelles données du dossier à examiner",
+}
 STEP_FIELDS = {"letter", "handover"}
 STEP_RULES = {"signed_by_physician", "letter_found", "signed_on_discharge_day", "handed_over"}
 
@@ -47,6 +53,12 @@ class Panel:
     masking: list[PanelItem] = field(default_factory=list)  # the delivery plan's blockers
     form_errors: list[PanelItem] = field(default_factory=list)
     blockers: list[PanelItem] = field(default_factory=list)  # exactly what `lifecycle.sign` refuses
+    # sections drafted from the record: « pré-rempli, à vérifier » or « vérifié »
+    prefilled: list[PanelItem] = field(default_factory=list)
+
+    @property
+    def to_verify(self) -> int:
+        return sum(1 for i in self.prefilled if i.state != "verifie")
 
     @property
     def met(self) -> int:
@@ -65,7 +77,11 @@ class Panel:
     @property
     def ready(self) -> bool:
         """All QLS content criteria met, nothing the decree requires missing, masks consistent."""
-        return not self.missing and not any(s.state == "not_met" for s in self.steps)
+        return (
+            not self.missing
+            and not any(s.state == "not_met" for s in self.steps)
+            and not self.to_verify  # a pre-filled section is the physician's only once checked
+        )
 
     @property
     def signable(self) -> bool:
@@ -145,4 +161,7 @@ def build_panel(
             PanelItem(p.field, "not_met", p.message, field_id(screen(p.field)), True)
             for p in signature_blockers(content)
         ]
+    for name, state in section_states(content).items():
+        label = PREFILL_SECTIONS.get(name, name)
+        panel.prefilled.append(PanelItem(label, state, PREFILL_STATE_LABELS[state], f"prefill-{name}"))
     return panel

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from liaison.api.urls import api
-from liaison.web import mailboxes, views
+from liaison.web import drafting, mailboxes, views
 
 urlpatterns = [
     path("", views.stays, name="stays"),
@@ -17,6 +17,8 @@ urlpatterns = [
     path("lettres/<int:letter_id>/", views.letter_detail, name="letter"),
     path("lettres/<int:letter_id>/controle/", views.letter_check, name="letter_check"),
     path("lettres/<int:letter_id>/brouillon/", views.letter_save, name="letter_save"),
+    path("lettres/<int:letter_id>/dossier/", drafting.letter_record, name="letter_record"),
+    path("lettres/<int:letter_id>/dossier/section/", drafting.letter_record_take, name="letter_record_take"),
     path("lettres/<int:letter_id>/apercu.pdf", views.letter_preview_pdf, name="letter_preview_pdf"),
     path("lettres/<int:letter_id>/cda.xml", views.letter_cda, name="letter_cda"),
     path("lettres/<int:letter_id>/lettre.pdf", views.letter_pdf, name="letter_pdf"),

@@ -69,7 +69,7 @@ from liaison.letters.permissions import (
 from liaison.letters.prefill import practitioner_snapshot
 from liaison.letters.reconcile import stay_consistency
 from liaison.letters.rendering import document_meta
-from liaison.web import deliveries
+from liaison.web import deliveries, drafting
 from liaison.web.checklist import ANSWER_LABELS, load_checklist
 from liaison.web.letter_form import DESTINATION_CHOICES, changed_sections, field_label, parse_form
 from liaison.web.live import build_panel
@@ -305,6 +305,7 @@ def _letter_context(request: HttpRequest, letter: Letter, content: LetterContent
         "why_no_dmp": why_no_dmp(content),
         "now_local": timezone.localtime(timezone.now(), PARIS).strftime("%Y-%m-%dT%H:%M"),
         "form_revision": letter.revision,
+        **drafting.prefill_context(content),
     }
 
 
@@ -329,7 +330,7 @@ def discharge_view(stay: Stay, letter: Letter, content: LetterContent) -> dict:
 
 @login_required
 def letter_detail(request: HttpRequest, letter_id: int) -> HttpResponse:
-    letter = _get_letter(request, letter_id)
+    letter = drafting.refresh_on_open(_get_letter(request, letter_id), request.user)
     audit.record(request.user, "read", letter, why="consultation de la lettre")
     return render(request, "web/letter.html", _letter_context(request, letter, letter.parsed()))
 
