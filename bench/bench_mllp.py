@@ -44,8 +44,8 @@ DB_NAME = "liaison_bench_mllp"
 TARGET = 300.0
 
 
-def _setup_django() -> None:
-    fresh_django_database(DB_NAME)
+def _setup_django(db_name: str = DB_NAME) -> None:
+    fresh_django_database(db_name)
     from tests.conftest import valid_finess, valid_rpps
 
     from liaison.letters.models import Establishment, Practitioner, Profession, Unit
@@ -74,8 +74,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_listener(port: int, workers: int, prepared: bool = True) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": f"{PG}/{DB_NAME}"}
+def _start_listener(
+    port: int, workers: int, prepared: bool = True, db_name: str = DB_NAME
+) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": f"{PG}/{db_name}"}
     env["LIAISON_PG_SERVER_SIDE_BINDING"] = "1" if prepared else "0"
     proc = subprocess.Popen(
         [sys.executable, "-m", "liaison.cli", "mllp", "--port", str(port), "--workers", str(workers)],
@@ -141,13 +143,13 @@ def _send_all(port: int, streams: list[list[str]]) -> tuple[float, int, list[str
     return time.perf_counter() - start, sum(len(s) for s in streams), errors
 
 
-def _machine_reference() -> tuple[float, float]:
+def _machine_reference(db_name: str = DB_NAME) -> tuple[float, float]:
     """The floor under every message, measured now (the figures of this VM drift from one hour
     to the next): microseconds of one round trip (SELECT 1) and of one durable transaction
     holding one INSERT, medians over 500."""
     import psycopg
 
-    with psycopg.connect(f"{PG}/{DB_NAME}", autocommit=True, prepare_threshold=0) as conn:
+    with psycopg.connect(f"{PG}/{db_name}", autocommit=True, prepare_threshold=0) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS bench_reference (v text)")
         trips, commits = [], []
         for _ in range(500):

@@ -167,3 +167,51 @@ def pr1(index: int, code: str, label: str, performed: str, performer: str = "") 
 
 def al1(index: int, code: str, label: str, kind: str = "DA", severity: str = "MO", reaction: str = "") -> str:
     return f"AL1|{index}|{kind}|{code}^{label}|{severity}|{reaction}"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What PID must carry for an ADT message to leave the patient's identity as it is stored
+    (traits not sent — address, phone, birth place, used names — are kept by the receiver)."""
+
+    ipp: str
+    family: str
+    given: str
+    given_names: str
+    birth: str  # AAAAMMJJ
+    sex: str
+    status: str  # PID-32: PROV, VALI, RECUP, QUAL
+    ins: str = ""
+    ins_oid: str = ""
+
+
+def adt_a08(
+    control_id: str, *, facility: str, sent: str, who: Identity, nda: str, unit: str, segments: Sequence[str]
+) -> str:
+    """ADT^A08 of one stay carrying DG1/PR1/AL1 segments (the coding of the stay)."""
+    ids = f"{who.ipp}^^^CH&1.2.250.1.999.1&ISO^PI"
+    if who.ins:
+        ids += f"~{who.ins}^^^ASIP-SANTE-INS-NIR&{who.ins_oid}&ISO^INS"
+    pid = [
+        "PID",
+        "1",
+        "",
+        ids,
+        "",
+        f"{who.family}^{who.given}^{who.given_names}^^^^L",
+        "",
+        who.birth,
+        who.sex,
+    ]
+    pid += [""] * (32 - len(pid)) + [who.status]
+    pid[18] = f"{nda}^^^CH&{facility}&M^AN"
+    pv1 = ["PV1", "1", "I", f"{unit}^^^CH&{facility}&M^O"] + [""] * 15 + [f"{nda}^^^CH&{facility}&M^VN"]
+    return "\r".join(
+        [
+            _msh("ADT^A08^ADT_A01", control_id, facility, sent, "GAM"),
+            f"EVN||{sent}",
+            "|".join(pid),
+            "|".join(pv1),
+            *segments,
+        ]
+    )

@@ -11,7 +11,11 @@ units, physicians and médecins traitants), over the last 24 hours:
 - planned discharges (A16) later today of other patients staying, one of them cancelled (A25);
 - one identity update (A08) of a new patient (name used, phone);
 - one message sent twice (same MSH-10: applied once, acknowledged twice);
-- one malformed message (no PID segment), to show the refusal (NACK).
+- one malformed message (no PID segment), to show the refusal (NACK);
+- the clinical traffic of each stay (`liaison.clinical.synthetic`): after an admission, the
+  treatment at entry (RDE^O11), prescriptions (OMP^O09) and laboratory results (ORU^R01);
+  before a discharge, the stay's results, its discharge prescription (RDE^O11) and its coding
+  (DG1/PR1/AL1 in an ADT^A08). A stay draws the same medicines here as in `demo-data`.
 
 Each message waits for its ACK; one French line per message gives the ACK code and text, then
 a summary. `--file F` replays a file instead (one message per block starting with MSH, MLLP
@@ -39,6 +43,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from faker import Faker
 
+from liaison.clinical.synthetic import stay_messages
 from liaison.identifiers import OID_INS_NIR_TEST, OID_RPPS, nir_key
 from liaison.ingest import hl7v2
 from liaison.ingest.mllp import MLLPClient
@@ -277,6 +282,28 @@ def generate_day(
         )
         plan.append(Planned(at, "A01", cid, person.ipp, visit, text, unit.name))
         admitted.append((person, visit, unit, at))
+        # The laboratory and the pharmacy follow: treatment at entry, orders, results.
+        for m in stay_messages(
+            random.Random(visit),
+            ipp=person.ipp,
+            nda=visit,
+            facility=builder.facility,
+            admit_at=at,
+            end_at=now,
+            discharged=False,
+            control=control_id(),
+        ):
+            plan.append(
+                Planned(
+                    max(m.at, at + dt.timedelta(minutes=1)),
+                    m.kind,
+                    m.control_id,
+                    person.ipp,
+                    visit,
+                    m.text,
+                    "dossier clinique",
+                )
+            )
     # Transfers: a third of the new patients, to another unit of the same sector.
     for person, visit, unit, admit_at in rng.sample(admitted, k=len(admitted) // 3):
         others = [u for u in units if u.sector == unit.sector and u.pk != unit.pk and not u.is_obstetric]
@@ -350,6 +377,36 @@ def generate_day(
             zfm=exit_zfm,
         )
         plan.append(Planned(at, "A03", cid, person.ipp, stay.visit_number, text, "sortie"))
+        # Before the A03: the stay's record up to discharge, its discharge prescription and its
+        # coding (DG1/PR1/AL1 in an A08). Same generator as `demo-data` for this stay.
+        for m in stay_messages(
+            random.Random(stay.visit_number),
+            ipp=person.ipp,
+            nda=stay.visit_number,
+            facility=builder.facility,
+            admit_at=stay.admission_at,
+            end_at=at,
+            discharged=True,
+            control=control_id(),
+        ):
+            when = min(max(m.at, start), at - dt.timedelta(seconds=30))
+            text = m.text or "\r".join(
+                [
+                    builder.message(
+                        "A08",
+                        m.control_id,
+                        when,
+                        person,
+                        visit=stay.visit_number,
+                        unit=stay.unit,
+                        admit_at=stay.admission_at,
+                    ),
+                    *m.segments,
+                ]
+            )
+            plan.append(
+                Planned(when, m.kind, m.control_id, person.ipp, stay.visit_number, text, "dossier clinique")
+            )
     # One identity update: a married name and a new phone for one new patient.
     if admitted:
         person, visit, unit, admit_at = rng.choice(admitted)
@@ -483,7 +540,8 @@ class Command(BaseCommand):
                 where = f" séjour {p.visit}" if p.visit else ""
                 note = f" ({p.note})" if p.note else ""
                 self.stdout.write(
-                    f"{i:3d}. {when} ADT^{p.event} {p.control_id}{who}{where}{note} → {code} : {text}"
+                    f"{i:3d}. {when} {p.event if '^' in p.event else 'ADT^' + p.event} {p.control_id}"
+                    f"{who}{where}{note} → {code} : {text}"
                 )
         elapsed = time.perf_counter() - started
         refused = codes["AE"] + codes["AR"]

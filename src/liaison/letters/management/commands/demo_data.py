@@ -7,6 +7,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from liaison.clinical.demo_feeds import feed_stays
 from liaison.letters.demo import account_lines, generate
 from liaison.letters.models import Establishment
 
@@ -41,5 +42,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{summary.establishment.name} : {summary.stays} séjours, {summary.letters} lettres "
             f"en {elapsed:.1f} s."
+        )
+        t0 = time.perf_counter()
+        outcomes = feed_stays(summary.establishment)
+        self.stdout.write(
+            f"Dossiers cliniques : {sum(outcomes.values())} messages HL7 (biologie, pharmacie, codage), "
+            f"{outcomes.get('accepted', 0)} intégrés, {outcomes.get('refused', 0)} refusés, "
+            f"en {time.perf_counter() - t0:.1f} s."
         )
         self.stdout.write("\n".join(account_lines()))
