@@ -23,7 +23,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from liaison.delivery import dmp, worker
+from liaison.delivery import dmp, vihf, worker
 from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
 from liaison.ingest.apply import process
 from liaison.letters import lifecycle
@@ -48,7 +48,7 @@ PLANNED = minute(timezone.now() + dt.timedelta(minutes=45))
 
 @pytest.fixture
 def dmp_sandbox(tmp_path, monkeypatch):
-    box = Sandbox(Store(tmp_path / "dmp"), StaticPatients())
+    box = Sandbox(Store(tmp_path / "dmp"), StaticPatients(), [vihf.demo_authority().read_bytes()])
     server, _ = start(box)
     monkeypatch.setenv("LIAISON_DMP_URL", server.url)
     monkeypatch.setattr(worker, "_SENDERS", {})

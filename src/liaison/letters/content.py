@@ -388,6 +388,7 @@ class SectionPrefill(_Model):
     `update` beside their text and is never written over it. `verified` is the physician's
     « vérifié » on the section."""
 
+    _multiline = frozenset({"written", "update"})  # a section's text, e.g. a list of procedures
     sources: list[ItemSource] = Field(default_factory=list)
     written: str | dict | list | None = None
     update: str | dict | list | None = None
