@@ -106,14 +106,18 @@ def test_ans_masking_matrix(kwargs, refused):
 
 def test_has_checklist_data():
     cl = load_checklist()
-    assert len(cl.items) == 18 and [b.id for b in cl.blocks] == [
+    assert len(cl.items) == 15 and [b.id for b in cl.blocks] == [
         "complexite",
         "information",
         "contacts",
         "logistique",
     ]
-    assert {i.number for i in cl.items if i.status == "unknown"} == {13, 14, 16}
+    # The items whose HAS wording could not be found are left out, never shown as placeholders.
+    assert [o.number for o in cl.omitted] == [13, 14, 16]
+    assert {i.number for i in cl.items} == set(range(1, 19)) - {13, 14, 16}
+    assert not [i for i in cl.items if "relu" in i.label_fr or "Item" in i.label_fr]
+    assert cl.item(10).label_fr.startswith("Le pharmacien d'officine ou du service d'aval")
     assert {i.number for i in cl.items if not i.na_allowed} == {1, 2}
     assert {i.number for i in cl.items if i.low_risk_optional} == {10, 15}
-    answers, errors = cl.clean_answers({"1": "na", "2": "oui", "3": "peut-être", "4": "na"})
+    answers, errors = cl.clean_answers({"1": "na", "2": "oui", "3": "peut-être", "4": "na", "13": "oui"})
     assert answers == {"2": "oui", "4": "na"} and set(errors) == {1, 3}

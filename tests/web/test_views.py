@@ -401,15 +401,19 @@ def test_discharge_checklist_saved_with_the_stay(client, today):
     _login(client, today, "infirmier")
     page = client.get(f"/lettres/{letter.pk}/").content.decode()
     assert (
-        "Check-list de sortie HAS (18 points)" in page
+        "Check-list de sortie HAS (15 points sur 18)" in page
         and 'id="cl-1-na"' not in page
         and 'id="cl-3-na"' in page
     )
+    # HAS wording; no placeholder item: 13, 14 and 16 (wording not found) are left out and said so.
+    assert "Une évaluation sociale a été réalisée afin de proposer au patient le mode de sortie." in page
+    assert "non encore relu" not in page and "à confirmer" not in page and 'name="cl-13"' not in page
+    assert "Items 13, 14, 16 non repris" in page
     assert 'name="reason"' not in page  # a nurse does not draft the letter
     frag = client.post(
         f"/sejours/{today['stay'].pk}/check-list/", {"cl-1": "na", "cl-2": "oui", "cl-12": "non"}, **HTMX
     ).content.decode()
-    assert "Item 1" in frag and "2 réponses sur 18" in frag
+    assert "Item 1" in frag and "2 réponses sur 15" in frag
     row = DischargeChecklist.objects.get(stay=today["stay"])
     assert row.answers == {"2": "oui", "12": "non"} and row.updated_by.username == "u_infirmier"
     assert AuditEvent.objects.filter(action="update", object_type="stay", why__contains="check-list").exists()

@@ -1,4 +1,7 @@
-"""The HAS discharge check-list (2015, 18 items) as versioned data, loaded and validated."""
+"""The HAS discharge check-list (2015, 18 items) as versioned data, loaded and validated.
+
+Only items whose HAS wording was found are shown; the others are listed as `omitted` with the
+reason, so that a nurse never reads a placeholder."""
 
 from __future__ import annotations
 
@@ -27,11 +30,16 @@ class ChecklistItem(_Strict):
     number: int
     block: str
     label_fr: str
-    status: Literal["confirmed", "unconfirmed", "unknown"]
+    status: Literal["confirmed"]  # a wording not found is omitted, never shown as a placeholder
     note: str = ""
     na_allowed: bool = True  # items 1-2 apply to every patient: NA is not an answer
     low_risk_optional: bool = False  # items 10 and 15 need not be considered for low-risk patients
     prefill: Literal["handover"] | None = None
+
+
+class OmittedItem(_Strict):
+    number: int
+    reason: str
 
 
 class Source(_Strict):
@@ -47,7 +55,8 @@ class Checklist(_Strict):
     source: Source
     answers: list[str]
     blocks: list[Block]
-    items: list[ChecklistItem] = Field(min_length=18, max_length=18)
+    items: list[ChecklistItem] = Field(min_length=1, max_length=18)
+    omitted: list[OmittedItem] = []
 
     def item(self, number: int) -> ChecklistItem:
         return next(i for i in self.items if i.number == number)
@@ -77,6 +86,9 @@ def load_checklist(checklist_id: str = CURRENT) -> Checklist:
     path = CHECKLISTS_DIR / f"{checklist_id}.yaml"
     checklist = Checklist.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     numbers = [i.number for i in checklist.items]
-    if numbers != list(range(1, 19)):
-        raise ValueError(f"{path.name} : les items doivent être numérotés de 1 à 18 dans l'ordre.")
+    omitted = [o.number for o in checklist.omitted]
+    if sorted(numbers + omitted) != list(range(1, 19)) or numbers != sorted(numbers):
+        raise ValueError(
+            f"{path.name} : les items (affichés ou omis) doivent couvrir les numéros 1 à 18, dans l'ordre."
+        )
     return checklist
