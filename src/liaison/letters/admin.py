@@ -1,15 +1,19 @@
 """Django admin for reference data (establishment administrators) and read-only audit rows."""
 
+from __future__ import annotations
+
 from django.contrib import admin
 
+# Users, groups and profiles: who grants what (registered on import).
+from liaison.letters import accounts_admin  # noqa: F401
 from liaison.letters.models import (
     AuditEvent,
     Correspondent,
     Establishment,
     Practitioner,
     Unit,
-    UserProfile,
 )
+from liaison.letters.permissions import is_superuser
 
 
 @admin.register(Establishment)
@@ -28,17 +32,15 @@ class PractitionerAdmin(admin.ModelAdmin):
     list_display = ("family_name", "given_name", "profession", "rpps", "specialty", "mssante")
     search_fields = ("family_name", "rpps")
 
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        # The account a practitioner signs with is linked by a superuser (it is an identity).
+        return () if is_superuser(request.user) else ("user",)
+
 
 @admin.register(Correspondent)
 class CorrespondentAdmin(admin.ModelAdmin):
     list_display = ("__str__", "kind", "rpps", "finess", "mssante")
     search_fields = ("family_name", "organisation", "rpps")
-
-
-@admin.register(UserProfile)
-class UserProfileAdmin(admin.ModelAdmin):
-    list_display = ("user", "establishment")
-    filter_horizontal = ("units",)
 
 
 @admin.register(AuditEvent)

@@ -157,6 +157,152 @@ def check_correct(user: User, stay: Stay) -> None:
     )
 
 
+# --- Who grants what (accounts, roles, units) -------------------------------------------------
+#
+# The rule: whatever opens a patient record or the admin is granted by a superuser only. The
+# establishment administrator maintains reference data and manages the accounts that open
+# nothing: no role, or the campaign role (aggregates only), no unit, not staff, no permission.
+# He may create such an account, change it, set its password, attach it to an establishment.
+# He may view every other account (his own included) but changes none of them: not their
+# password (he could then log in as them), not their role, units, staff or superuser status.
+# Granting patient access to an account that had none disables its password: whoever set it
+# before (the administrator who created the account) cannot use it; the superuser sets a new one.
+
+# Roles whose holder reads patient data (clinical roles by unit, quality by audit sample).
+PATIENT_ROLES = CLINICAL_ROLES | {Role.QUALITE}
+# Roles the establishment administrator may give: none of them opens a patient or the admin.
+ADMINISTRATOR_GRANTABLE_ROLES = frozenset({Role.CAMPAGNE})
+
+
+def is_superuser(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active and getattr(user, "is_superuser", False))
+
+
+def manages_accounts(user: User) -> bool:
+    """The establishment administrator (staff) or a superuser may open the account admin."""
+    if is_superuser(user):
+        return True
+    return bool(user.is_authenticated and user.is_staff and role_of(user) == Role.ADMIN_ETABLISSEMENT)
+
+
+def account_roles(account: User) -> set[Role]:
+    names = set(account.groups.values_list("name", flat=True)) if account.pk else set()
+    return {r for r in Role if r.value in names}
+
+
+def has_patient_access(account: User) -> bool:
+    """Whether the account can read a patient: superuser, a patient role, or units."""
+    if not account.pk:
+        return False
+    if account.is_superuser or account_roles(account) & PATIENT_ROLES:
+        return True
+    profile = getattr(account, "profile", None)
+    return bool(profile and profile.units.exists())
+
+
+def is_privileged_account(account: User) -> bool:
+    """An account that only a superuser may change: it opens a patient, the admin or a permission."""
+    if not account.pk:
+        return False
+    return bool(
+        account.is_superuser
+        or account.is_staff
+        or account.user_permissions.exists()
+        or account.groups.filter(permissions__isnull=False).exists()
+        or account.groups.exclude(name__in=[r.value for r in ADMINISTRATOR_GRANTABLE_ROLES]).exists()
+        or has_patient_access(account)
+    )
+
+
+def accounts_changeable_by(actor: User) -> QuerySet:
+    """The accounts `actor` may change (the same rule as is_privileged_account, as a query)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    accounts = get_user_model().objects.all()
+    if is_superuser(actor):
+        return accounts
+    if not manages_accounts(actor):
+        return accounts.none()
+    grantable = [r.value for r in ADMINISTRATOR_GRANTABLE_ROLES]
+    return (
+        accounts.filter(is_superuser=False, is_staff=False)
+        .exclude(pk=actor.pk)
+        .exclude(user_permissions__isnull=False)
+        .exclude(groups__permissions__isnull=False)
+        .exclude(groups__in=Group.objects.exclude(name__in=grantable))
+        .exclude(profile__units__isnull=False)
+        .distinct()
+    )
+
+
+def can_change_account(actor: User, account: User | None) -> bool:
+    """May `actor` change `account` (fields, password, groups, profile)? None: a new account."""
+    if is_superuser(actor):
+        return True
+    if not manages_accounts(actor):
+        return False
+    if account is None:
+        return True
+    return account.pk != actor.pk and not is_privileged_account(account)
+
+
+def grantable_roles(actor: User) -> set[Role]:
+    if is_superuser(actor):
+        return set(Role)
+    return set(ADMINISTRATOR_GRANTABLE_ROLES) if manages_accounts(actor) else set()
+
+
+def can_grant_units(actor: User) -> bool:
+    """Units open the patients of a clinical role: a superuser's grant only."""
+    return is_superuser(actor)
+
+
+def can_grant_admin_rights(actor: User) -> bool:
+    """Superuser status, staff status and Django permissions (users or groups): superuser only."""
+    return is_superuser(actor)
+
+
+def check_account_grant(
+    actor: User,
+    account: User | None,
+    *,
+    roles: set[Role] | None = None,
+    units: bool = False,
+    is_staff: bool = False,
+    is_superuser: bool = False,
+    permissions: bool = False,
+) -> None:
+    """Refuse, in French, a change of `account` that `actor` may not make (None: a new account).
+
+    `roles` are the roles the account will hold, `units` whether it will hold units, the flags
+    what it will be; values equal to what the account already has are not a grant."""
+    _require(
+        can_change_account(actor, account),
+        "Ce compte ouvre l'accès à des patients ou à l'administration : "
+        "seul un superutilisateur peut le modifier.",
+    )
+    if can_grant_admin_rights(actor):
+        return
+    current = account_roles(account) if account is not None else set()
+    refused = {r for r in (roles or set()) if r not in current and r not in grantable_roles(actor)}
+    _require(
+        not refused,
+        "Seul un superutilisateur peut attribuer le rôle "
+        + ", ".join(sorted(f"« {ROLE_LABELS[r]} »" for r in refused))
+        + " : l'administrateur de l'établissement attribue seulement le rôle « Campagne (CPAM / ARS) ».",
+    )
+    _require(
+        not units or can_grant_units(actor),
+        "Seul un superutilisateur peut attribuer des services (ils ouvrent l'accès aux patients).",
+    )
+    _require(
+        not (is_staff or is_superuser or permissions),
+        "Seul un superutilisateur peut donner le statut équipe, le statut superutilisateur "
+        "ou des permissions.",
+    )
+
+
 # Reference data the establishment administrator maintains in the Django admin (no clinical data).
 ADMIN_MODELS = ("establishment", "unit", "practitioner", "correspondent", "userprofile")
 
