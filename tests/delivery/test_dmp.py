@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -141,6 +142,57 @@ def test_signed_letter_is_filed_listed_and_shown_to_the_patient(hospital, dmp_ch
     assert not _get(f"{url}documents?ins={ins}")[0]["hidden"]["masked_from_professionals"]
 
 
+def _fetch(url: str) -> tuple[int, str, dict, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.status, r.headers.get_content_type(), dict(r.headers), r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get_content_type(), dict(exc.headers), exc.read()
+
+
+def test_the_patient_opens_the_letter_as_a_pdf_and_downloads_it(hospital, dmp_channel):
+    """Mon espace santé shows the letter itself, not its XML: the PDF in the page, downloadable."""
+    pypdf = pytest.importorskip("pypdf")
+    import io
+    import re
+
+    from liaison.documents.pdf import extract_cda
+
+    box, url = dmp_channel
+    ins = hospital["patient"].ins_matricule
+    box.patients.ins.add(ins)
+    letter = _sign(hospital)
+    worker.run_once("w1")
+    assert _dmp_delivery(letter).state == Delivery.State.DELIVERED
+
+    listing = _get(f"{url}patient/{ins}")
+    (open_href,) = re.findall(r"href='([^']*/lettre/[^']*)'>Ouvrir<", listing)
+    status, kind, _, page = _fetch(url.rstrip("/") + open_href)
+    page = page.decode()
+    assert status == 200 and kind == "text/html"
+    assert "<iframe" in page and f"{open_href}/pdf" in page and "Télécharger le PDF" in page
+
+    status, kind, headers, pdf = _fetch(f"{url.rstrip('/')}{open_href}/pdf")
+    assert status == 200 and kind == "application/pdf" and headers["Content-Disposition"].startswith("inline")
+    text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages).split())
+    patient = hospital["patient"]
+    assert patient.birth_family_name.upper() in text.upper() and "Lettre de liaison" in text
+    assert extract_cda(pdf) == bytes(letter.document.cda)  # the very CDA the DMP holds
+
+    status, kind, headers, again = _fetch(f"{url.rstrip('/')}{open_href}/pdf?telecharger=1")
+    assert status == 200 and kind == "application/pdf" and again == pdf
+    assert (
+        headers["Content-Disposition"]
+        == f'attachment; filename="lettre-de-liaison-{letter.document_oid}.pdf"'
+    )
+
+    # Another patient's space does not open it; an unknown document is not found.
+    assert (
+        _fetch(f"{url}patient/100000000000000/lettre/{urllib.parse.quote(letter.document_oid)}/pdf")[0] == 404
+    )
+    assert _fetch(f"{url}patient/{ins}/lettre/1.2.3.4/pdf")[0] == 404
+
+
 def test_correction_replaces_the_previous_version(hospital, dmp_channel):
     box, url = dmp_channel
     ins = hospital["patient"].ins_matricule
@@ -177,6 +229,8 @@ def test_masks_are_carried_and_a_letter_invisible_to_the_patient_is_not_shown(ho
     assert doc["confidentiality"] == ["N", "INVISIBLE_PATIENT", "INVISIBLE_REPRESENTANTS_LEGAUX"]
     assert doc["hidden"]["invisible_to_patient"] and doc["hidden"]["invisible_to_legal_representatives"]
     assert "Aucun document" in _get(f"{url}patient/{ins}")
+    hidden = f"{url}patient/{ins}/lettre/{urllib.parse.quote(letter.document_oid)}"
+    assert _fetch(hidden)[0] == 404 and _fetch(f"{hidden}/pdf")[0] == 404
 
 
 # --- refusals: a French message saying what to fix, and the right state ----------------------

@@ -147,3 +147,42 @@ def test_render_from_many_threads_at_once() -> None:
     with ThreadPoolExecutor(max_workers=12) as pool:
         results = list(pool.map(render, range(12)))
     assert results == [expected] * 12
+
+
+def _with_pdf_copy(cda: bytes, pdf: bytes) -> bytes:
+    """The CDA with the CI-SIS section « Copie du document » (55108-5) carrying `pdf`."""
+    import base64
+
+    from lxml import etree
+
+    h = "urn:hl7-org:v3"
+    doc = etree.fromstring(cda)
+    body = doc.find(f"{{{h}}}component/{{{h}}}structuredBody")
+    section = etree.SubElement(etree.SubElement(body, f"{{{h}}}component"), f"{{{h}}}section")
+    etree.SubElement(section, f"{{{h}}}templateId", root="1.2.250.1.213.1.1.2.243")
+    etree.SubElement(section, f"{{{h}}}code", code="55108-5", codeSystem="2.16.840.1.113883.6.1")
+    etree.SubElement(section, f"{{{h}}}title").text = "Copie du document"
+    organizer = etree.SubElement(
+        etree.SubElement(section, f"{{{h}}}entry"), f"{{{h}}}organizer", classCode="CLUSTER", moodCode="EVN"
+    )
+    media = etree.SubElement(
+        etree.SubElement(organizer, f"{{{h}}}component"), f"{{{h}}}observationMedia", classCode="OBS"
+    )
+    value = etree.SubElement(media, f"{{{h}}}value", mediaType="application/pdf", representation="B64")
+    value.text = base64.b64encode(pdf).decode()
+    return etree.tostring(doc, xml_declaration=True, encoding="UTF-8")
+
+
+def test_patient_view_shows_the_pdf_copy_a_cda_carries_or_lays_the_cda_out() -> None:
+    from liaison.documents.pdf import embedded_pdf, patient_view_pdf
+
+    content, meta = letters.complete(), letters.meta()
+    ours = build_cda(content, meta)
+    # Liaison's CDA carries no PDF copy: the patient sees the CDA laid out, the CDA attached as is.
+    assert embedded_pdf(ours) is None
+    shown = patient_view_pdf(ours)
+    assert shown.startswith(b"%PDF") and extract_cda(shown) == ours
+    # Another system's CDA with its own PDF copy: that copy is what the patient sees, unchanged.
+    copy = b"%PDF-1.7\n% copie du document\n%%EOF\n"
+    theirs = _with_pdf_copy(ours, copy)
+    assert embedded_pdf(theirs) == copy and patient_view_pdf(theirs) == copy

@@ -4,11 +4,15 @@
 it (who, why, what happened, the treatment to take at home, what next, whom to call, signature)
 with the Typst template `letter.typ`. The CDA is attached with `pdf.attach` (Typst ≥ 0.14),
 AFRelationship /Source, so the PDF is PDF/A-3b. `extract_cda(pdf)` reads it back byte for byte.
+`patient_view_pdf(cda)` is what a patient's viewer shows of any LDL-SES CDA: the PDF copy the
+CDA carries, if any, otherwise the CDA laid out by `render_cda_pdf`.
 Pure Python, no Django.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import json
 import queue
@@ -359,3 +363,40 @@ def render_cda_pdf(cda_bytes: bytes) -> bytes:
 def _attr(doc: object, path: str, ns: dict[str, str], name: str = "value") -> str:
     el = doc.find(path, ns)
     return el.get(name, "") if el is not None else ""
+
+
+# --- what a patient's viewer shows ------------------------------------------------------------
+
+_CDA_NS = {"h": "urn:hl7-org:v3"}
+# A PDF copy inside a CDA: an unstructured body (nonXMLBody), or the CI-SIS section « Copie du
+# document » (LOINC 55108-5, templateId 1.2.250.1.213.1.1.2.243) whose FR-Document-attache entry
+# holds an observationMedia; both base64 (representation B64).
+_PDF_COPIES = (
+    "h:component/h:nonXMLBody/h:text[@mediaType='application/pdf'][@representation='B64']",
+    ".//h:observationMedia/h:value[@mediaType='application/pdf'][@representation='B64']",
+)
+
+
+def embedded_pdf(cda_bytes: bytes) -> bytes | None:
+    """The PDF copy a CDA carries (see `_PDF_COPIES`), decoded, or None. Liaison's own CDA
+    carries none: its PDF/A-3b carries the CDA, not the reverse."""
+    from liaison.documents.xmlsafe import parse_xml
+
+    doc = parse_xml(cda_bytes, "Le document CDA")
+    for path in _PDF_COPIES:
+        for value in doc.iterfind(path, _CDA_NS):
+            text = "".join((value.text or "").split())
+            try:
+                data = base64.b64decode(text, validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            if data.startswith(b"%PDF"):
+                return data
+    return None
+
+
+def patient_view_pdf(cda_bytes: bytes) -> bytes:
+    """The letter as the patient's « Mon espace santé » shows it: the CDA's own PDF copy when it
+    carries one, otherwise the CDA laid out by `render_cda_pdf` (the same layout as the patient's
+    paper copy, the CDA attached as is). Raises `CdaReadError` or `PdfError` when neither works."""
+    return embedded_pdf(cda_bytes) or render_cda_pdf(cda_bytes)

@@ -5,7 +5,10 @@
 - `GET /documents[?ins=…]`: JSON list of the documents held; `GET /documents/<uniqueId>`: the CDA;
 - `GET /stats`: documents held, transactions accepted, refusals by error code;
 - `GET /` and `GET /patient/<ins>`: "Mon espace santé (bac à sable)", French HTML; a patient can
-  download a letter and hide it from professionals (`POST /patient/<ins>/masquer`).
+  open a letter (`GET /patient/<ins>/lettre/<uniqueId>`: its PDF shown in the page, as Mon espace
+  santé shows a document), download its PDF (`…/pdf`, `?telecharger=1`) or its CDA, and hide it
+  from professionals (`POST /patient/<ins>/masquer`). The PDF is the copy the CDA carries, if
+  any, otherwise the CDA laid out as the patient's paper copy (`documents.pdf.patient_view_pdf`).
 
 Order of the checks, as the DMP: framing → WS-Addressing → VIHF → XDS.b schema → metadata →
 patient known → CDA valid (ANS schema + schematrons) → registry (duplicates, RPLC).
@@ -22,6 +25,7 @@ import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -284,6 +288,7 @@ header p{margin:.3rem 0 0;opacity:.85}main{max-width:60rem;margin:1.5rem auto;pa
 table{width:100%;border-collapse:collapse;background:#fff}th,td{padding:.6rem;border-bottom:1px solid #ddd;
 text-align:left;vertical-align:top}.badge{display:inline-block;padding:.1rem .5rem;border-radius:1rem;
 font-size:.8rem;background:#e3e3fd}.old{color:#666}.masked{background:#fde3e3}button{cursor:pointer}
+iframe.pdf{width:100%;height:80vh;border:1px solid #ddd;background:#fff}
 """
 
 
@@ -347,7 +352,8 @@ def patient_page(store: Store, ins: str) -> bytes:
             f"<tr class='{'' if current else 'old'}'><td><strong>{html.escape(d['title'])}</strong><br>"
             f"{html.escape(d['authorInstitution'].split('^', 1)[0])}</td>"
             f"<td>{_when(d['creationTime'])}</td><td>{html.escape(status)} {badge}</td>"
-            f"<td><a href='/documents/{quote(d['uniqueId'], safe='')}?telecharger=1'>Télécharger</a>"
+            f"<td><a href='{_letter_url(ins, d['uniqueId'])}'>Ouvrir</a> · "
+            f"<a href='{_letter_url(ins, d['uniqueId'])}/pdf?telecharger=1'>Télécharger (PDF)</a>"
             f"{form}</td></tr>"
         )
     table = (
@@ -357,6 +363,58 @@ def patient_page(store: Store, ins: str) -> bytes:
     )
     body = f"<h2>Mes documents — INS {html.escape(ins)}</h2>{table}<p><a href='/'>Tous les patients</a></p>"
     return _page(f"Mes documents — {ins}", body)
+
+
+def _letter_url(ins: str, unique_id: str) -> str:
+    return f"/patient/{quote(ins, safe='')}/lettre/{quote(unique_id, safe='')}"
+
+
+def visible_to_patient(store: Store, ins: str, unique_id: str) -> tuple[dict, bytes] | None:
+    """The document, if it is this patient's and not invisible to him (as on his list)."""
+    found = store.document(unique_id)
+    if found is None or found[0]["ins"] != ins or found[0]["hidden"]["invisible_to_patient"]:
+        return None
+    return found
+
+
+@lru_cache(maxsize=32)
+def _patient_pdf(cda: bytes) -> bytes | None:
+    """The PDF a patient sees (stored documents never change: cached by content)."""
+    from liaison.documents.pdf import PdfError, patient_view_pdf
+    from liaison.documents.reader import CdaReadError
+    from liaison.documents.xmlsafe import XmlInputError
+
+    try:
+        return patient_view_pdf(cda)
+    except (CdaReadError, PdfError, XmlInputError) as exc:
+        log.info("document non affichable en PDF : %s", exc)
+        return None
+
+
+def letter_page(meta: dict, ins: str, viewable: bool) -> bytes:
+    url = _letter_url(ins, meta["uniqueId"])
+    title = html.escape(meta["title"])
+    status = STATUS_LABELS.get(f"urn:oasis:names:tc:ebxml-regrep:StatusType:{meta['status']}", meta["status"])
+    head = (
+        f"<h2>{title}</h2><p>{html.escape(meta['authorInstitution'].split('^', 1)[0])} · "
+        f"{_when(meta['creationTime'])} · {html.escape(status)}</p>"
+    )
+    if viewable:
+        shown = (
+            f"<p><a href='{url}/pdf?telecharger=1'>Télécharger le PDF</a> · "
+            f"<a href='/documents/{quote(meta['uniqueId'], safe='')}?telecharger=1'>"
+            "Télécharger le document structuré (CDA, XML)</a></p>"
+            f"<iframe class='pdf' title='{title} (PDF)' src='{url}/pdf'>"
+            f"<a href='{url}/pdf'>Ouvrir le PDF</a></iframe>"
+        )
+    else:
+        shown = (
+            "<p>Ce document ne peut pas être affiché ici. "
+            f"<a href='/documents/{quote(meta['uniqueId'], safe='')}?telecharger=1'>"
+            "Télécharger le document structuré (CDA, XML)</a></p>"
+        )
+    body = f"{head}{shown}<p><a href='/patient/{quote(ins, safe='')}'>Mes documents</a></p>"
+    return _page(meta["title"], body)
 
 
 # --- the HTTP server --------------------------------------------------------------------------
@@ -429,6 +487,18 @@ class Handler(BaseHTTPRequestHandler):
         )
         self._send(status, content_type, reply)
 
+    def _patient_letter(self, ins: str, unique_id: str, pdf: bool, query: dict) -> None:
+        found = visible_to_patient(self.server.sandbox.store, ins, unique_id)
+        rendered = _patient_pdf(found[1]) if found else None
+        if found is None or (pdf and rendered is None):
+            self._send(404, "text/html; charset=utf-8", _page("Introuvable", "<p>Document introuvable.</p>"))
+        elif not pdf:
+            self._send(200, "text/html; charset=utf-8", letter_page(found[0], ins, rendered is not None))
+        else:
+            name = f"lettre-de-liaison-{found[0]['uniqueId']}.pdf"
+            how = "attachment" if query.get("telecharger") else "inline"
+            self._send(200, "application/pdf", rendered, {"Content-Disposition": f'{how}; filename="{name}"'})
+
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)
@@ -454,6 +524,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, "text/xml; charset=utf-8", content, extra)
         elif len(parts) == 2 and parts[0] == "patient":
             self._send(200, "text/html; charset=utf-8", patient_page(store, parts[1]))
+        elif len(parts) in (4, 5) and parts[0] == "patient" and parts[2] == "lettre":
+            self._patient_letter(parts[1], parts[3], pdf=len(parts) == 5 and parts[4] == "pdf", query=query)
         else:
             self._send(
                 HTTPStatus.NOT_FOUND,
