@@ -21,11 +21,11 @@ def shared_dir() -> Path:
         return Path(env)
     for parent in [*Path(__file__).resolve().parents, Path("/work")]:
         candidate = parent / "shared"
-        if (candidate / "DESIGN.md").is_file():
+        if (candidate / "standards").is_dir() and (candidate / "reference").is_dir():
             return candidate
     raise FileNotFoundError(
-        "Dossier « shared » introuvable : définissez LIAISON_SHARED (il contient DESIGN.md, "
-        "standards/ et reference/)."
+        "Dossier « shared » introuvable : définissez LIAISON_SHARED (il contient standards/ "
+        "et reference/)."
     )
 
 

@@ -1,4 +1,4 @@
-"""Roles (Django groups) and who may see or do what (DESIGN.md, "Users and what each may see").
+"""Roles (Django groups) and who may see or do what (docs/DESIGN.md, "Users and what each may see").
 
 Every rule lives here; views, API and services ask these functions, never the groups directly.
 """
