@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 
 import pytest
@@ -188,6 +189,16 @@ def test_backoff_grows_and_is_capped():
     assert outbox.backoff(1) == outbox.BACKOFF_BASE
     assert outbox.backoff(2) == 2 * outbox.BACKOFF_BASE
     assert outbox.backoff(50) == outbox.BACKOFF_MAX
+
+
+def test_retry_schedule_waits_out_a_72_hour_outage_with_a_one_hour_cap():
+    waits = outbox.retry_schedule()
+    assert waits[0] == dt.timedelta(seconds=30)
+    assert all(a <= b for a, b in itertools.pairwise(waits))  # never shorter again
+    assert max(waits) == outbox.BACKOFF_MAX == dt.timedelta(hours=1)
+    # the last attempt comes at least 72 h after the first failure, and not much later
+    assert dt.timedelta(hours=72) <= sum(waits, dt.timedelta(0)) < dt.timedelta(hours=73)
+    assert len(waits) + 1 == 79  # attempts: 8 growing waits reach the cap, then one an hour
 
 
 @pytest.mark.django_db(transaction=True)

@@ -52,6 +52,7 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)  # French, says what to fix
+    failing_since = models.DateTimeField(null=True, blank=True)  # first failure of the retry window
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

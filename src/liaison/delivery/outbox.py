@@ -4,7 +4,11 @@
 - `claim(worker, limit)` takes due deliveries with `SELECT … FOR UPDATE SKIP LOCKED` on
   PostgreSQL, so several workers never take the same row; SQLite (the demo) serialises writers.
 - `settle(delivery, result)` records the outcome: sent, or failed with a French reason and the
-  next attempt after an exponential back-off, or given up after `MAX_ATTEMPTS`.
+  next attempt after an exponential back-off capped at `BACKOFF_MAX` (1 h), or given up once it
+  has been failing for `RETRY_WINDOW` (72 h: a peer's outage over a long weekend is waited out),
+  or at once when the peer's answer says a retry cannot help.
+- `requeue(delivery, user)` is the administrator's « renvoyer »: a given-up or failing delivery
+  due again now, with a fresh retry window.
 - A delivery left in `sending` by a worker that died is due again after `stale_claim()`; the
   channel must then recognise what the peer already has (fixed Message-ID / uniqueId).
 - `renew(delivery)` refreshes the claim just before each send, and says when it was lost: a
@@ -27,9 +31,10 @@ from liaison.delivery.routing import plan
 from liaison.letters.content import LetterContent
 from liaison.letters.models import Letter
 
-MAX_ATTEMPTS = 8
 BACKOFF_BASE = dt.timedelta(seconds=30)
-BACKOFF_MAX = dt.timedelta(hours=2)
+BACKOFF_MAX = dt.timedelta(hours=1)
+RETRY_WINDOW = dt.timedelta(hours=72)  # failing this long: given up (and shown to the administrator)
+LONG_FAILING = dt.timedelta(hours=1)  # failing this long: shown on « Envois en échec » already
 STALE_CLAIM = dt.timedelta(minutes=5)  # default; LIAISON_OUTBOX_STALE_SECONDS changes it
 
 
@@ -71,8 +76,26 @@ def queue(letter: Letter, content: LetterContent) -> list[Delivery]:
 
 
 def backoff(attempts: int) -> dt.timedelta:
+    """The wait after the `attempts`-th failed attempt: 30 s, 1 min, 2 min… then 1 h each."""
     exponent = min(max(attempts - 1, 0), 20)  # 2**20 × 30 s is far beyond the cap already
     return min(BACKOFF_BASE * 2**exponent, BACKOFF_MAX)
+
+
+def gives_up(failing_since: dt.datetime, now: dt.datetime) -> bool:
+    """A failure at `now` ends the retries once the delivery has been failing for the window."""
+    return now - failing_since >= RETRY_WINDOW
+
+
+def retry_schedule() -> list[dt.timedelta]:
+    """The waits between attempts of a delivery whose peer never answers, until it is given up."""
+    waits: list[dt.timedelta] = []
+    elapsed = dt.timedelta(0)
+    while True:
+        attempts = len(waits) + 1
+        if elapsed >= RETRY_WINDOW:  # this attempt failed past the window: given up
+            return waits
+        waits.append(backoff(attempts))
+        elapsed += waits[-1]
 
 
 def claim(worker: str, limit: int = 10, channels: list[str] | None = None) -> list[Delivery]:
@@ -114,13 +137,17 @@ def settle(delivery: Delivery, result: SendResult) -> Delivery:
     now = timezone.now()
     if result.ok:
         delivery.state, delivery.sent_at, delivery.last_error = Delivery.State.SENT, now, ""
-    elif not result.retry or delivery.attempts >= MAX_ATTEMPTS:
-        delivery.state, delivery.last_error = Delivery.State.GIVEN_UP, result.detail
+        delivery.failing_since = None
     else:
-        delivery.state, delivery.last_error = Delivery.State.FAILED, result.detail
-        delivery.next_attempt_at = now + backoff(delivery.attempts)
+        delivery.failing_since = delivery.failing_since or now
+        delivery.last_error = result.detail
+        if not result.retry or gives_up(delivery.failing_since, now):
+            delivery.state = Delivery.State.GIVEN_UP
+        else:
+            delivery.state = Delivery.State.FAILED
+            delivery.next_attempt_at = now + backoff(delivery.attempts)
     with transaction.atomic():
-        delivery.save(update_fields=["state", "sent_at", "last_error", "next_attempt_at"])
+        delivery.save(update_fields=["state", "sent_at", "last_error", "next_attempt_at", "failing_since"])
         DeliveryEvent.objects.create(delivery=delivery, state=delivery.state, detail=result.detail)
         if result.ok and result.acknowledgement:
             acknowledge(delivery, Delivery.State.DELIVERED, result.acknowledgement)
@@ -135,4 +162,27 @@ def acknowledge(delivery: Delivery, state: str, detail: str = "") -> Delivery:
         delivery.acknowledged_at = timezone.now()
         delivery.save(update_fields=["state", "acknowledged_at"])
     DeliveryEvent.objects.create(delivery=delivery, state=state, detail=detail)
+    return delivery
+
+
+def requeue(delivery_id: int, by: str) -> Delivery | None:
+    """« Renvoyer »: a given-up or failing delivery due again now, with a fresh retry window.
+    None when it is neither any more (a worker took or sent it meanwhile)."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update()
+            .filter(pk=delivery_id, state__in=[Delivery.State.GIVEN_UP, Delivery.State.FAILED])
+            .first()
+        )
+        if delivery is None:
+            return None
+        before = delivery.attempts
+        delivery.state, delivery.next_attempt_at = Delivery.State.PENDING, timezone.now()
+        delivery.attempts, delivery.failing_since, delivery.claimed_by = 0, None, ""
+        delivery.save(update_fields=["state", "next_attempt_at", "attempts", "failing_since", "claimed_by"])
+        DeliveryEvent.objects.create(
+            delivery=delivery,
+            state=delivery.state,
+            detail=f"renvoyé par {by} après {before} essai{'s' if before > 1 else ''}",
+        )
     return delivery

@@ -322,3 +322,12 @@ def ensure_groups() -> None:
     admin.permissions.add(
         *Permission.objects.filter(content_type__app_label="ingest", codename="view_inboundmessage")
     )
+
+
+def check_operations(user: User) -> None:
+    """Deliveries in failure and the health page: the establishment administrator's (no patient
+    on them; see README « Envois en échec »)."""
+    _require(
+        role_of(user) == Role.ADMIN_ETABLISSEMENT,
+        "Page réservée à l'administrateur de l'établissement (envois en échec, état de Liaison).",
+    )

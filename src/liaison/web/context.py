@@ -15,6 +15,7 @@ def navigation(request: HttpRequest) -> dict:
     return {
         "nav_clinical": role in CLINICAL_ROLES,
         "nav_campaign": role in (Role.CAMPAGNE, Role.QUALITE),
+        "nav_operations": role == Role.ADMIN_ETABLISSEMENT,  # envois en échec, état de Liaison
         "nav_indicators": role in CLINICAL_ROLES or role == Role.QUALITE,
         # the demo's loopback peers (`make run`): the mail sandbox's boxes, the DMP sandbox
         "nav_demo_mail": role in CLINICAL_ROLES and mailboxes.enabled(),

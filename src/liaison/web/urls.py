@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from liaison.api.urls import api
-from liaison.web import drafting, mailboxes, views
+from liaison.web import drafting, failures, mailboxes, views
 
 urlpatterns = [
     path("", views.stays, name="stays"),
@@ -32,6 +32,8 @@ urlpatterns = [
     path(
         "messagerie/<str:address>/<str:key>/<int:index>/", mailboxes.mail_attachment, name="mail_attachment"
     ),
+    path("envois/echecs/", failures.delivery_failures, name="delivery_failures"),
+    path("envois/<int:delivery_id>/renvoyer/", failures.delivery_resend, name="delivery_resend"),
     path("indicateurs/", include("liaison.indicators.urls")),
     path("campagne/", include("liaison.campaign.urls")),
     path("api/", api.urls),
