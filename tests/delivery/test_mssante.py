@@ -10,6 +10,7 @@ from django.utils import timezone
 from liaison.delivery import acks, mail_sandbox, mssante, outbox, worker
 from liaison.delivery.models import Delivery
 from liaison.delivery.xdm import read_xdm_zip
+from liaison.letters.lifecycle import LifecycleError
 from tests.delivery.test_outbox import _signed
 
 pytestmark = pytest.mark.django_db
@@ -102,17 +103,25 @@ def test_dsn_only_gives_delivered(hospital, sandbox, monkeypatch):
     assert gp.state == "delivered" and "Remis à anne.generaliste" in gp.events.last().detail
 
 
-def test_unknown_domain_is_given_up_with_what_to_fix(hospital, sandbox, monkeypatch):
+def test_address_outside_mssante_is_refused_at_signature(hospital):
+    gp = hospital["gp"]
+    gp.mssante = "anne.generaliste@gmail.com"
+    gp.save()
+    with pytest.raises(LifecycleError, match="n'est pas une boîte MSSanté"):
+        _signed(hospital)
+
+
+def test_address_refused_by_the_server_is_given_up_with_what_to_fix(hospital, sandbox, monkeypatch):
     _, _, port = sandbox
     _sender(monkeypatch, port)
     gp = hospital["gp"]
-    gp.mssante = "anne.generaliste@gmail.com"
+    gp.mssante = "anne.generaliste@patient.mssante.fr"  # a GP typed into the patients' domain
     gp.save()
     letter = _signed(hospital)
     worker.run_once("w1")
     d = letter.deliveries.get(recipient_role="medecin_traitant")
     assert d.state == "given_up"
-    assert "Adresse refusée par le serveur MSSanté (550 5.1.2" in d.last_error
+    assert "Adresse refusée par le serveur MSSanté (550 5.1.1" in d.last_error
     assert "annuaire santé" in d.last_error
     assert letter.deliveries.get(recipient_role="patient").state == "sent"
 

@@ -163,9 +163,10 @@ def test_fill_sign_and_hand_over(ward, server_url, page):
     med = page.locator("#f-medications-0-medicine")
     expect(med).to_be_focused()
     med.press_sequentially("FUROSEMIDE ARR", delay=20)
-    expect(page.locator("#bdpm-options option").first).to_have_attribute(
-        "value", "FUROSEMIDE ARROW 40 mg, comprimé sécable"
-    )
+    # the datalist offers the product typed (after the lines in DCI, ranked by strength)
+    expect(
+        page.locator('#bdpm-options option[value="FUROSEMIDE ARROW 40 mg, comprimé sécable"]')
+    ).to_have_count(1)
     med.fill("FUROSEMIDE ARROW 40 mg, comprimé sécable")
     page.locator("#f-medications-0-status").select_option("modifie")
     page.locator("#f-medications-0-dosage").fill("1 cp le matin")

@@ -8,9 +8,9 @@ need what no message carries: the medical summary, the « le cas échéant » an
 the modified treatment, the follow-up; the drafted one also needs its five « vérifié » ticks.
 
 Counted: clicks (buttons, links, radios, boxes, list choices), fields typed into, and the key
-presses that typing needs (one per character). The measures are printed and written to
-`docs/measures/drafting.txt` (the README quotes them); the times are the automated browser's,
-not a person's.
+presses that typing needs (one per character). The measures are printed, and written to
+`docs/measures/drafting.txt` (which the README quotes) when LIAISON_SCREENSHOTS is set; the
+times are the automated browser's, not a person's.
 """
 
 from __future__ import annotations
@@ -273,8 +273,9 @@ def test_drafted_letter_against_typed_by_hand(two_stays, server_url, page):  # n
         f"rapport {by_hand.modelled_seconds / drafted.modelled_seconds:.1f}",
     ]
     print("\n".join(lines))
-    out = ROOT / "docs" / "measures"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "drafting.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if os.environ.get("LIAISON_SCREENSHOTS"):  # regenerating the README's documents
+        out = ROOT / "docs" / "measures"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "drafting.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert drafted.actions <= 15
     assert by_hand.interactions >= 5 * drafted.interactions
