@@ -5,7 +5,7 @@ PYTHON ?= python3
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/liaison
 APT_PACKAGES := chromium postgresql-client postfix dovecot-imapd dovecot-lmtpd openssl
 
-.PHONY: run test install system-deps lint bench clean
+.PHONY: run test install system-deps lint check-deploy bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,14 @@ system-deps:
 lint: install
 	$(BIN)/ruff check
 
-test: install system-deps lint
+# The settings a production has (README « Mise en production »): Django's deployment checks clean.
+PROD_ENV := LIAISON_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	LIAISON_ALLOWED_HOSTS=liaison.chu-exemple.fr LIAISON_DEBUG=
+
+check-deploy: install
+	$(PROD_ENV) $(BIN)/liaison check --deploy --fail-level WARNING
+
+test: install system-deps lint check-deploy
 	npm ci --prefix tests/web/axe --no-audit --no-fund --silent
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest
 

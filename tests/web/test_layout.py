@@ -3,9 +3,10 @@ checked in Debian Chromium on the demo hospital served by a real `liaison runser
 
 A page fails when an element is wider than the screen or than the box drawn around it (outside a
 container meant to scroll), when text is clipped, when a chart's text is cut, or when two controls
-are drawn over each other (`layout_probe.js` says how each is measured). Every `<details>` is
-opened first so what it hides is checked too. One browser, one login per role, each page loaded
-once and measured at the three widths.
+are drawn over each other (`layout_probe.js` says how each is measured), or when the browser
+reports that the Content-Security-Policy blocked something (inline script, handler, source).
+Every `<details>` is opened first so what it hides is checked too. One browser, one login per
+role, each page loaded once and measured at the three widths.
 
 Screenshots of every page at every width go to `var/layout/` (full page) for a person to look at;
 `LIAISON_SCREENSHOTS=1` also regenerates the README's set in docs/screenshots/.
@@ -210,6 +211,13 @@ def test_every_page_holds_on_desktop_tablet_and_phone(demo_site, monkeypatch):
             context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="fr-FR")
             page = context.new_page()
             page.set_default_timeout(15_000)
+
+            # Anything the Content-Security-Policy blocks (inline script, handler, foreign source).
+            def csp_report(message, role=role, page=page, problems=problems) -> None:
+                if "Content Security Policy" in message.text:
+                    problems.append(f"{page.url} · {role} · CSP · {message.text[:200]}")
+
+            page.on("console", csp_report)
             if username:
                 page.goto(f"{demo_site}/connexion/")
                 page.fill("#id_username", username)

@@ -2,21 +2,37 @@
 
 One settings module for the demo, the tests and production; the environment decides:
 `DATABASE_URL` (SQLite file `liaison.sqlite3` in the working directory by default),
-`LIAISON_SECRET_KEY`, `LIAISON_DEBUG`, `LIAISON_ALLOWED_HOSTS`.
+`LIAISON_SECRET_KEY`, `LIAISON_DEBUG`, `LIAISON_ALLOWED_HOSTS`, and the transport settings of
+production (README « Mise en production »).
+
+Safe by default: `DEBUG` is off unless `LIAISON_DEBUG=1` (which `liaison demo` sets). Production
+is a secret key given and `DEBUG` off: cookies are then secure, HSTS is sent, plain HTTP is
+redirected to HTTPS and the `X-Forwarded-Proto` header of the reverse proxy terminating TLS is
+trusted (`liaison serve` refuses to start without the key or the allowed hosts).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent
 
-SECRET_KEY = os.environ.get("LIAISON_SECRET_KEY", "liaison-demo-only-not-secret")
-DEBUG = os.environ.get("LIAISON_DEBUG", "1") == "1"
-ALLOWED_HOSTS = os.environ.get("LIAISON_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip() == "1"
+
+
+SECRET_KEY = os.environ.get("LIAISON_SECRET_KEY") or "liaison-demo-only-not-secret"
+DEBUG = _flag("LIAISON_DEBUG", False)
+PRODUCTION = bool(os.environ.get("LIAISON_SECRET_KEY")) and not DEBUG
+_hosts = os.environ.get("LIAISON_ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1],testserver")
+ALLOWED_HOSTS = [h.strip() for h in _hosts.split(",") if h.strip()]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -26,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
     "liaison.letters",
     "liaison.ingest",
     "liaison.clinical",
@@ -37,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -107,7 +126,52 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path.cwd() / "var" / "static"
+STATIC_ROOT = Path(os.environ.get("LIAISON_STATIC_ROOT") or Path.cwd() / "var" / "static")
+# WhiteNoise serves the static files from the web process (gunicorn has no static server). In
+# production `liaison serve` collects them into STATIC_ROOT first; otherwise they are read from
+# the apps (no collectstatic needed for the demo and the tests).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:  # read from the apps: an empty STATIC_ROOT is expected, not worth a warning
+    warnings.filterwarnings("ignore", message="No directory at")
+WHITENOISE_MAX_AGE = 3600
+
+# --- Content-Security-Policy (django-csp 4) ---------------------------------------------------
+# No inline script and no inline event handler anywhere: htmx and the page behaviours are static
+# files (htmx's own config in a <meta>, eval off). Charts are inline SVG produced on the server
+# (vl-convert), no script. Inline *styles* stay allowed: bar widths computed from the data.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "script-src-attr": [NONE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [SELF],  # the PDF preview of the sign page
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [SELF],
+    }
+}
+
+# --- Transport security behind a reverse proxy terminating TLS --------------------------------
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _flag("LIAISON_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("LIAISON_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("LIAISON_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _flag("LIAISON_HSTS_PRELOAD", False)
+    _trusted = os.environ.get("LIAISON_CSRF_TRUSTED_ORIGINS", "")
+    CSRF_TRUSTED_ORIGINS = [o.strip() for o in _trusted.split(",") if o.strip()]
+# Preloading HSTS is a commitment of the whole domain; the hospital opts in (LIAISON_HSTS_PRELOAD=1).
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "stays"
