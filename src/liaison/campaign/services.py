@@ -175,11 +175,22 @@ class Figures:
     departments: dict[str, stats.Summary]
 
 
+def indicator(code: str) -> Indicator:
+    """The indicator `code`, or a French ValueError naming the known ones."""
+    try:
+        return Indicator.objects.get(code=code)
+    except Indicator.DoesNotExist:
+        known = ", ".join(Indicator.objects.order_by("code").values_list("code", flat=True))
+        hint = f"connus : {known}" if known else "aucun : importez d'abord un fichier HAS"
+        raise ValueError(f"Indicateur inconnu : {code} ({hint}).") from None
+
+
 def figures(code: str, year: int) -> Figures:
+    found = indicator(code)
     obs = observations(code, year)
     sat = satisfactory_classes(code)
     return Figures(
-        Indicator.objects.get(code=code),
+        found,
         year,
         stats.summarise(obs, sat),
         stats.summarise_by(obs, lambda o: o.region, sat),
@@ -516,6 +527,7 @@ def evaluate_campaign(
     campaign: Campaign, code: str | None = None, year_after: int | None = None
 ) -> CampaignEvaluation:
     code = code or campaign.indicators[0]
+    found = indicator(code)
     years = evaluation_years(campaign, code)
     if year_after is None:
         if not years:
@@ -539,9 +551,7 @@ def evaluate_campaign(
         if e in after
     ]
     missing = sum(1 for e in targeted if e not in after or e not in before)
-    return CampaignEvaluation(
-        campaign, Indicator.objects.get(code=code), campaign.year, year_after, stats.evaluate(pairs, missing)
-    )
+    return CampaignEvaluation(campaign, found, campaign.year, year_after, stats.evaluate(pairs, missing))
 
 
 def indicator_codes() -> list[str]:

@@ -18,11 +18,14 @@ from pathlib import Path
 import yaml
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from liaison import cliutil
 from liaison.campaign import services
 from liaison.campaign.mapping import mappings
 from liaison.campaign.models import Campaign, Establishment
 from liaison.campaign.reader import ImportRefused
 from liaison.campaign.stats import fr
+
+ATTRIBUTES_MAX_BYTES = 5 * 1024 * 1024  # one line per establishment: a few hundred Kio at most
 
 
 class Command(BaseCommand):
@@ -115,7 +118,15 @@ class Command(BaseCommand):
             )
 
     def do_target(self, o: dict) -> None:
-        config = yaml.safe_load(o["weights"].read_text(encoding="utf-8")) if o["weights"] else None
+        config = None
+        if o["weights"]:
+            text = cliutil.read_text(o["weights"], "Fichier des pondérations", max_bytes=1024 * 1024)
+            try:
+                config = yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                raise CommandError(
+                    f"Fichier des pondérations {o['weights']} : YAML invalide ({exc})."
+                ) from exc
         result = services.run_targeting(o["indicator"], o["year"], config, o["region"])
         w = self.stdout.write
         w(
@@ -138,7 +149,8 @@ class Command(BaseCommand):
             w(f"Campagne « {c.name} » enregistrée (n° {c.pk}, {c.targets.count()} établissements).")
 
     def do_attributes(self, o: dict) -> None:
-        n = services.import_attributes(o["file"].read_text(encoding="utf-8-sig"), o["source"])
+        text = cliutil.read_text(o["file"], "Fichier des attributs", max_bytes=ATTRIBUTES_MAX_BYTES)
+        n = services.import_attributes(text, o["source"])
         self.stdout.write(f"{n} établissements mis à jour.")
 
     def do_profile(self, o: dict) -> None:
@@ -148,11 +160,16 @@ class Command(BaseCommand):
             p = services.profile(o["finess"])
         except Establishment.DoesNotExist as exc:
             raise CommandError(f"FINESS {o['finess']} absent des données importées.") from exc
-        o["out"].write_bytes(render_profile_pdf(p))
+        cliutil.write_bytes(o["out"], render_profile_pdf(p))
         self.stdout.write(f"Profil de {p['establishment'].name} écrit dans {o['out']}.")
 
     def do_evaluate(self, o: dict) -> None:
-        campaign = Campaign.objects.get(pk=o["campaign"])
+        try:
+            campaign = Campaign.objects.get(pk=o["campaign"])
+        except Campaign.DoesNotExist:
+            known = ", ".join(f"{c.pk} ({c.name})" for c in Campaign.objects.order_by("pk")[:20])
+            hint = f"enregistrées : {known}" if known else "aucune : voir « liaison campaign target --save »"
+            raise CommandError(f"Campagne n° {o['campaign']} introuvable ({hint}).") from None
         ev = services.evaluate_campaign(campaign, o["indicator"], o["year"])
         r = ev.result
         w = self.stdout.write

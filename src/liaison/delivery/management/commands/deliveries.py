@@ -17,7 +17,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", choices=["table", "json"], default="table")
-        parser.add_argument("--state", help="filtrer sur un état (pending, sent, failed…)")
+        parser.add_argument(
+            "--state", choices=Delivery.State.values, help="filtrer sur un état (pending, sent, failed…)"
+        )
 
     def handle(self, *args, **o) -> None:
         qs = Delivery.objects.select_related("letter__stay").order_by("id")

@@ -24,6 +24,7 @@ from cryptography import x509
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 
+from liaison import cliutil
 from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
 from liaison.delivery.dmp_sandbox.server import tls_context
 
@@ -56,7 +57,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8091)
+        parser.add_argument("--port", type=cliutil.port, default=8091)
         parser.add_argument("--store", type=Path, help="dossier des documents reçus (temporaire sinon)")
         parser.add_argument("--patients", type=Path, help="fichier d'INS connus, un par ligne")
         parser.add_argument(
@@ -79,8 +80,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **o) -> None:
-        folder = o["store"] or Path(tempfile.mkdtemp(prefix="liaison-dmp-sandbox-"))
-        patients = StaticPatients.from_file(o["patients"]) if o["patients"] else DatabasePatients()
+        folder = cliutil.make_dir(o["store"]) if o["store"] else Path(tempfile.mkdtemp(prefix="liaison-dmp-"))
+        try:
+            patients = StaticPatients.from_file(o["patients"]) if o["patients"] else DatabasePatients()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = cliutil.os_reason(exc) if isinstance(exc, OSError) else "ce n'est pas un texte UTF-8"
+            raise CommandError(f"Fichier des patients illisible : {reason}.") from exc
         if not o["trust"]:
             raise CommandError(
                 "Magasin de confiance absent : donnez --trust CERT.pem (l'autorité, ou le certificat de "
@@ -92,7 +97,8 @@ class Command(BaseCommand):
             for pem in trusted:
                 x509.load_pem_x509_certificate(pem)
         except (OSError, ValueError) as exc:
-            raise CommandError(f"Magasin de confiance illisible ({exc}).") from exc
+            reason = cliutil.os_reason(exc) if isinstance(exc, OSError) else "certificat PEM attendu"
+            raise CommandError(f"Magasin de confiance illisible : {reason}.") from exc
         sandbox = Sandbox(Store(folder), patients, trusted_certs=trusted)
         sandbox.cda_check  # noqa: B018 — load the ANS validator before the first request
         if o["workers"] < 1:
@@ -108,7 +114,11 @@ class Command(BaseCommand):
                 tls = tls_context(o["tls_cert"], o["tls_key"], o["client_ca"])
             except (OSError, ssl.SSLError) as exc:
                 raise CommandError(f"HTTPS : certificat, clé ou autorité illisible ({exc}).") from exc
-        server, thread = start(sandbox, o["host"], o["port"], reuse_port=reuse, tls=tls)
+        try:
+            server, thread = start(sandbox, o["host"], o["port"], reuse_port=reuse, tls=tls)
+        except OSError as exc:
+            where = f"{o['host']}:{o['port']}"
+            raise CommandError(f"Écoute impossible sur {where} : {cliutil.os_reason(exc)}.") from exc
         children = [
             subprocess.Popen(
                 [

@@ -6,8 +6,9 @@ import signal
 import threading
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from liaison.cliutil import make_dir, os_reason, port
 from liaison.delivery import mail_sandbox
 
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (boucle locale)")
-        parser.add_argument("--port", type=int, default=2525)
+        parser.add_argument("--port", type=port, default=2525)
         parser.add_argument("--maildir", default="var/mail", help="racine des boîtes (une par adresse)")
         parser.add_argument(
             "--mdn",
@@ -28,8 +29,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **o) -> None:
-        root = Path(o["maildir"]).resolve()
-        controller = mail_sandbox.start(root, o["host"], o["port"], auto_mdn=o["mdn"])
+        root = make_dir(Path(o["maildir"]).resolve())
+        try:
+            controller = mail_sandbox.start(root, o["host"], o["port"], auto_mdn=o["mdn"])
+        except OSError as exc:
+            raise CommandError(f"Écoute impossible sur {o['host']}:{o['port']} : {os_reason(exc)}.") from exc
         self.stdout.write(
             f"Bac à sable MSSanté : smtp://{o['host']}:{o['port']} → {root} (Ctrl-C pour arrêter)\n"
             f"Pour l'utiliser : LIAISON_MSS_SMTP=smtp://{o['host']}:{o['port']} "

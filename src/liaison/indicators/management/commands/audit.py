@@ -7,7 +7,6 @@ liaison audit --letters DIR [--grid …] [--format table|json|csv]
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from liaison.cliutil import iso_date, os_reason
 from liaison.documents.reader import audit_cda_files
 from liaison.indicators import qls
 from liaison.quality.export import audit_to_csv, write_audit_xlsx
@@ -37,8 +37,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--sector", help="secteur : MCO ou CA (grille par défaut du secteur)")
-        parser.add_argument("--from", dest="start", type=dt.date.fromisoformat, help="premier jour de sortie")
-        parser.add_argument("--to", dest="end", type=dt.date.fromisoformat, help="dernier jour de sortie")
+        parser.add_argument("--from", dest="start", type=iso_date, help="premier jour de sortie")
+        parser.add_argument("--to", dest="end", type=iso_date, help="dernier jour de sortie")
         parser.add_argument(
             "--sample", type=int, default=None, help="taille de l'échantillon (défaut : grille)"
         )
@@ -66,6 +66,8 @@ class Command(BaseCommand):
         if not folder.is_dir():
             raise CommandError(f"Dossier introuvable : {folder}")
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".xml")
+        if not files:
+            raise CommandError(f"Aucun fichier CDA (*.xml) dans le dossier {folder}.")
         results = audit_cda_files(files, grid_id=o["grid"] or qls.DEFAULT_GRIDS["MCO"])
         if o["format"] == "json":
             self.stdout.write(json.dumps(results, ensure_ascii=False, indent=2, default=str))
@@ -110,7 +112,10 @@ class Command(BaseCommand):
             saved = qls.start_audit(est, grid, o["start"], o["end"], o["seed"], None, o["sample"])
             self.stderr.write(f"Audit enregistré : n° {saved.pk}")
         if o["xlsx"]:
-            write_audit_xlsx(audit, o["xlsx"])
+            try:
+                write_audit_xlsx(audit, o["xlsx"])
+            except OSError as exc:
+                raise CommandError(f"Écriture impossible : {os_reason(exc)}.") from exc
             self.stderr.write(f"Grille d'audit écrite : {o['xlsx']}")
         if o["format"] == "json":
             self.stdout.write(json.dumps(audit.as_dict(), ensure_ascii=False, indent=2, default=str))

@@ -16,7 +16,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 from rich.table import Table
 
+from liaison import cliutil
 from liaison.indicators import ifaq, ifaq_file
+
+MAX_INPUT_BYTES = 20 * 1024 * 1024  # one row per establishment and indicator: a few Mo for France
 
 
 def _share(x: float | None) -> str:
@@ -35,10 +38,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **o) -> None:
-        try:
-            text = o["input"].read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"Lecture impossible de {o['input']} : {exc}") from exc
+        text = cliutil.read_text(o["input"], "Fichier IFAQ", max_bytes=MAX_INPUT_BYTES)
         try:
             year = ifaq.load_year(o["year"])
             rows = ifaq_file.simulate(year, ifaq_file.read(text), unit_value=o["unit_value"])

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from liaison.cells import safe_row
+from liaison.cliutil import iso_date, write_bytes
 from liaison.indicators import compute, exports, qls
 from liaison.indicators import definitions as d
 from liaison.letters.models import PARIS
@@ -36,8 +37,8 @@ class Command(BaseCommand):
     help = "Indicateurs de l'établissement (délais, DMP, MSSanté, accusés, QLS) ou preuve d'un chiffre."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--from", dest="start", type=dt.date.fromisoformat, help="premier jour de sortie")
-        parser.add_argument("--to", dest="end", type=dt.date.fromisoformat, help="dernier jour de sortie")
+        parser.add_argument("--from", dest="start", type=iso_date, help="premier jour de sortie")
+        parser.add_argument("--to", dest="end", type=iso_date, help="dernier jour de sortie")
         parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
         parser.add_argument("--finess", help="FINESS géographique si la base en compte plusieurs")
         parser.add_argument("--definitions", type=Path, help="fichier de définitions (YAML)")
@@ -78,9 +79,9 @@ class Command(BaseCommand):
             raise CommandError("Précisez --out FICHIER (.xlsx ou .csv).")
         proof = exports.build(est, start, end, indicator, defs, identified=o["identities"])
         if out.suffix.lower() == ".csv":
-            out.write_text(exports.to_csv(proof), encoding="utf-8")
+            write_bytes(out, exports.to_csv(proof).encode("utf-8"))
         else:
-            out.write_bytes(exports.to_xlsx(proof))
+            write_bytes(out, exports.to_xlsx(proof))
         self.stderr.write(
             f"Preuve écrite : {out} ({proof.figure.numerator} / {proof.figure.denominator}, "
             f"{'nominative' if proof.identified else 'pseudonymisée'})"

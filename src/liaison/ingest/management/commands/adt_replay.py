@@ -44,6 +44,7 @@ from django.utils import timezone
 from faker import Faker
 
 from liaison.clinical.synthetic import stay_messages
+from liaison.cliutil import port, write_bytes
 from liaison.identifiers import OID_INS_NIR_TEST, OID_RPPS, nir_key
 from liaison.ingest import hl7v2
 from liaison.ingest.mllp import MLLPClient
@@ -482,7 +483,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="adresse de l'écoute MLLP (127.0.0.1)")
-        parser.add_argument("--port", type=int, default=2575, help="port de l'écoute MLLP (2575)")
+        parser.add_argument("--port", type=port, default=2575, help="port de l'écoute MLLP (2575)")
         parser.add_argument("--file", help="rejouer ce fichier de messages au lieu d'une journée synthétique")
         parser.add_argument("--seed", type=int, default=1, help="graine de la journée synthétique (1)")
         parser.add_argument("--admissions", type=int, default=24, help="admissions de nouveaux patients (24)")
@@ -511,9 +512,8 @@ class Command(BaseCommand):
         if opts["dry_run"]:
             if not opts["out"]:
                 raise CommandError("--dry-run demande --out FICHIER.")
-            Path(opts["out"]).write_text(
-                "\n\n".join(p.text.replace("\r", "\n") for p in plan) + "\n", encoding="utf-8"
-            )
+            text = "\n\n".join(p.text.replace("\r", "\n") for p in plan) + "\n"
+            write_bytes(Path(opts["out"]), text.encode("utf-8"))
             self.stdout.write(f"{len(plan)} message(s) écrit(s) dans {opts['out']} (rien n'a été envoyé).")
             return
         try:

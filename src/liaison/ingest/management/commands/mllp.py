@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from liaison import cliutil
 from liaison.ingest import dispatch
 from liaison.ingest.mllp import IDLE_TIMEOUT, MAX_CONNECTIONS, MLLPServer, use_prepared_statements
 
@@ -27,7 +28,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (127.0.0.1 par défaut)")
-        parser.add_argument("--port", type=int, default=2575, help="port d'écoute (2575 par défaut)")
+        parser.add_argument("--port", type=cliutil.port, default=2575, help="port d'écoute (2575 par défaut)")
         parser.add_argument(
             "--workers",
             type=int,
@@ -90,7 +91,7 @@ class Command(BaseCommand):
                 host, port = listener.getsockname()[:2]
         except OSError as exc:
             where = f"{opts['host']}:{opts['port']}"
-            raise CommandError(f"Écoute impossible sur {where} : {exc.strerror}.") from exc
+            raise CommandError(f"Écoute impossible sur {where} : {cliutil.os_reason(exc)}.") from exc
         procs = f" ({workers} processus)" if workers > 1 else ""
         self.stdout.write(f"Écoute MLLP sur {host}:{port}{procs} (Ctrl-C pour arrêter).")
         self.stdout.flush()

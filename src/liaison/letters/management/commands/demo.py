@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from liaison import cliutil
 from liaison.delivery import vihf
 from liaison.letters.demo import account_lines
 from liaison.letters.models import Establishment
@@ -70,12 +71,18 @@ class Command(BaseCommand):
     help = "Lance la démonstration : base, hôpital fictif, services d'arrière-plan et application web."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--addr", default="127.0.0.1:8000", help="adresse d'écoute du serveur web")
+        parser.add_argument(
+            "--addr", type=cliutil.address, default="127.0.0.1:8000", help="adresse d'écoute du serveur web"
+        )
         parser.add_argument("--stays", type=int, default=300)
         parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument("--mllp-port", type=int, default=2575, help="port du récepteur HL7 (MLLP)")
-        parser.add_argument("--dmp-port", type=int, default=8091, help="port du bac à sable DMP")
-        parser.add_argument("--mail-port", type=int, default=2525, help="port du bac à sable MSSanté (SMTP)")
+        parser.add_argument(
+            "--mllp-port", type=cliutil.port, default=2575, help="port du récepteur HL7 (MLLP)"
+        )
+        parser.add_argument("--dmp-port", type=cliutil.port, default=8091, help="port du bac à sable DMP")
+        parser.add_argument(
+            "--mail-port", type=cliutil.port, default=2525, help="port du bac à sable MSSanté (SMTP)"
+        )
 
     def handle(self, *args, **opts) -> None:
         call_command("migrate", verbosity=0)

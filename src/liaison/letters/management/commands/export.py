@@ -6,15 +6,15 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from liaison.cliutil import make_dir, write_bytes
 from liaison.letters.models import Letter, LetterDocument
 
 
 def write_documents(letter: Letter, out: Path) -> tuple[Path, Path]:
     doc = LetterDocument.objects.get(letter=letter)
-    out.mkdir(parents=True, exist_ok=True)
-    cda, pdf = out / f"{letter.pk}.xml", out / f"{letter.pk}.pdf"
-    cda.write_bytes(bytes(doc.cda))
-    pdf.write_bytes(bytes(doc.pdf))
+    make_dir(out)
+    cda = write_bytes(out / f"{letter.pk}.xml", bytes(doc.cda))
+    pdf = write_bytes(out / f"{letter.pk}.pdf", bytes(doc.pdf))
     return cda, pdf
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from liaison.cliutil import make_dir
 from liaison.letters.management.commands.export import write_documents
 from liaison.letters.models import Letter
 
@@ -18,6 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o) -> None:
         letters = Letter.objects.filter(status=Letter.Status.SIGNED, document__isnull=False).order_by("pk")
+        make_dir(o["out"])
         n = 0
         for letter in letters.iterator():
             write_documents(letter, o["out"])

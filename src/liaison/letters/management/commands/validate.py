@@ -1,7 +1,8 @@
 """`liaison validate FILE...`: check CDA files against the official ANS artefacts (LDL-SES).
 
-Exit status 1 when any file has an error; `--format json` for machines, `--full` adds the
-structuration minimale schematron (slow to load).
+Exit status 1 when any file has an error, each such file named on stderr with its first error
+(missing, unreadable or malformed files included); `--format json` for machines, `--full` adds
+the structuration minimale schematron (slow to load).
 """
 
 from __future__ import annotations
@@ -85,5 +86,11 @@ class Command(BaseCommand):
                     escape(detail) or (f"{n_warn} avertissement(s)" if n_warn else ""),
                 )
             Console(file=self.stdout, width=160).print(table)
+        for r in report:
+            if not r["valid"]:
+                first = next(f for f in r["findings"] if f["severity"] == "error")
+                n = sum(1 for f in r["findings"] if f["severity"] == "error")
+                more = f" (et {n - 1} autre(s) erreur(s))" if n > 1 else ""
+                self.stderr.write(f"{r['file']} : {first['message']}{more}")
         if failed:
             sys.exit(1)
