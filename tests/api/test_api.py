@@ -115,3 +115,31 @@ def test_blockers_are_exactly_what_signing_refuses(client, hospital):
     ).json()
     assert saved["blockers"] == []
     assert client.post(f"/api/letters/{lt.pk}/sign").status_code == 200
+
+
+def test_a_medecin_traitant_named_through_a_recipient(client, hospital):
+    from tests.conftest import valid_rpps
+
+    hospital["patient"].medecin_traitant = None  # the GAM knows none
+    hospital["patient"].save()
+    client.force_login(hospital["users"]["medecin"])
+    letter = _open(client, hospital)
+    assert letter["content"]["medecin_traitant"] is None and letter["medecin_traitant_difference"] == ""
+    rpps = valid_rpps(777)
+    gp = {"role": "medecin_traitant", "name": "Dr Jean Durand", "mssante": "jean.durand@medecin.mssante.fr"}
+    wrong = {**letter["content"], "recipients": [{**gp, "rpps": rpps[:-1] + str((int(rpps[-1]) + 1) % 10)}]}
+    resp = client.put(
+        f"/api/letters/{letter['id']}",
+        {"revision": letter["revision"], "content": wrong},
+        content_type="application/json",
+    )
+    assert resp.status_code == 422 and "Destinataire 1, RPPS" in resp.json()["detail"]
+    right = {**letter["content"], "recipients": [{**gp, "rpps": rpps}]}
+    resp = client.put(
+        f"/api/letters/{letter['id']}",
+        {"revision": letter["revision"], "content": right},
+        content_type="application/json",
+    )
+    mt = resp.json()["content"]["medecin_traitant"]
+    assert resp.status_code == 200 and (mt["rpps"], mt["source"]) == (rpps, "medecin")
+    assert resp.json()["content"]["medecin_traitant_replaced"] is None

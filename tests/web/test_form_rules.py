@@ -16,6 +16,7 @@ from liaison.letters.content import (
 )
 from liaison.web.checklist import load_checklist
 from liaison.web.letter_form import field_id, parse_form
+from tests.conftest import valid_rpps
 
 BASE = LetterContent(medecin_traitant=Professional(family_name="Généraliste"))
 
@@ -61,6 +62,21 @@ def test_presence_answers_flags_and_errors_tied_to_fields():
     assert parsed.errors["follow_up.0.date"].startswith("Date invalide")
     assert "MSSanté" in parsed.errors["recipients.0.mssante"]
     assert field_id("follow_up.0.date") == "f-follow_up-0-date" and field_id("patient") == "s-identites"
+
+
+def test_a_recipient_medecin_traitant_names_him_only_when_the_gam_has_none():
+    gp = {
+        "recipients.0.role": "medecin_traitant",
+        "recipients.0.name": "Dr Jean Durand",
+        "recipients.0.rpps": valid_rpps(777),
+        "no_medecin_traitant": "on",
+    }
+    mt = parse_form(LetterContent(), gp).content.medecin_traitant
+    assert (mt.title, mt.family_name, mt.rpps, mt.source) == ("Dr", "Jean Durand", valid_rpps(777), "medecin")
+    assert not parse_form(LetterContent(), gp).content.no_medecin_traitant
+    assert parse_form(BASE, gp).content.medecin_traitant == BASE.medecin_traitant  # the GAM's wins
+    named = parse_form(LetterContent(), gp).content
+    assert parse_form(named, {}).content.medecin_traitant is None  # his row removed: none
 
 
 def test_gam_fields_never_read_from_the_form():

@@ -11,7 +11,7 @@ from django.utils import timezone
 from liaison.letters import lifecycle
 from liaison.letters.models import AuditEvent, Correspondent, Letter
 from liaison.web.models import DischargeChecklist
-from tests.conftest import complete_content_updates
+from tests.conftest import complete_content_updates, valid_rpps
 
 pytestmark = pytest.mark.django_db
 
@@ -277,6 +277,45 @@ def test_invalid_address_is_refused_with_the_field_named_and_the_value_kept(clie
     bad_rpps = complete_form(revision=saved.revision, **{"recipients.0.rpps": "12345678901"})
     frag = client.post(f"/lettres/{letter.pk}/brouillon/", bad_rpps, **HTMX).content.decode()
     assert "Destinataire 1, RPPS" in frag and "clé du numéro RPPS" in frag
+
+
+def test_the_physician_names_the_gp_the_gam_lacks(client, today):
+    patient = today["patient"]
+    patient.medecin_traitant = None  # the GAM knows none
+    patient.save()
+    letter = lifecycle.open_letter(today["stay"])
+    _login(client, today, "medecin")
+    page = client.get(f"/lettres/{letter.pk}/").content.decode()
+    assert "Aucun médecin traitant connu du GAM" in page and "qualité « Médecin traitant »" in page
+    rpps = valid_rpps(777)
+    wrong = rpps[:-1] + str((int(rpps[-1]) + 1) % 10)
+    gp = {
+        "recipients.0.name": "Dr Jean Durand",
+        "recipients.0.rpps": wrong,
+        "recipients.0.mssante": "jean.durand@medecin.mssante.fr",
+    }
+    resp = client.post(f"/lettres/{letter.pk}/brouillon/", complete_form(revision=letter.revision, **gp))
+    page = resp.content.decode()
+    assert resp.status_code == 422
+    assert "Destinataire 1, RPPS" in page and "contrôle de Luhn" in page and f'value="{wrong}"' in page
+    assert Letter.objects.get(pk=letter.pk).parsed().medecin_traitant is None  # nothing saved
+    check = client.post(
+        f"/lettres/{letter.pk}/controle/", complete_form(revision=letter.revision, **gp)
+    ).content.decode()
+    assert "contrôle de Luhn" in check
+    gp["recipients.0.rpps"] = rpps
+    resp = client.post(f"/lettres/{letter.pk}/brouillon/", complete_form(revision=letter.revision, **gp))
+    assert resp.status_code == 302
+    mt = Letter.objects.get(pk=letter.pk).parsed().medecin_traitant
+    assert (mt.display_name, mt.rpps, mt.source) == ("Dr Jean Durand", rpps, "medecin")
+    page = client.get(f"/lettres/{letter.pk}/").content.decode()
+    assert 'id="mt-name">Dr Jean Durand<' in page
+    assert "désigné par le médecin (le GAM n&#x27;en connaît pas)" in page
+    assert "Médecin traitant non renseigné" not in page
+    page = client.get(f"/lettres/{letter.pk}/signer/").content.decode()
+    assert "Dr Jean Durand (Médecin traitant, désigné par le médecin)" in page
+    assert "jean.durand@medecin.mssante.fr" in page and 'id="sign-mt"' in page
+    assert "Signer la lettre" in page
 
 
 def test_sign_page_shows_the_delivery_plan_and_its_blockers(client, today):

@@ -44,6 +44,8 @@ class LetterOut(Schema):
     problems: list[dict]
     blockers: list[dict]  # exactly what signing refuses now (`lifecycle.signature_blockers`)
     delivery_plan: list[dict]  # each recipient, its channel, whether it is sent, why not
+    # A signed letter whose physician-named médecin traitant the GAM contradicted afterwards.
+    medecin_traitant_difference: str = ""
 
 
 class DraftIn(Schema):

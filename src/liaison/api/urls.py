@@ -72,6 +72,7 @@ def _letter_out(letter: Letter) -> LetterOut:
         problems=[p.model_dump() for p in content.problems()],
         blockers=[p.model_dump() for p in lifecycle.signature_blockers(to_sign)] if draft else [],
         delivery_plan=[dataclasses.asdict(line) for line in delivery_plan(content).lines],
+        medecin_traitant_difference=letter.medecin_traitant_difference,
     )
 
 

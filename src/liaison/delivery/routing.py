@@ -20,6 +20,7 @@ from liaison.letters.content import (
     Channel,
     IdentityStatus,
     LetterContent,
+    ProfessionalSource,
     RecipientRole,
 )
 
@@ -177,8 +178,12 @@ def delivery_plan(content: LetterContent) -> DeliveryPlan:
     dmp_line, dmp = _dmp_line(content)
     lines, deliveries = [dmp_line], [dmp] if dmp else []
     seen: set[str] = set()
+    gp = content.medecin_traitant
+    named = gp is not None and gp.source == ProfessionalSource.MEDECIN
     for i, r in enumerate(content.recipients):
         role_label = RECIPIENT_ROLE_LABELS[r.role]
+        if named and r.role == RecipientRole.MEDECIN_TRAITANT:
+            role_label += ", désigné par le médecin"
         who = f"{r.name} ({role_label})" if r.name.strip() else role_label
         label = PLAN_CHANNEL_LABELS[r.channel.value]
         line = partial(PlanLine, who, r.role.value, r.channel.value, label)

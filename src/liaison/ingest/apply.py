@@ -31,7 +31,7 @@ from liaison.ingest import apply_clinical, hl7v2
 from liaison.ingest.clinical import ClinicalMessage, parse_message
 from liaison.ingest.hl7v2 import AdtMessage, HL7Error, PatientData, Person, VisitData
 from liaison.ingest.models import InboundMessage
-from liaison.letters import audit
+from liaison.letters import audit, medecin_traitant
 from liaison.letters.lifecycle import open_letter, refresh_from_stay
 from liaison.letters.models import (
     PARIS,
@@ -44,7 +44,7 @@ from liaison.letters.models import (
     Stay,
     Unit,
 )
-from liaison.letters.prefill import initial_content
+from liaison.letters.prefill import correspondent_snapshot, initial_content
 from liaison.letters.reconcile import reconcile
 
 logger = logging.getLogger(__name__)
@@ -302,6 +302,7 @@ class _Context:
         self.est = est
         self.why = f"message {msg.header.message_code}^{msg.event} {msg.control_id}"[:200]
         self.traces: list[AuditEvent] = []
+        self.gp_changed = False  # the patient's médecin traitant changed (ROL)
 
     def audit(self, action: str, obj: Patient | Stay | Letter, why: str = "", **details: Any) -> None:
         """The row `letters.audit.record` writes for the system user, inserted with the others."""
@@ -364,15 +365,18 @@ def _apply(ctx: _Context) -> str:
     if event in IDENTITY_ONLY and msg.visit is None:
         if identity_changed:
             _refresh_drafts(ctx, patient)
+        _flag_signed_letters(ctx, patient)
         return ""
     visit = msg.visit
     assert visit is not None
     if event == "A08":
         stay = _find_stay(est, visit, patient, required=False)
-        if stay is not None and _update_visit_details(ctx, stay, visit):
+        synced = stay is not None and bool(_update_visit_details(ctx, stay, visit))
+        if synced:
             _sync_letter(ctx, stay, open_new=False)
         if identity_changed:
-            _refresh_drafts(ctx, patient, exclude=stay.pk if stay else None)
+            _refresh_drafts(ctx, patient, exclude=stay.pk if synced else None)
+        _flag_signed_letters(ctx, patient)
         return ""
     if event in ADMISSIONS:
         stay, stay_created = _admit(ctx, patient, visit)
@@ -398,6 +402,7 @@ def _apply(ctx: _Context) -> str:
             reconcile(stay, event, ctx.traces.append, f"rapprochement avec la sortie ({ctx.why})"[:200])
     if identity_changed:
         _refresh_drafts(ctx, patient, exclude=stay.pk)
+    _flag_signed_letters(ctx, patient)
     return ""
 
 
@@ -579,6 +584,7 @@ def _apply_patient_roles(ctx: _Context, patient: Patient, roles: tuple[hl7v2.Rol
                 if saved:
                     rowsql.update(patient, ["medecin_traitant"])
                     ctx.audit("update", patient, champs=["medecin_traitant"])
+                    ctx.gp_changed = True
                 changed = True
             continue
         if _same_person(current, role.person):
@@ -587,6 +593,7 @@ def _apply_patient_roles(ctx: _Context, patient: Patient, roles: tuple[hl7v2.Rol
         if saved:
             rowsql.update(patient, ["medecin_traitant"])
             ctx.audit("update", patient, champs=["medecin_traitant"])
+            ctx.gp_changed = True
         changed = True
     return changed
 
@@ -917,6 +924,24 @@ def _sync_letter(
     current.stay = stay
     why = f"mise à jour depuis le séjour ({ctx.why})"[:200]
     refresh_from_stay(current, stay=stay, why=why, trace=ctx.traces.append, replan=replan)
+
+
+def _flag_signed_letters(ctx: _Context, patient: Patient) -> None:
+    """After the GAM sent a médecin traitant: each current signed letter of the patient that
+    names another one, designated by the physician, is flagged (never regenerated)."""
+    if not ctx.gp_changed:
+        return
+    gam = correspondent_snapshot(patient.medecin_traitant) if patient.medecin_traitant_id else None
+    signed = Letter.objects.select_for_update().filter(
+        stay__patient=patient, status=Letter.Status.SIGNED, content__medecin_traitant__source="medecin"
+    )
+    for letter in signed.select_related("stay"):
+        note = medecin_traitant.difference(letter.parsed(), gam)
+        if note == letter.medecin_traitant_difference:
+            continue
+        letter.medecin_traitant_difference = note
+        rowsql.update(letter, ["medecin_traitant_difference"])
+        ctx.audit("flag", letter, why=f"médecin traitant transmis par le GAM ({ctx.why})"[:200], ecart=note)
 
 
 def _refresh_drafts(ctx: _Context, patient: Patient, exclude: int | None = None) -> None:

@@ -236,6 +236,20 @@ CHANNEL_LABELS = {
 }
 
 
+class ProfessionalSource(StrEnum):
+    """Who named a professional in the letter: the GAM (the hospital's record), or the physician
+    when the GAM knows none (a médecin traitant the patient names during the stay)."""
+
+    GAM = "gam"
+    MEDECIN = "medecin"
+
+
+PROFESSIONAL_SOURCE_LABELS = {
+    ProfessionalSource.GAM: "transmis par le GAM",
+    ProfessionalSource.MEDECIN: "désigné par le médecin (le GAM n'en connaît pas)",
+}
+
+
 # --- parts ------------------------------------------------------------------------------------
 
 
@@ -277,6 +291,7 @@ class Professional(_Model):
     address: str = ""
     phone: str = ""
     mssante: str | None = None
+    source: ProfessionalSource | None = None  # None: an establishment professional, or not recorded
 
     @property
     def display_name(self) -> str:
@@ -454,8 +469,12 @@ class LetterContent(_Model):
     # 1° identifications, dates and modalities
     establishment: EstablishmentInfo = Field(default_factory=EstablishmentInfo)
     patient: PatientIdentity = Field(default_factory=PatientIdentity)
+    # From the GAM; when it knows none, named by the physician (`source` says which: a recipient
+    # « Médecin traitant », see `letters.medecin_traitant`).
     medecin_traitant: Professional | None = None
     no_medecin_traitant: bool = False  # explicitly: the patient has declared none
+    # The médecin traitant the physician had named, replaced by the one the GAM sent later.
+    medecin_traitant_replaced: Professional | None = None
     adresseur: Professional | None = None
     responsible_physician: Professional | None = None  # the establishment physician
     receiving_structure: Professional | None = None
@@ -550,8 +569,20 @@ def content_problems(c: LetterContent) -> list[Problem]:
     p = c.patient
     if not (p.birth_family_name and p.first_given_name and p.birth_date):
         add("patient", "Identité du patient incomplète (nom de naissance, prénom, date de naissance).", True)
-    if c.medecin_traitant is None and not c.no_medecin_traitant:
-        add("medecin_traitant", "Médecin traitant non renseigné (ou « pas de médecin traitant » non coché).")
+    mt = c.medecin_traitant
+    if mt is None and not c.no_medecin_traitant:
+        add(
+            "medecin_traitant",
+            "Médecin traitant non renseigné : ajoutez un destinataire « Médecin traitant » (nom, RPPS, "
+            "adresse MSSanté), ou cochez « pas de médecin traitant ».",
+        )
+    elif mt is not None and mt.source == ProfessionalSource.MEDECIN and not mt.rpps:
+        rows = [i for i, r in enumerate(c.recipients) if r.role == RecipientRole.MEDECIN_TRAITANT]
+        row = next((i for i in rows if c.recipients[i].name.strip()), None)
+        add(
+            f"recipients.{row}.rpps" if row is not None else "medecin_traitant",
+            "Médecin traitant désigné sans numéro RPPS : indiquez-le pour l'identifier.",
+        )
     if c.responsible_physician is None:
         add(
             "responsible_physician",

@@ -25,6 +25,7 @@ from django.utils import timezone
 from liaison import rowsql
 from liaison.delivery import outbox
 from liaison.delivery.routing import RoutingError, delivery_plan
+from liaison.identifiers import IdentifierError, validate_rpps
 from liaison.letters import audit, rendering
 from liaison.letters.content import LetterContent, Problem, Professional
 from liaison.letters.models import PARIS, AuditEvent, DischargeCheck, Letter, Practitioner, Stay
@@ -75,6 +76,17 @@ def check_planned_discharge(
     if new.at < now.replace(second=0, microsecond=0):
         typed = timezone.localtime(new.at, PARIS).strftime(fmt)
         raise FieldError("planned_discharge.at", label, f"le {typed} est déjà passé.")
+
+
+def check_recipients(content: LetterContent) -> None:
+    """A recipient's RPPS is checked by its key (the médecin traitant a physician names is
+    identified by it): a wrong one is refused with the field named."""
+    for i, r in enumerate(content.recipients):
+        if r.rpps:
+            try:
+                validate_rpps(r.rpps)
+            except IdentifierError as exc:
+                raise FieldError(f"recipients.{i}.rpps", f"Destinataire {i + 1}, RPPS", str(exc)) from exc
 
 
 class StaleEditError(LifecycleError):
@@ -174,6 +186,7 @@ def save_draft(
             )
         if letter.revision != expected_revision:
             raise StaleEditError(letter)
+        check_recipients(content)
         # Identities and dates stay those of the GAM, whatever the form sent.
         content = apply_stay_facts(content, letter.stay)
         check_planned_discharge(letter.parsed(), content)

@@ -367,6 +367,11 @@ class Letter(models.Model):
     )
     discharge_differences = models.JSONField("écarts avec la sortie enregistrée", default=list, blank=True)
     discharge_checked_at = models.DateTimeField("rapprochement le", null=True, blank=True)
+    # A signed letter whose médecin traitant the physician named, when the GAM sends another one
+    # afterwards (`letters.medecin_traitant.difference`): flagged, never regenerated.
+    medecin_traitant_difference = models.CharField(
+        "médecin traitant transmis ensuite par le GAM", max_length=500, blank=True
+    )
 
     class Meta:
         verbose_name = "lettre de liaison"

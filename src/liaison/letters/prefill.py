@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from liaison.identifiers import patient_mssante_address
+from liaison.letters import medecin_traitant
 from liaison.letters.content import (
     Channel,
     EntryMode,
@@ -13,6 +14,7 @@ from liaison.letters.content import (
     PatientIdentity,
     PlannedDischarge,
     Professional,
+    ProfessionalSource,
     Recipient,
     RecipientRole,
     Sector,
@@ -68,7 +70,14 @@ def correspondent_snapshot(c: Correspondent) -> Professional:
         address=c.address,
         phone=c.phone,
         mssante=c.mssante or None,
+        source=ProfessionalSource.GAM,
     )
+
+
+def known_professional(rpps: str) -> Professional | None:
+    """The professional Liaison knows by this RPPS (its directory of correspondents), if any."""
+    found = Correspondent.objects.filter(rpps=rpps, kind=Correspondent.Kind.PERSON).order_by("pk").first()
+    return correspondent_snapshot(found) if found else None
 
 
 def default_recipients(stay: Stay) -> list[Recipient]:
@@ -168,7 +177,11 @@ def apply_stay_facts(content: LetterContent, stay: Stay, replan: bool = False) -
         **discharge,
     )
     mt = stay.patient.medecin_traitant
-    data["medecin_traitant"] = correspondent_snapshot(mt).model_dump() if mt else None
+    gam = correspondent_snapshot(mt) if mt else None
+    for name, value in medecin_traitant.merge(content, gam, known_professional).items():
+        if isinstance(value, list):
+            value = [v.model_dump() for v in value]
+        data[name] = value.model_dump() if isinstance(value, Professional) else value
     data["adresseur"] = correspondent_snapshot(stay.adresseur).model_dump() if stay.adresseur else None
     data["receiving_structure"] = (
         correspondent_snapshot(stay.receiving_structure).model_dump() if stay.receiving_structure else None

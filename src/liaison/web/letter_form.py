@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from liaison.identifiers import IdentifierError, validate_mssante, validate_rpps
 from liaison.ingest.hl7v2 import PMSI_DESTINATION
-from liaison.letters import medicine_search
+from liaison.letters import medecin_traitant, medicine_search
 from liaison.letters.content import (
     PRESENCE_LABELS,
     Channel,
@@ -358,6 +358,8 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
     except ValidationError as exc:  # a top-level text field (a control character in it)
         _refused(exc, "", errors)
         content = base
+    if medecin_traitant.physician_may_name(base):  # the GAM knows none: a recipient names him
+        content = content.model_copy(update=medecin_traitant.merge(content, None))
     try:
         check_planned_discharge(base, content)
     except FieldError as exc:  # refused with the field named: the form is not saved

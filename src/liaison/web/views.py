@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from liaison.delivery.routing import delivery_plan, masking_errors, masking_notes, why_no_dmp
 from liaison.documents.cda import CdaBuildError, build_cda
 from liaison.documents.pdf import render_pdf
-from liaison.letters import audit, lifecycle, medicine_search
+from liaison.letters import audit, lifecycle, medecin_traitant, medicine_search
 from liaison.letters.content import (
     CHANNEL_LABELS,
     ENTRY_MODE_LABELS,
@@ -35,6 +35,7 @@ from liaison.letters.content import (
     IDENTITY_STATUS_LABELS,
     MEDICATION_STATUS_LABELS,
     ORIENTATION_LABELS,
+    PROFESSIONAL_SOURCE_LABELS,
     RECIPIENT_ROLE_LABELS,
     ExitMode,
     LetterContent,
@@ -273,6 +274,7 @@ def _letter_context(request: HttpRequest, letter: Letter, content: LetterContent
         "letter": letter,
         "stay": stay,
         "c": content,
+        **gp_context(letter, content),
         "discharge": discharge_view(stay, letter, content),
         "panel": build_panel(stay, letter, content, parsed, getattr(user, "practitioner", None)),
         "draft": draft,
@@ -306,6 +308,17 @@ def _letter_context(request: HttpRequest, letter: Letter, content: LetterContent
         "now_local": timezone.localtime(timezone.now(), PARIS).strftime("%Y-%m-%dT%H:%M"),
         "form_revision": letter.revision,
         **drafting.prefill_context(content),
+    }
+
+
+def gp_context(letter: Letter, content: LetterContent) -> dict:
+    """Where the médecin traitant comes from (GAM or physician), and the difference the GAM made:
+    the note on a draft it updated, the flag on a signed letter."""
+    mt = content.medecin_traitant
+    flag = letter.medecin_traitant_difference if letter.status != Letter.Status.DRAFT else ""
+    return {
+        "mt_source_label": PROFESSIONAL_SOURCE_LABELS.get(mt.source, "") if mt and mt.source else "",
+        "mt_note": flag or medecin_traitant.replaced_note(content),
     }
 
 
@@ -490,6 +503,7 @@ def letter_sign(request: HttpRequest, letter_id: int) -> HttpResponse:
         "letter": letter,
         "stay": letter.stay,
         "c": content,
+        **gp_context(letter, content),
         "panel": build_panel(letter.stay, letter, content),
         "blockers": blockers,
         "plan": delivery_plan(content),
