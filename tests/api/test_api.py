@@ -143,3 +143,30 @@ def test_a_medecin_traitant_named_through_a_recipient(client, hospital):
     mt = resp.json()["content"]["medecin_traitant"]
     assert resp.status_code == 200 and (mt["rpps"], mt["source"]) == (rpps, "medecin")
     assert resp.json()["content"]["medecin_traitant_replaced"] is None
+
+
+def test_the_interns_submission_is_read_through_the_api(client, hospital):
+    from liaison.letters import lifecycle, review
+
+    letter = lifecycle.open_letter(hospital["stay"])
+    content = letter.parsed().model_copy(
+        update={**complete_content_updates(), "resistant_organisms_screened": True}
+    )
+    lifecycle.save_draft(letter.pk, content, letter.revision, hospital["users"]["interne"])
+    client.force_login(hospital["users"]["medecin"])
+    assert client.get(f"/api/letters/{letter.pk}").json()["review"] is None
+    review.submit(letter.pk, hospital["users"]["interne"], note="Relire")
+    got = client.get(f"/api/letters/{letter.pk}").json()["review"]
+    assert (got["state"], got["submitted_by"], got["to"], got["note"]) == (
+        "a_valider",
+        "u_interne",
+        "",
+        "Relire",
+    )
+    review.return_to_intern(letter.pk, hospital["users"]["medecin"], "Préciser la durée.")
+    got = client.get(f"/api/letters/{letter.pk}").json()["review"]
+    assert (got["state"], got["answered_by"], got["comment"]) == (
+        "renvoyee",
+        "u_medecin",
+        "Préciser la durée.",
+    )

@@ -63,6 +63,10 @@ SCREENS: list[Screen] = [
     Screen("tous-les-sejours", "/sejours/", CLINICAL),
     Screen("lettre-brouillon", "/lettres/{draft}/", CLINICAL),
     Screen("verifier-et-signer", "/lettres/{draft}/signer/", SIGNERS),
+    # the intern's hand-off: « à valider » (worklist section and letter) and « renvoyée »
+    Screen("lettre-a-valider", "/lettres/{to_validate}/", ("medecin", "interne")),
+    Screen("signer-a-valider", "/lettres/{to_validate}/signer/", ("medecin",)),
+    Screen("lettre-renvoyee", "/lettres/{returned}/", ("medecin", "interne")),
     Screen("lettre-a-remettre", "/lettres/{to_hand_over}/", CLINICAL),
     Screen("lettre-remise", "/lettres/{handed_over}/", CLINICAL),
     Screen("messagerie", "/messagerie/", CLINICAL),
@@ -103,6 +107,10 @@ def placeholders(role: str) -> dict[str, object]:
             first = rows.first()
             if first:
                 out[key] = first.pk
+        for key, outcome in (("to_validate", "a_valider"), ("returned", "renvoyee")):
+            reviewed = mine.filter(status=Letter.Status.DRAFT, reviews__outcome=outcome).first()
+            if reviewed:
+                out[key] = reviewed.pk
     audit = QlsAudit.objects.order_by("pk").first()
     campaign = Campaign.objects.order_by("pk").first()
     if audit:
@@ -164,6 +172,26 @@ def demo_site(transactional_db, settings, monkeypatch, tmp_path, request):
                     discharge_at=leave, admission_at=min(stay.admission_at, leave - dt.timedelta(hours=2))
                 )
                 Letter.objects.filter(stay=stay, handed_over_at__isnull=False).update(handed_over_at=leave)
+    # an intern's letter submitted to the seniors, another returned with a comment
+    from liaison.letters.models import LetterReview
+
+    intern = User.objects.get(username=ACCOUNTS["interne"])
+    senior = User.objects.get(username=ACCOUNTS["medecin"])
+    units = intern.profile.units.all() & senior.profile.units.all()
+    drafts = Letter.objects.filter(stay__unit__in=units, status=Letter.Status.DRAFT).order_by("pk")[:2]
+    now = timezone.now()
+    LetterReview.objects.create(
+        letter=drafts[0], submitted_by=intern, submitted_at=now, note="Conciliation faite avec la pharmacie"
+    )
+    LetterReview.objects.create(
+        letter=drafts[1],
+        submitted_by=intern,
+        submitted_at=now - dt.timedelta(hours=2),
+        outcome=LetterReview.Outcome.RETURNED,
+        answered_by=senior,
+        answered_at=now - dt.timedelta(hours=1),
+        comment="Ajouter le rendez-vous de cardiologie à un mois et préciser la durée du furosémide.",
+    )
     maildir = tmp_path / "mail"
     maildir.mkdir()
     monkeypatch.setenv("LIAISON_MSS_MAILDIR", str(maildir))

@@ -126,3 +126,74 @@ def test_the_gp_named_by_the_physician_meets_the_check_and_is_mailed(
         "jean.durand@medecin.mssante.fr",
         GP_RPPS,
     )
+
+
+def test_an_interns_letter_goes_to_the_senior_and_comes_back_signed(
+    ward,
+    server_url,  # noqa: F811
+    page,  # noqa: F811
+    screens_dir,
+):
+    letter = lifecycle.open_letter(ward["stay"])
+    content = letter.parsed().model_copy(
+        update={**complete_content_updates(), "resistant_organisms_screened": True}
+    )
+    lifecycle.save_draft(letter.pk, content, letter.revision, ward["users"]["interne"])
+
+    # the intern completes the letter and submits it to the unit's senior
+    login(page, server_url, "u_interne")
+    page.goto(f"{server_url}/lettres/{letter.pk}/")
+    expect(page.get_by_role("link", name="Vérifier et signer")).to_have_count(0)  # he cannot sign
+    page.get_by_label("Senior", exact=True).select_option(label="Test MEDECIN")
+    page.get_by_label("Message au senior (facultatif)").fill("Conciliation faite avec la pharmacie")
+    shoot(page, screens_dir, "interne-soumettre", "#s-actions")
+    page.get_by_role("button", name="Soumettre pour validation").click()
+    expect(page.get_by_role("status").first).to_have_text("Lettre soumise pour validation à Test MEDECIN.")
+    expect(page.locator("#review-state")).to_contain_text("À valider")
+    page.get_by_role("button", name="Se déconnecter").click()
+
+    # « à valider » on the senior's worklist, who returns it with a comment
+    login(page, server_url, "u_medecin")
+    waiting = page.locator("#to-validate")
+    expect(waiting).to_contain_text("DUPONT Marie")
+    expect(waiting).to_contain_text("Soumise par u_interne")
+    expect(page.locator("#stays tbody tr", has_text="DUPONT Marie")).to_contain_text("À valider")
+    shoot(page, screens_dir, "senior-a-valider")
+    waiting.get_by_role("link", name="DUPONT Marie").click()
+    expect(page.locator("#review-state")).to_contain_text("soumise par u_interne (interne)")
+    shoot(page, screens_dir, "senior-relire", "#s-actions")
+    page.get_by_label("Ou renvoyer à l'interne, avec ce qui est à reprendre").fill(
+        "Ajouter le rendez-vous de cardiologie à 1 mois."
+    )
+    page.get_by_role("button", name="Renvoyer à l'interne").click()
+    expect(page.get_by_role("status").first).to_have_text(
+        "Lettre renvoyée à l'interne avec votre commentaire."
+    )
+    page.get_by_role("button", name="Se déconnecter").click()
+
+    # the intern sees the comment on his worklist and his letter, and submits again
+    login(page, server_url, "u_interne")
+    returned = page.locator("#returned")
+    expect(returned).to_contain_text("Ajouter le rendez-vous de cardiologie à 1 mois.")
+    shoot(page, screens_dir, "interne-renvoyee")
+    returned.get_by_role("link", name="DUPONT Marie").click()
+    expect(page.locator("#review-state")).to_contain_text("Ajouter le rendez-vous de cardiologie à 1 mois.")
+    page.get_by_role("button", name="Soumettre pour validation").click()
+    expect(page.locator("#review-state")).to_contain_text("À valider")
+    page.get_by_role("button", name="Se déconnecter").click()
+
+    # the senior signs: author and legal signer; the intern named as who prepared it
+    login(page, server_url, "u_medecin")
+    page.locator("#to-validate").get_by_role("link", name="DUPONT Marie").click()
+    page.get_by_role("link", name="Vérifier et signer").click()
+    expect(page.locator("#review-state")).to_contain_text("soumise par u_interne")
+    page.get_by_role("button", name="Signer la lettre").click()
+    expect(page.get_by_role("status").first).to_have_text("Lettre signée.")
+    expect(page.locator("#review-state")).to_contain_text("Préparée par u_interne (interne)")
+    signed = Letter.objects.get(pk=letter.pk)
+    assert signed.status == Letter.Status.SIGNED and signed.signed_by == ward["users"]["medecin"].practitioner
+    assert signed.parsed().prepared_by.family_name == "INTERNE"
+    page.get_by_role("button", name="Se déconnecter").click()
+    login(page, server_url, "u_interne")
+    expect(page.locator("#stays tbody tr", has_text="DUPONT Marie")).to_contain_text("Signée")
+    expect(page.locator("#returned")).to_have_count(0)

@@ -30,6 +30,17 @@ class StayOut(Schema):
     discharge_differences: list[str]
 
 
+class ReviewOut(Schema):
+    state: str  # "a_valider", "renvoyee", "signee"
+    submitted_by: str
+    submitted_at: dt.datetime
+    to: str  # the senior chosen, "" for any senior of the unit
+    note: str
+    answered_by: str
+    answered_at: dt.datetime | None
+    comment: str  # the senior's comment when returned
+
+
 class LetterOut(Schema):
     id: int
     stay_id: int
@@ -46,6 +57,8 @@ class LetterOut(Schema):
     delivery_plan: list[dict]  # each recipient, its channel, whether it is sent, why not
     # A signed letter whose physician-named médecin traitant the GAM contradicted afterwards.
     medecin_traitant_difference: str = ""
+    # The intern's latest submission to a senior (`letters.review`), None when never submitted.
+    review: ReviewOut | None = None
 
 
 class DraftIn(Schema):

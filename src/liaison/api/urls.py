@@ -15,10 +15,10 @@ from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
 from liaison.api.quality import router as quality_router
-from liaison.api.schemas import CorrectionIn, DraftIn, ErrorOut, HandOverIn, LetterOut, StayOut
+from liaison.api.schemas import CorrectionIn, DraftIn, ErrorOut, HandOverIn, LetterOut, ReviewOut, StayOut
 from liaison.delivery.routing import delivery_plan
 from liaison.indicators.qls import AuditError
-from liaison.letters import audit, lifecycle
+from liaison.letters import audit, lifecycle, review
 from liaison.letters.models import Letter
 from liaison.letters.permissions import PermissionDeniedFr, check_view, stays_visible_to
 from liaison.letters.reconcile import stay_consistency
@@ -73,6 +73,23 @@ def _letter_out(letter: Letter) -> LetterOut:
         blockers=[p.model_dump() for p in lifecycle.signature_blockers(to_sign)] if draft else [],
         delivery_plan=[dataclasses.asdict(line) for line in delivery_plan(content).lines],
         medecin_traitant_difference=letter.medecin_traitant_difference,
+        review=_review_out(letter),
+    )
+
+
+def _review_out(letter: Letter) -> ReviewOut | None:
+    r = review.latest(letter)
+    if r is None:
+        return None
+    return ReviewOut(
+        state=r.outcome,
+        submitted_by=r.submitted_by.get_username(),
+        submitted_at=r.submitted_at,
+        to=str(r.to) if r.to else "",
+        note=r.note,
+        answered_by=r.answered_by.get_username() if r.answered_by else "",
+        answered_at=r.answered_at,
+        comment=r.comment,
     )
 
 

@@ -197,6 +197,7 @@ def letter_data(content: LetterContent, meta: DocumentMeta) -> dict:
             f"{RECIPIENT_ROLE_LABELS[r.role]}{' : ' + r.name if r.name else ''}" for r in c.recipients
         ],
         "signer": {"name": author.display_name, "rpps": author.rpps or ""},
+        "prepared_by": c.prepared_by.display_name if c.prepared_by else "",
         "signed_at": _date(meta.signed_at),
     }
 

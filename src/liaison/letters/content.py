@@ -477,6 +477,8 @@ class LetterContent(_Model):
     medecin_traitant_replaced: Professional | None = None
     adresseur: Professional | None = None
     responsible_physician: Professional | None = None  # the establishment physician
+    # The intern who prepared the letter and submitted it to the senior who signs (`letters.review`).
+    prepared_by: Professional | None = None
     receiving_structure: Professional | None = None
     sector: Sector = Sector.MCO
     admission_at: dt.datetime | None = None

@@ -28,7 +28,15 @@ from liaison.delivery.routing import RoutingError, delivery_plan
 from liaison.identifiers import IdentifierError, validate_rpps
 from liaison.letters import audit, rendering
 from liaison.letters.content import LetterContent, Problem, Professional
-from liaison.letters.models import PARIS, AuditEvent, DischargeCheck, Letter, Practitioner, Stay
+from liaison.letters.models import (
+    PARIS,
+    AuditEvent,
+    DischargeCheck,
+    Letter,
+    LetterReview,
+    Practitioner,
+    Stay,
+)
 from liaison.letters.permissions import (
     User,
     check_correct,
@@ -263,7 +271,14 @@ def sign(letter_id: int, user: User, at: dt.datetime | None = None) -> Letter:
         letter.save()
         if letter.replaces_id:
             Letter.objects.filter(pk=letter.replaces_id).update(status=Letter.Status.SUPERSEDED)
-        audit.record(user, "sign", letter, why="signature", details={"sha256": letter.content_sha256})
+        details = {"sha256": letter.content_sha256}
+        # An intern's submission (`letters.review`) is answered by this signature.
+        submitted = LetterReview.objects.filter(letter=letter, outcome=LetterReview.Outcome.PENDING)
+        for review in submitted.select_related("submitted_by"):
+            review.outcome, review.answered_by, review.answered_at = LetterReview.Outcome.SIGNED, user, at
+            review.save(update_fields=["outcome", "answered_by", "answered_at"])
+            details["soumise_par"] = review.submitted_by.get_username()
+        audit.record(user, "sign", letter, why="signature", details=details)
         return letter
 
 

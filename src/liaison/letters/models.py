@@ -415,6 +415,48 @@ class Letter(models.Model):
         return "Remise au patient" if self.handed_over_at else "Signée"
 
 
+class LetterReview(models.Model):
+    """An intern's hand-off of a draft to a senior of the unit (`letters.review`): submitted, then
+    signed by a senior or returned with a comment. One row per submission, kept as history."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "a_valider", "À valider"
+        RETURNED = "renvoyee", "Renvoyée à l'interne"
+        SIGNED = "signee", "Signée par le senior"
+
+    letter = models.ForeignKey(Letter, on_delete=models.PROTECT, related_name="reviews")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField("soumise le")
+    # None: any senior (médecin) of the stay's unit.
+    to = models.ForeignKey(
+        Practitioner,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reviews_to",
+        verbose_name="senior choisi",
+    )
+    note = models.CharField("message de l'interne", max_length=500, blank=True)
+    outcome = models.CharField("issue", max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField("réponse le", null=True, blank=True)
+    comment = models.TextField("commentaire du senior", max_length=2000, blank=True)
+
+    class Meta:
+        verbose_name = "validation par un senior"
+        ordering = ["-submitted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["letter"], condition=Q(outcome="a_valider"), name="review_one_pending_per_letter"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.letter} · {self.get_outcome_display()}"
+
+
 class AuditEvent(models.Model):
     """One row per read or change of patient data: who, what, when, why."""
 

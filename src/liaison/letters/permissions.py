@@ -141,6 +141,20 @@ def check_sign(user: User, stay: Stay) -> None:
     )
 
 
+def check_submit(user: User, stay: Stay) -> None:
+    """An intern hands his draft to a senior of the unit, who signs it (`letters.review`)."""
+    check_edit(user, stay)
+    _require(
+        role_of(user) == Role.INTERNE,
+        "Seul un interne soumet la lettre à un senior ; un médecin la signe lui-même.",
+    )
+
+
+def check_review(user: User, stay: Stay) -> None:
+    """Returning an intern's letter with a comment: whoever may sign it (a senior of the unit)."""
+    check_sign(user, stay)
+
+
 def check_hand_over(user: User, stay: Stay) -> None:
     check_view(user, stay)
     _require(

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from liaison.api.urls import api
-from liaison.web import drafting, failures, mailboxes, views
+from liaison.web import drafting, failures, mailboxes, review, views
 
 urlpatterns = [
     path("", views.stays, name="stays"),
@@ -25,6 +25,8 @@ urlpatterns = [
     path("lettres/<int:letter_id>/signer/", views.letter_sign, name="letter_sign"),
     path("lettres/<int:letter_id>/remise/", views.letter_hand_over, name="letter_hand_over"),
     path("lettres/<int:letter_id>/correction/", views.letter_correct, name="letter_correct"),
+    path("lettres/<int:letter_id>/soumettre/", review.letter_submit, name="letter_submit"),
+    path("lettres/<int:letter_id>/renvoyer/", review.letter_return, name="letter_return"),
     path("medicaments/", views.medicines, name="medicines"),
     path("correspondants/", views.correspondents, name="correspondents"),
     path("messagerie/", mailboxes.mailboxes, name="mailboxes"),

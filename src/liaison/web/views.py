@@ -27,6 +27,7 @@ from liaison.delivery.routing import delivery_plan, masking_errors, masking_note
 from liaison.documents.cda import CdaBuildError, build_cda
 from liaison.documents.pdf import render_pdf
 from liaison.letters import audit, lifecycle, medecin_traitant, medicine_search
+from liaison.letters import review as letter_review
 from liaison.letters.content import (
     CHANNEL_LABELS,
     ENTRY_MODE_LABELS,
@@ -70,7 +71,7 @@ from liaison.letters.permissions import (
 from liaison.letters.prefill import practitioner_snapshot
 from liaison.letters.reconcile import stay_consistency
 from liaison.letters.rendering import document_meta
-from liaison.web import deliveries, drafting
+from liaison.web import deliveries, drafting, review
 from liaison.web.checklist import ANSWER_LABELS, load_checklist
 from liaison.web.letter_form import DESTINATION_CHOICES, changed_sections, field_label, parse_form
 from liaison.web.live import build_panel
@@ -178,7 +179,12 @@ def stays(request: HttpRequest) -> HttpResponse:
         "can_hand_over": role in HANDOVER_ROLES,
         "can_draft": role in DRAFTING_ROLES,
         "now": timezone.localtime(timezone.now(), PARIS),
+        "to_validate": list(letter_review.to_validate(request.user)) if role == Role.MEDECIN else [],
+        "returned": letter_review.returned_to(request.user) if role == Role.INTERNE else [],
     }
+    handed = [r.letter_id for r in (*ctx["to_validate"], *ctx["returned"])]
+    if handed:
+        audit.record_list(request.user, "letter", handed, why="lettres à valider ou renvoyées")
     if request.htmx and request.htmx.target == "worklist":
         return render(request, "web/_worklist.html", ctx)
     return render(request, "web/worklist.html", ctx)
@@ -275,6 +281,7 @@ def _letter_context(request: HttpRequest, letter: Letter, content: LetterContent
         "stay": stay,
         "c": content,
         **gp_context(letter, content),
+        **review.letter_context(letter, user),
         "discharge": discharge_view(stay, letter, content),
         "panel": build_panel(stay, letter, content, parsed, getattr(user, "practitioner", None)),
         "draft": draft,
@@ -507,6 +514,7 @@ def letter_sign(request: HttpRequest, letter_id: int) -> HttpResponse:
         "panel": build_panel(letter.stay, letter, content),
         "blockers": blockers,
         "plan": delivery_plan(content),
+        "review": letter_review.pending(letter),
         "can_sign": _allowed(check_sign, request.user, letter.stay),
         "sign_refusal": "",
     }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from liaison.letters.models import PARIS, DischargeCheck, Letter, Stay, paris_days
+from liaison.letters.models import PARIS, DischargeCheck, Letter, LetterReview, Stay, paris_days
 from liaison.web import deliveries
 from liaison.web.live import Panel, build_panel
 
@@ -23,6 +23,8 @@ STATES: dict[str, tuple[str, str]] = {
     "none": ("Aucune lettre", "Médecin ou interne : ouvrir et rédiger la lettre"),
     "draft": ("Brouillon", "Médecin, interne ou secrétaire : compléter la lettre"),
     "ready": ("Prête à signer", "Médecin : vérifier et signer"),
+    "to_validate": ("À valider", "Médecin senior : relire, signer ou renvoyer à l'interne"),
+    "returned": ("Renvoyée à l'interne", "Interne : reprendre la lettre selon le commentaire du senior"),
     "signed": ("Signée", "Équipe de soins : remettre la lettre au patient"),
     "to_correct": (
         "Lettre à corriger : la sortie enregistrée diffère",
@@ -42,6 +44,7 @@ class Row:
     panel: Panel | None
     late: bool  # an earlier day's discharge still unfinished, or a hand-over after the discharge day
     handed_over_late_days: int = 0
+    review: LetterReview | None = None  # the intern's latest submission of a draft
 
     @property
     def state_label(self) -> str:
@@ -61,11 +64,24 @@ def current_letter(stay: Stay) -> Letter | None:
     return max(letters, key=lambda x: x.version, default=None)
 
 
+def latest_review(letter: Letter | None) -> LetterReview | None:
+    """The intern's latest submission of a draft (reviews prefetched by `worklist`)."""
+    if letter is None or letter.status != Letter.Status.DRAFT:
+        return None
+    return max(letter.reviews.all(), key=lambda r: r.submitted_at, default=None)
+
+
+REVIEW_STATES = {LetterReview.Outcome.PENDING: "to_validate", LetterReview.Outcome.RETURNED: "returned"}
+
+
 def state_of(stay: Stay, letter: Letter | None) -> tuple[str, Panel | None]:
     if letter is None:
         return "none", None
     if letter.status == Letter.Status.DRAFT:
         panel = build_panel(stay, letter, letter.parsed())
+        review = latest_review(letter)
+        if review is not None and review.outcome in REVIEW_STATES:
+            return REVIEW_STATES[review.outcome], panel
         return ("ready" if panel.ready and panel.signable else "draft"), panel
     if letter.discharge_check == DischargeCheck.TO_CORRECT:
         return "to_correct", None
@@ -104,7 +120,12 @@ def worklist(
         "patient", "patient__medecin_traitant", "unit", "responsible_physician", "establishment"
     ).prefetch_related(
         Prefetch(
-            "letters", queryset=Letter.objects.prefetch_related("deliveries"), to_attr="prefetched_letters"
+            "letters",
+            queryset=Letter.objects.prefetch_related(
+                "deliveries",
+                Prefetch("reviews", queryset=LetterReview.objects.select_related("submitted_by", "to")),
+            ),
+            to_attr="prefetched_letters",
         )
     )
     rows = []
@@ -115,6 +136,8 @@ def worklist(
         if yesterday and state in ("handed_over", "sent", "acknowledged"):
             continue  # yesterday's finished letters are off the list
         late_days = days_late(stay, letter)
-        rows.append(Row(stay, letter, state, panel, yesterday or late_days > 0, late_days))
+        rows.append(
+            Row(stay, letter, state, panel, yesterday or late_days > 0, late_days, latest_review(letter))
+        )
     rows.sort(key=lambda r: (r.leaving_at or dt.datetime.max.replace(tzinfo=dt.UTC), r.stay.pk))
     return rows
