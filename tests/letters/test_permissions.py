@@ -93,3 +93,28 @@ def test_administrator_manages_reference_data_not_patients(client, hospital):
     assert client.get("/admin/letters/patient/").status_code == 404  # not in the admin at all
     page = client.get("/admin/letters/auditevent/")
     assert page.status_code == 403  # no permission on the audit trail
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        "medecin",
+        "interne",
+        "sage_femme",
+        "secretaire",
+        "infirmier",
+        "qualite",
+        "admin_etablissement",
+        "campagne",
+    ],
+)
+def test_only_an_intern_submits_to_a_senior_only_a_signer_returns(hospital, role):
+    from liaison.letters.permissions import check_review, check_submit
+
+    user, stay = hospital["users"][role], hospital["stay"]
+    for check, allowed in ((check_submit, role == "interne"), (check_review, role == "medecin")):
+        if allowed:
+            check(user, stay)
+        else:
+            with pytest.raises(PermissionDeniedFr):
+                check(user, stay)
