@@ -166,3 +166,17 @@ def test_a_signed_letter_is_flagged_not_regenerated(hospital, client):
     client.force_login(hospital["users"]["medecin"])
     page = client.get(f"/lettres/{signed.pk}/").content.decode()
     assert 'id="mt-replaced"' in page and "Ouvrez une correction" in page
+    stay.discharge_at = timezone.now()  # on today's worklist
+    stay.save()
+    assert "Le GAM a transmis ensuite un autre médecin traitant" in client.get("/").content.decode()
+
+
+def test_the_gams_value_arriving_where_the_letter_had_none_is_a_recipient(hospital):
+    ok(adt("A01", "R1", attending_rpps=MEDECIN_RPPS))
+    assert current().parsed().medecin_traitant is None
+    ok(adt("A08", "R2", attending_rpps=MEDECIN_RPPS, gp_rpps=NEW_GP_RPPS))
+    c = current().parsed()
+    assert c.medecin_traitant.rpps == NEW_GP_RPPS and c.medecin_traitant_replaced is None
+    assert [r.rpps for r in c.recipients if r.role == RecipientRole.MEDECIN_TRAITANT] == [NEW_GP_RPPS]
+    ok(adt("A08", "R3", attending_rpps=MEDECIN_RPPS, gp_rpps=NEW_GP_RPPS, given="Claire"))
+    assert len([r for r in current().parsed().recipients if r.role == RecipientRole.MEDECIN_TRAITANT]) == 1

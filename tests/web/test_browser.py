@@ -303,3 +303,31 @@ def test_no_serious_accessibility_violation(ward, server_url, page):
     assert axe_violations(page) == []
     page.goto(f"{server_url}/sejours/")
     assert axe_violations(page) == []
+    # the intern's hand-off: submit, « à valider » for the senior, returned with a comment
+    from liaison.letters.models import LetterReview
+
+    page.get_by_role("button", name="Se déconnecter").click()
+    login(page, server_url, "u_interne")
+    page.goto(f"{server_url}/lettres/{letter.pk}/")
+    expect(page.locator("#review-submit")).to_be_visible()
+    assert axe_violations(page) == []
+    pending = LetterReview.objects.create(
+        letter=letter, submitted_by=ward["users"]["interne"], submitted_at=timezone.now(), note="Relire"
+    )
+    page.get_by_role("button", name="Se déconnecter").click()
+    login(page, server_url, "u_medecin")
+    expect(page.locator("#to-validate")).to_be_visible()
+    assert axe_violations(page) == []
+    page.goto(f"{server_url}/lettres/{letter.pk}/")
+    expect(page.locator("#review-return")).to_be_visible()
+    assert axe_violations(page) == []
+    LetterReview.objects.filter(pk=pending.pk).update(
+        outcome=LetterReview.Outcome.RETURNED,
+        answered_by=ward["users"]["medecin"],
+        answered_at=timezone.now(),
+        comment="Préciser la durée.",
+    )
+    page.get_by_role("button", name="Se déconnecter").click()
+    login(page, server_url, "u_interne")
+    expect(page.locator("#returned")).to_be_visible()
+    assert axe_violations(page) == []

@@ -100,7 +100,8 @@ def merge(content: LetterContent, gam: Professional | None, directory: Directory
     """The médecin traitant fields of a draft given the GAM's (None: it knows none), as updates.
 
     The GAM's wins. At the moment it replaces a different physician's choice, that choice is kept
-    in `medecin_traitant_replaced` and the physician's recipient row becomes the GAM's."""
+    in `medecin_traitant_replaced` and the physician's recipient row becomes the GAM's; where the
+    letter had none, the GAM's becomes a recipient."""
     before = content.medecin_traitant
     if gam is None:
         if before is not None and before.source != ProfessionalSource.MEDECIN:
@@ -122,6 +123,10 @@ def merge(content: LetterContent, gam: Professional | None, directory: Directory
         if not replaced:
             rows.insert(0, recipient_of(gam))
         out["recipients"] = rows
+    elif before is None and not any(
+        r.role == RecipientRole.MEDECIN_TRAITANT and _recipient_is(r, gam) for r in content.recipients
+    ):  # the GAM sends one where the letter had none: he receives it, as one known at admission
+        out["recipients"] = [recipient_of(gam), *content.recipients]
     return out
 
 
