@@ -196,3 +196,27 @@ def test_crash_before_data_is_not_in_doubt(hospital, sandbox, monkeypatch):
     gp.refresh_from_db()
     assert gp.state == "sent"
     assert not gp.events.filter(detail__startswith="Renvoi après une interruption").exists()
+
+
+def test_a_medecin_traitant_named_by_the_physician_is_mailed(hospital, sandbox, monkeypatch):
+    from liaison.identifiers import idnat_ps
+    from liaison.letters.content import Recipient, RecipientRole
+    from tests.conftest import valid_rpps
+
+    _, root, port = sandbox
+    _sender(monkeypatch, port)
+    hospital["patient"].medecin_traitant = None  # the GAM knows none
+    hospital["patient"].save()
+    rpps, address = valid_rpps(777), "jean.durand@medecin.mssante.fr"
+    named = Recipient(role=RecipientRole.MEDECIN_TRAITANT, name="Dr Jean Durand", rpps=rpps, mssante=address)
+    letter = _signed(hospital, {"resistant_organisms_screened": False, "recipients": [named]})
+    assert letter.parsed().medecin_traitant.source == "medecin"
+    worker.run_once("w1")
+    gp = letter.deliveries.get(recipient_role="medecin_traitant")
+    assert (gp.state, gp.recipient_address) == ("sent", address)
+    box = mail_sandbox.list_mailbox(root, address)
+    assert len(box) == 1 and box[0].kind == "lettre"
+    msg = mail_sandbox.read_message(root, address, box[0].key)
+    files = {p.get_filename(): p.get_content() for p in msg.iter_attachments()}
+    cda = read_xdm_zip(files["IHE_XDM.ZIP"])["IHE_XDM/SUBSET01/DOC0001.XML"]
+    assert idnat_ps(rpps).encode() in cda and address.encode() in cda  # the CDA's médecin traitant

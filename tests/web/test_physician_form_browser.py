@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,16 @@ from liaison.delivery.models import Delivery
 from liaison.letters import lifecycle
 from liaison.letters.models import Letter
 from tests.conftest import complete_content_updates, valid_rpps
-from tests.web.test_browser import login, page, server_url  # noqa: F401 (fixtures)
+from tests.web.test_browser import SHOTS, login, page, server_url  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 
 WIDTHS = (390, 1024, 1400)
+# The README's views of these screens, regenerated with LIAISON_SCREENSHOTS=1.
+README_SHOTS = {
+    "senior-a-valider-1024": "9-a-valider",
+    "signer-medecin-traitant-designe-1400": "10-medecin-traitant-designe",
+}
 GP_RPPS = valid_rpps(777)
 
 
@@ -45,6 +51,9 @@ def shoot(pg: Page, out: Path, name: str, *parts: str) -> None:
         pg.set_viewport_size({"width": width, "height": 900})
         if not parts:
             pg.screenshot(path=str(out / f"{name}-{width}.png"), full_page=True)
+            readme = README_SHOTS.get(f"{name}-{width}")
+            if readme and os.environ.get("LIAISON_SCREENSHOTS"):
+                shutil.copyfile(out / f"{name}-{width}.png", SHOTS / f"{readme}.png")
         for i, selector in enumerate(parts):
             pg.locator(selector).screenshot(path=str(out / f"{name}-{i + 1}-{width}.png"))
     pg.set_viewport_size({"width": 1400, "height": 1000})
