@@ -377,8 +377,12 @@ def configured() -> bool:
 def run_forever(poll: float = 10.0) -> None:
     from django.db import close_old_connections
 
+    from liaison.health.heartbeat import Beater
+
+    heart = Beater("acks")
     while True:
         close_old_connections()
+        heart.beat()
         try:
             read_once()
         except (OSError, imaplib.IMAP4.error) as exc:

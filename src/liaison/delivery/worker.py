@@ -18,6 +18,7 @@ from django.db import close_old_connections
 
 from liaison.delivery import outbox
 from liaison.delivery.models import Delivery
+from liaison.health.counters import DELIVERY_ATTEMPTS, DELIVERY_SECONDS
 
 Sender = Callable[[Delivery], outbox.SendResult]
 _SENDERS: dict[str, Sender] = {}
@@ -53,21 +54,31 @@ def worker_name() -> str:
 def process(delivery: Delivery) -> Delivery:
     sender = sender_for(delivery.channel)
     if sender is None:
-        return outbox.settle(delivery, outbox.SendResult(False, NOT_CONFIGURED[delivery.channel]))
+        settled = outbox.settle(delivery, outbox.SendResult(False, NOT_CONFIGURED[delivery.channel]))
+        DELIVERY_ATTEMPTS.labels(delivery.channel, settled.state).inc()
+        return settled
+    started = time.perf_counter()
     try:
         result = sender(delivery)
     except Exception as exc:  # a sender bug must not kill the worker nor lose the delivery
         log.exception("delivery %s", delivery.pk)
         result = outbox.SendResult(False, f"Erreur interne pendant l'envoi : {exc}")
-    return outbox.settle(delivery, result)
+    DELIVERY_SECONDS.labels(delivery.channel).observe(time.perf_counter() - started)
+    settled = outbox.settle(delivery, result)
+    outcome = "sent" if result.ok else settled.state  # sent (or delivered at once), failed, given_up
+    DELIVERY_ATTEMPTS.labels(delivery.channel, outcome).inc()
+    return settled
 
 
-def run_once(name: str | None = None, batch: int = 10) -> int:
-    """Process what is due now; return how many deliveries were handled."""
+def run_once(name: str | None = None, batch: int = 10, beat: Callable[[], None] | None = None) -> int:
+    """Process what is due now; return how many deliveries were handled. `beat` is called
+    between sends (the heartbeat of `run_forever`: a slow peer must not look like a dead worker)."""
     name = name or worker_name()
     done = 0
     while picked := outbox.claim(name, batch):
         for d in picked:
+            if beat is not None:
+                beat()
             if not outbox.renew(d):  # held too long behind a slow peer: another worker has it
                 log.warning("delivery %s: claim lost to another worker, not sent here", d.pk)
                 continue
@@ -77,8 +88,12 @@ def run_once(name: str | None = None, batch: int = 10) -> int:
 
 
 def run_forever(poll: float = 1.0, name: str | None = None) -> None:
+    from liaison.health.heartbeat import Beater
+
     name = name or worker_name()
+    heart = Beater("worker", name)
     while True:
         close_old_connections()
-        if run_once(name) == 0:
+        heart.beat()
+        if run_once(name, beat=heart.beat) == 0:
             time.sleep(poll)

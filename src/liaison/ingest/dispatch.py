@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 from liaison.ingest.apply import process
 from liaison.ingest.mllp import Limits, Processor, serve_connection
@@ -52,8 +53,11 @@ def _spawn(command: list[str]) -> _Worker:
     return _Worker(parent_end, process)
 
 
-def serve(listener: socket.socket, workers: int, command: list[str]) -> None:
-    """Accept on `listener` until interrupted; `command` starts one worker (`liaison mllp`)."""
+def serve(
+    listener: socket.socket, workers: int, command: list[str], beat: Callable[[], None] | None = None
+) -> None:
+    """Accept on `listener` until interrupted; `command` starts one worker (`liaison mllp`);
+    `beat` is called at every turn of the loop (the listener's heartbeat)."""
     pool = [_spawn(command) for _ in range(workers)]
     cap = Limits.from_env().max_connections
     selector = selectors.DefaultSelector()
@@ -63,6 +67,8 @@ def serve(listener: socket.socket, workers: int, command: list[str]) -> None:
         selector.register(worker.channel, selectors.EVENT_READ, worker)
     try:
         while True:
+            if beat is not None:
+                beat()
             for key, _ in selector.select(timeout=0.2):
                 worker = key.data
                 if worker is None:

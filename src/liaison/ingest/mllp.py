@@ -204,9 +204,16 @@ class _TCPServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], processor: Processor, limits: Limits):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        processor: Processor,
+        limits: Limits,
+        beat: Callable[[], None] | None = None,
+    ):
         self.processor = processor
         self.limits = limits
+        self.beat = beat
         self._open: dict[socket.socket, threading.Thread] = {}
         self._active = 0  # connections accepted and not finished (counted before their thread runs)
         self._lock = threading.Lock()
@@ -225,6 +232,11 @@ class _TCPServer(socketserver.ThreadingTCPServer):
             cap,
         )
         return False
+
+    def service_actions(self) -> None:
+        """Called by `serve_forever` at every poll: the listener's heartbeat (when it has one)."""
+        if self.beat is not None:
+            self.beat()
 
     def track(self, sock: socket.socket, add: bool) -> None:
         with self._lock:
@@ -256,8 +268,12 @@ class MLLPServer:
         port: int = 2575,
         processor: Processor | None = None,
         limits: Limits | None = None,
+        beat: Callable[[], None] | None = None,
     ):
-        self._server = _TCPServer((host, port), processor or _default_processor, limits or Limits.from_env())
+        """`beat`: called at every poll of the accepting loop (`liaison mllp` passes its heartbeat)."""
+        self._server = _TCPServer(
+            (host, port), processor or _default_processor, limits or Limits.from_env(), beat
+        )
         self._thread: threading.Thread | None = None
 
     @property

@@ -178,3 +178,13 @@ LOGIN_REDIRECT_URL = "stays"
 LOGOUT_REDIRECT_URL = "login"
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# --- Health and metrics (liaison.health: /sante/, /metriques/, heartbeats) ---------------------
+# django-prometheus counts requests and latencies around every other middleware.
+INSTALLED_APPS += ["liaison.health"]
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+# --- end of the health block ---------------------------------------------------------------------

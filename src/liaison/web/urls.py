@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from liaison.api.urls import api
+from liaison.health import views as health
 from liaison.web import drafting, failures, mailboxes, review, views
 
 urlpatterns = [
@@ -36,6 +37,8 @@ urlpatterns = [
     ),
     path("envois/echecs/", failures.delivery_failures, name="delivery_failures"),
     path("envois/<int:delivery_id>/renvoyer/", failures.delivery_resend, name="delivery_resend"),
+    path("sante/", health.health_page, name="health"),
+    path("metriques/", health.metrics, name="metrics"),
     path("indicateurs/", include("liaison.indicators.urls")),
     path("campagne/", include("liaison.campaign.urls")),
     path("api/", api.urls),

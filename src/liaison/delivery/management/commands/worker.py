@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from prometheus_client import start_http_server
 
 from liaison.delivery import worker
 
@@ -15,6 +17,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true")
         parser.add_argument("--poll", type=float, default=1.0, help="attente entre deux passages (s)")
+        parser.add_argument(
+            "--metrics",
+            metavar="HÔTE:PORT",
+            default=os.environ.get("LIAISON_WORKER_METRICS", ""),
+            help="sert les métriques Prometheus de ce processus sur HÔTE:PORT (ex. 127.0.0.1:9101 ; "
+            "variable LIAISON_WORKER_METRICS ; aucune par défaut)",
+        )
 
     def handle(self, *args, **o) -> None:
         worker.configure()
@@ -22,6 +31,21 @@ class Command(BaseCommand):
             n = worker.run_once()
             self.stdout.write(f"{n} envoi(s) traité(s).")
             return
+        if o["metrics"]:
+            host, _, port = o["metrics"].rpartition(":")
+            if not port.isdigit():
+                raise CommandError(
+                    f"--metrics attend HÔTE:PORT (par exemple 127.0.0.1:9101), pas « {o['metrics']} »."
+                )
+            try:
+                server, _ = start_http_server(int(port), addr=host or "127.0.0.1")
+            except OSError as exc:
+                raise CommandError(
+                    f"Métriques : écoute impossible sur {o['metrics']} : {exc.strerror}."
+                ) from exc
+            bound = server.server_address
+            self.stdout.write(f"Métriques Prometheus sur http://{bound[0]}:{bound[1]}/metrics")
         self.stdout.write(f"Envoi des lettres : {worker.worker_name()} (Ctrl-C pour arrêter)")
+        self.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             worker.run_forever(o["poll"])

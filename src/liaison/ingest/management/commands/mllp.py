@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from liaison import cliutil
+from liaison.health.heartbeat import Beater
 from liaison.ingest import dispatch
 from liaison.ingest.mllp import IDLE_TIMEOUT, MAX_CONNECTIONS, MLLPServer, use_prepared_statements
 
@@ -82,9 +83,10 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, on_sigterm)
         try:
+            heart = Beater("listener")
             if workers == 1:
                 use_prepared_statements()
-                server = MLLPServer(opts["host"], opts["port"])
+                server = MLLPServer(opts["host"], opts["port"], beat=heart.beat)
                 host, port = server.address
             else:
                 listener = socket.create_server((opts["host"], opts["port"]), backlog=128)
@@ -101,5 +103,5 @@ class Command(BaseCommand):
             else:
                 command = [sys.executable, "-m", "liaison.cli", "mllp", "-v", str(opts["verbosity"])]
                 with listener:
-                    dispatch.serve(listener, workers, command)
+                    dispatch.serve(listener, workers, command, beat=heart.beat)
         self.stdout.write("Écoute MLLP arrêtée.")

@@ -1,0 +1,1 @@
+"""Health and metrics: the background processes' heartbeats, `/sante/` and `/metriques/`."""
