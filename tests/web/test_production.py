@@ -174,7 +174,7 @@ def test_no_page_of_any_role_holds_inline_script(hospital):
     letter = lifecycle.open_letter(hospital["stay"])
     seeds = ["/", "/sejours/", f"/lettres/{letter.pk}/", f"/lettres/{letter.pk}/signer/", "/connexion/"]
     seeds += ["/indicateurs/", "/indicateurs/qls/", "/indicateurs/ifaq/", "/campagne/", "/admin/"]
-    seeds += ["/admin/letters/unit/", "/admin/auth/user/", "/envois/echecs/", "/acces-dossier/"]
+    seeds += ["/admin/letters/unit/", "/admin/auth/user/", "/envois/echecs/", "/sante/", "/acces-dossier/"]
     checked: dict[str, int] = {}
     for role in [*Role, None]:
         client = Client()

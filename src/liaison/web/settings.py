@@ -187,4 +187,7 @@ MIDDLEWARE = [
     *MIDDLEWARE,
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+# A probe on the host itself asks over plain HTTP: no redirect to HTTPS for the health JSON and
+# the metrics (neither holds patient data; /metriques/ is loopback- or token-only).
+SECURE_REDIRECT_EXEMPT = [r"^sante/$", r"^metriques/$"]
 # --- end of the health block ---------------------------------------------------------------------
