@@ -105,7 +105,17 @@ def test_bad_requests_are_explained():
 def test_saved_audit_overrides_and_quality_access(client, demo):
     from django.contrib.auth.models import User
 
+    from liaison.indicators.models import QlsCampaign
+    from liaison.indicators.qls import the_establishment
+
     quality = User.objects.get(username="qualite")
+    QlsCampaign.objects.create(
+        establishment=the_establishment(),
+        sector="MCO",
+        period_from=dt.date(2026, 9, 1),
+        period_to=dt.date(2026, 11, 20),
+        declared_by=User.objects.get(username="admin.etab"),
+    )
     client.force_login(quality)
     resp = client.post(
         "/api/quality/audits",

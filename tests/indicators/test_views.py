@@ -121,8 +121,13 @@ def test_proofs_pseudonymised_for_quality_named_for_clinicians_and_traced(demo_d
 
 
 def test_qls_audit_page_with_override(demo_db, client):
+    from liaison.indicators.models import QlsCampaign
+
     _client(client, "qualite")
     start = TODAY - dt.timedelta(days=50)
+    QlsCampaign.objects.create(
+        establishment=Establishment.objects.get(), sector="MCO", period_from=start, period_to=TODAY
+    )
     r = client.post(
         "/indicateurs/qls/",
         {"sector": "MCO", "from": start.isoformat(), "to": TODAY.isoformat(), "seed": "3", "label": "Test"},

@@ -4,10 +4,13 @@ every role × every admin page answers what `letters.permissions` says."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 
+from liaison.indicators.models import QlsCampaign
 from liaison.ingest.apply import clear_caches, process
 from liaison.ingest.models import InboundMessage
 from liaison.letters.models import AuditEvent, Correspondent, Practitioner, UserProfile
@@ -33,6 +36,12 @@ def site(hospital):
     process(adt("A01", "GRANT-1"))
     clear_caches()
     AuditEvent.objects.create(username="x", action="read", object_type="stay", object_id="1")
+    QlsCampaign.objects.create(
+        establishment=hospital["est"],
+        sector="MCO",
+        period_from=dt.date(2026, 9, 1),
+        period_to=dt.date(2026, 11, 30),
+    )
     return {**hospital, "admin": administrator, "root": root, "plain": plain}
 
 
@@ -94,6 +103,7 @@ def test_every_registered_model_is_probed(site):
         "userprofile",
         "auditevent",
         "inboundmessage",
+        "qlscampaign",
     }
 
 

@@ -16,9 +16,11 @@ router = Router(tags=["qualité"])
 
 
 class AuditIn(Schema):
+    # The HAS draw of a declared campaign: named by `campaign`, or by `sector` + its exact period.
+    campaign: int | None = None
     sector: str = "MCO"
-    start: dt.date
-    end: dt.date
+    start: dt.date | None = None
+    end: dt.date | None = None
     seed: str = "1"
     sample: int | None = None
     grid: str | None = None
@@ -59,30 +61,46 @@ def adhoc_audit(
     grid: str | None = None,
 ) -> dict:
     est = _quality_user(request)
-    return qls.run(est, _grid(sector, grid), start, end, seed, sample).as_dict()
+    chosen = _grid(sector, grid)
+    qls.check_has_size(chosen, sample)  # not saved, opens no letter, but the HAS size all the same
+    return qls.run(est, chosen, start, end, seed, sample).as_dict()
 
 
-@router.post("/audits", summary="Ouvrir un audit : l'échantillon est tiré et figé")
+@router.post(
+    "/audits",
+    summary="Tirer l'échantillon HAS d'une campagne déclarée (80 dossiers + 20 en réserve, une fois)",
+)
 def create_audit(request: HttpRequest, payload: AuditIn) -> dict:
     est = _quality_user(request)
-    saved = qls.start_audit(
-        est,
-        _grid(payload.sector, payload.grid),
-        payload.start,
-        payload.end,
+    campaign = qls.find_campaign(est, payload.campaign, payload.sector, payload.start, payload.end)
+    saved = qls.draw_campaign(
+        campaign,
         payload.seed,
         request.user,
+        _grid(campaign.sector, payload.grid),
         payload.sample,
         payload.label,
     )
-    return {"id": saved.pk, **qls.result_of(saved).as_dict()}
+    return {"id": saved.pk, **qls.result_of(saved).as_dict(), **_drawn(saved)}
+
+
+def _drawn(saved: QlsAudit) -> dict:
+    """Who drew the sample, when, for which declared campaign."""
+    c = saved.campaign
+    return {
+        "campaign": None
+        if c is None
+        else {"id": c.pk, "sector": c.sector, "start": c.period_from, "end": c.period_to, "label": str(c)},
+        "drawn_by": saved.created_by.get_username() if saved.created_by else None,
+        "drawn_at": saved.created_at,
+    }
 
 
 @router.get("/audits/{audit_id}", summary="Résultat d'un audit enregistré (avec les corrections)")
 def get_audit(request: HttpRequest, audit_id: int) -> dict:
     est = _quality_user(request)
     saved = QlsAudit.objects.get(pk=audit_id, establishment=est)
-    return {"id": saved.pk, **qls.result_of(saved).as_dict()}
+    return {"id": saved.pk, **qls.result_of(saved).as_dict(), **_drawn(saved)}
 
 
 @router.post("/audits/{audit_id}/overrides", summary="Confirmer ou corriger un critère d'un dossier")

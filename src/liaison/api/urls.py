@@ -17,7 +17,7 @@ from ninja.security import SessionAuth
 from liaison.api.quality import router as quality_router
 from liaison.api.schemas import CorrectionIn, DraftIn, ErrorOut, HandOverIn, LetterOut, ReviewOut, StayOut
 from liaison.delivery.routing import delivery_plan
-from liaison.indicators.qls import AuditError
+from liaison.indicators.qls import AuditConflict, AuditError
 from liaison.letters import audit, lifecycle, review
 from liaison.letters.models import Letter
 from liaison.letters.permissions import PermissionDeniedFr, check_view, stays_visible_to
@@ -42,6 +42,11 @@ def _stale(request: HttpRequest, exc: lifecycle.StaleEditError):  # type: ignore
 @api.exception_handler(lifecycle.LifecycleError)
 def _refused(request: HttpRequest, exc: lifecycle.LifecycleError):  # type: ignore[no-untyped-def]
     return api.create_response(request, {"detail": str(exc)}, status=422)
+
+
+@api.exception_handler(AuditConflict)
+def _drawn_already(request: HttpRequest, exc: AuditConflict):  # type: ignore[no-untyped-def]
+    return api.create_response(request, {"detail": str(exc)}, status=409)
 
 
 @api.exception_handler(AuditError)

@@ -12,7 +12,56 @@ from django.db import models
 from liaison.letters.models import Establishment, Stay
 
 
+class QlsCampaign(models.Model):
+    """A QLS campaign as declared for the establishment: its sector and its period of discharges.
+
+    Declared by the establishment administrator (or a superuser), never by the quality role that
+    draws its sample: the HAS draw is one fixed-size sample on this period, drawn once."""
+
+    establishment = models.ForeignKey(Establishment, on_delete=models.PROTECT, related_name="qls_campaigns")
+    label = models.CharField("intitulé", max_length=200, blank=True)
+    sector = models.CharField("secteur", max_length=3, choices=[("MCO", "MCO"), ("CA", "CA")])
+    period_from = models.DateField("sorties du")
+    period_to = models.DateField("au")
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name="déclarée par",
+    )
+    declared_at = models.DateTimeField("déclarée le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "campagne QLS"
+        verbose_name_plural = "campagnes QLS"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["establishment", "sector", "period_from", "period_to"], name="qls_campaign_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_to__gte=models.F("period_from")), name="qls_campaign_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            self.label
+            or f"Campagne QLS {self.sector} du {self.period_from:%d/%m/%Y} au {self.period_to:%d/%m/%Y}"
+        )
+
+
 class QlsAudit(models.Model):
+    # The campaign whose HAS draw this is (one draw per campaign); None: an audit saved by the CLI
+    # before campaigns were declared, which opens no letter to the quality role.
+    campaign = models.OneToOneField(
+        QlsCampaign,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit",
+        verbose_name="campagne",
+    )
     establishment = models.ForeignKey(Establishment, on_delete=models.PROTECT, related_name="qls_audits")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(

@@ -19,8 +19,18 @@ from liaison.quality.sampling import Draw, Replacement, StayRecord
 DEFAULT_GRIDS = {Sector.MCO: "qls/mco/v2-2022", Sector.CA: "qls/ca/v2-2022"}
 
 
+# The HAS draw (qls-indicator.md §6): 80 records drawn at random, and an ordered reserve of 20
+# that replaces records found out of scope on review. Every QLS grid says the same (sample:).
+HAS_SAMPLE_SIZE = 80
+HAS_RESERVE = 20
+
+
 class AuditError(ValueError):
     """A refused audit request; the message is French."""
+
+
+class AuditConflict(AuditError):
+    """The campaign's sample was already drawn (one draw per campaign)."""
 
 
 def default_grid(sector: str) -> Grid:
@@ -152,6 +162,105 @@ def draw_from_dict(d: dict) -> Draw:
     )
 
 
+def check_has_size(grid: Grid, size: int | None) -> None:
+    """A saved draw has the HAS size: a larger (or smaller) sample is refused, in French."""
+    if grid.sample.size != HAS_SAMPLE_SIZE or grid.sample.reserve != HAS_RESERVE:
+        raise AuditError(
+            f"La grille {grid.id} ne tire pas l'échantillon HAS ({HAS_SAMPLE_SIZE} dossiers "
+            f"+ {HAS_RESERVE} en réserve) : elle ne peut pas servir à un audit enregistré."
+        )
+    if size is not None and size != HAS_SAMPLE_SIZE:
+        raise AuditError(
+            f"L'échantillon d'un audit QLS est fixé par la HAS à {HAS_SAMPLE_SIZE} dossiers "
+            f"(+ {HAS_RESERVE} en réserve) : une taille de {size} est refusée. Pour évaluer tous "
+            "les dossiers, l'auto-évaluation continue donne des chiffres agrégés, sans ouvrir les lettres."
+        )
+
+
+def find_campaign(
+    establishment: Establishment,
+    campaign_id: int | None = None,
+    sector: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+):  # type: ignore[no-untyped-def]
+    """The declared campaign named by its id, or by its sector and exact period; else refused."""
+    from liaison.indicators.models import QlsCampaign
+
+    declared = QlsCampaign.objects.filter(establishment=establishment)
+    if campaign_id is not None:
+        campaign = declared.filter(pk=campaign_id).first()
+        if campaign is None:
+            raise AuditError(f"Aucune campagne QLS n° {campaign_id} déclarée pour votre établissement.")
+    else:
+        if start is None or end is None:
+            raise AuditError("Précisez la campagne QLS déclarée (ou son secteur et sa période).")
+        campaign = declared.filter(sector=(sector or "MCO").upper(), period_from=start, period_to=end).first()
+        if campaign is None:
+            raise AuditError(
+                f"Aucune campagne QLS {(sector or 'MCO').upper()} déclarée du {start:%d/%m/%Y} au "
+                f"{end:%d/%m/%Y} : la période d'un audit est celle d'une campagne déclarée par "
+                "l'administrateur de l'établissement."
+            )
+    if (start and start != campaign.period_from) or (end and end != campaign.period_to):
+        raise AuditError(
+            "La période d'un audit QLS est celle de la campagne déclarée (sorties du "
+            f"{campaign.period_from:%d/%m/%Y} au {campaign.period_to:%d/%m/%Y}) : "
+            "une autre période est refusée."
+        )
+    if sector and sector.upper() != campaign.sector:
+        raise AuditError(
+            f"La campagne {campaign} porte sur le secteur {campaign.sector}, pas {sector.upper()}."
+        )
+    return campaign
+
+
+def draw_campaign(
+    campaign,  # type: ignore[no-untyped-def]
+    seed: str | int,
+    user,
+    grid: Grid | None = None,
+    size: int | None = None,
+    label: str = "",
+):
+    """The HAS draw of a declared campaign: 80 records + 20 in reserve, once, recorded with who drew it."""
+    from django.db import IntegrityError
+
+    from liaison.indicators.models import QlsAudit
+
+    grid = grid or default_grid(campaign.sector)
+    if not grid.id.startswith("qls/") or list(grid.eligibility.sectors) != [campaign.sector]:
+        raise AuditError(f"La grille {grid.id} n'est pas une grille QLS du secteur {campaign.sector}.")
+    check_has_size(grid, size)
+    done = QlsAudit.objects.filter(campaign=campaign).select_related("created_by").first()
+    if done is not None:
+        raise AuditConflict(_already_drawn(campaign, done))
+    try:
+        with transaction.atomic():
+            return _save_draw(
+                campaign.establishment,
+                grid,
+                campaign.period_from,
+                campaign.period_to,
+                seed,
+                user,
+                label,
+                campaign=campaign,
+            )
+    except IntegrityError as exc:  # two draws at once: the first one wins
+        done = QlsAudit.objects.filter(campaign=campaign).select_related("created_by").first()
+        raise AuditConflict(_already_drawn(campaign, done)) from exc
+
+
+def _already_drawn(campaign, done) -> str:  # type: ignore[no-untyped-def]
+    who = done.created_by.get_username() if done and done.created_by else "inconnu"
+    when = f"{done.created_at:%d/%m/%Y à %H:%M}" if done else ""
+    return (
+        f"L'échantillon de la campagne « {campaign} » a déjà été tiré le {when} par {who} "
+        f"(audit n° {done.pk if done else '?'}) : un seul tirage par campagne."
+    )
+
+
 def start_audit(
     establishment: Establishment,
     grid: Grid,
@@ -162,11 +271,27 @@ def start_audit(
     size: int | None = None,
     label: str = "",
 ):  # type: ignore[no-untyped-def]
-    """Draw the sample and freeze it: later runs of this audit grade the same records."""
+    """Draw the sample and freeze it (`liaison audit --save`): the HAS size, no campaign attached,
+    so it opens no letter to the quality role (only a campaign's draw does)."""
+    check_has_size(grid, size)
+    return _save_draw(establishment, grid, start, end, seed, user, label)
+
+
+def _save_draw(
+    establishment: Establishment,
+    grid: Grid,
+    start: dt.date,
+    end: dt.date,
+    seed: str | int,
+    user,
+    label: str,
+    campaign=None,
+):  # type: ignore[no-untyped-def]
     from liaison.indicators.models import QlsAudit
 
-    audit = run(establishment, grid, start, end, seed, size)
+    audit = run(establishment, grid, start, end, seed, HAS_SAMPLE_SIZE)
     return QlsAudit.objects.create(
+        campaign=campaign,
         establishment=establishment,
         created_by=user,
         label=label,

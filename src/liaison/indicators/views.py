@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from liaison.indicators import charts, compute, exports, ifaq, qls, report
 from liaison.indicators import definitions as d
-from liaison.indicators.models import QlsAudit
+from liaison.indicators.models import QlsAudit, QlsCampaign
 from liaison.letters.audit import record_list
 from liaison.letters.models import PARIS, Establishment
 from liaison.letters.permissions import CLINICAL_ROLES, Role, role_of, unit_ids
@@ -248,39 +248,54 @@ def report_pdf(request: HttpRequest) -> HttpResponse:
 # --- QLS audits -------------------------------------------------------------------------------
 
 
+def _optional_date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
 @readers(quality_only=True)
 def audits(request: HttpRequest) -> HttpResponse:
+    """The declared QLS campaigns and their HAS draw (80 records + 20 in reserve, once each)."""
     est = request.scope.est
+    error = ""
     if request.method == "POST":
         try:
-            sector = request.POST.get("sector", "MCO")
-            grid = qls.default_grid(sector)
-            start = dt.date.fromisoformat(request.POST["from"])
-            end = dt.date.fromisoformat(request.POST["to"])
-            saved = qls.start_audit(
+            raw_campaign = request.POST.get("campaign")
+            raw_size = request.POST.get("sample")
+            campaign = qls.find_campaign(
                 est,
-                grid,
-                start,
-                end,
+                int(raw_campaign) if raw_campaign else None,
+                request.POST.get("sector") or None,
+                _optional_date(request.POST.get("from")),
+                _optional_date(request.POST.get("to")),
+            )
+            saved = qls.draw_campaign(
+                campaign,
                 request.POST.get("seed") or "1",
                 request.user,
+                size=int(raw_size) if raw_size else None,
                 label=request.POST.get("label", "")[:200],
             )
-        except (KeyError, ValueError, qls.AuditError, GridError) as exc:
-            messages.error(request, f"Audit non ouvert : {exc}")
-            return redirect("indicators:audits")
-        messages.success(request, f"Audit n° {saved.pk} ouvert : l'échantillon est tiré et figé.")
-        return redirect("indicators:audit", audit_id=saved.pk)
-    start, end = d.previous_month(dt.datetime.now(PARIS).date())
+        except (qls.AuditError, GridError) as exc:
+            error = str(exc)
+        except ValueError:
+            error = "Campagne, dates ou taille illisibles."
+        else:
+            messages.success(request, f"Audit n° {saved.pk} ouvert : l'échantillon est tiré et figé.")
+            return redirect("indicators:audit", audit_id=saved.pk)
+    campaigns = QlsCampaign.objects.filter(establishment=est).select_related("audit__created_by")
     return render(
         request,
         "indicators/audits.html",
         {
             "audits": QlsAudit.objects.filter(establishment=est).order_by("-created_at"),
-            "sectors": list(qls.DEFAULT_GRIDS),
-            "start": start,
-            "end": end,
+            "campaigns": campaigns.order_by("-period_from", "sector"),
+            "open_campaigns": [c for c in campaigns.order_by("-period_from") if not hasattr(c, "audit")],
+            "size": qls.HAS_SAMPLE_SIZE,
+            "reserve": qls.HAS_RESERVE,
+            "error": error,
+            "posted": request.POST,
         },
+        status=400 if error else 200,
     )
 
 

@@ -75,13 +75,18 @@ def sees_clinical_content(user: User) -> bool:
 
 
 def audit_sample_stay_ids(user: User) -> set[int]:
-    """The quality role reads the records of its establishment's QLS audit samples, nothing else."""
+    """The quality role reads the records of its establishment's QLS campaign draws, nothing else.
+
+    A draw is the HAS sample of a declared campaign (80 records, once per campaign, see
+    `indicators.qls.draw_campaign`); an audit saved without a campaign opens no letter."""
     if role_of(user) != Role.QUALITE:
         return set()
     from liaison.indicators.models import QlsAudit
 
     profile = getattr(user, "profile", None)
-    draws = QlsAudit.objects.filter(establishment_id=profile.establishment_id if profile else None)
+    draws = QlsAudit.objects.filter(
+        establishment_id=profile.establishment_id if profile else None, campaign__isnull=False
+    )
     return {int(s) for d in draws.values_list("draw", flat=True) for s in d["sample"]}
 
 
@@ -331,6 +336,10 @@ def ensure_groups() -> None:
     perms = Permission.objects.filter(content_type__app_label="letters", content_type__model__in=ADMIN_MODELS)
     admin.permissions.add(
         *perms, *Permission.objects.filter(content_type__app_label="auth", content_type__model="user")
+    )
+    # The QLS campaigns (sector and period): declared by the administrator, drawn by quality.
+    admin.permissions.add(
+        *Permission.objects.filter(content_type__app_label="indicators", content_type__model="qlscampaign")
     )
     # The ADT messages received (read only): integrations are the administrator's.
     admin.permissions.add(
