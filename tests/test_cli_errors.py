@@ -65,6 +65,7 @@ CASES = [
     (["dmp-sandbox", "--port", "-1"], "« -1 » n'est pas un port"),
     (["demo", "--addr", "nope"], "« nope » n'est pas une adresse HÔTE:PORT"),
     (["read-acks", "--once"], "Aucune boîte à lire"),
+    (["worker", "--metrics", "nope"], "--metrics attend HÔTE:PORT"),
     (["demo-data", "--stays", "5"], "La base contient déjà un établissement"),
 ]
 
