@@ -12,15 +12,18 @@ import datetime as dt
 import random
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 from faker import Faker
 
-from liaison.delivery.models import Delivery
+from liaison.delivery.models import Delivery, DeliveryEvent
 from liaison.delivery.routing import DeliveryChannel, plan
 from liaison.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
+from liaison.letters import demo_history
 from liaison.letters.content import (
     FollowUpItem,
     FollowUpKind,
@@ -32,6 +35,7 @@ from liaison.letters.content import (
 )
 from liaison.letters.demo_discharge_day import PATIENTS as DISCHARGE_DAY
 from liaison.letters.demo_discharge_day import discharge_day
+from liaison.letters.demo_history import Past
 from liaison.letters.lifecycle import content_sha256
 from liaison.letters.medicine_search import search as search_medicines
 from liaison.letters.models import (
@@ -211,6 +215,7 @@ class DemoSummary:
     establishment: Establishment
     stays: int
     letters: int
+    history: Counter | None = None  # the past's deliveries by final state, when sent for real
 
 
 class _Ids:
@@ -395,10 +400,13 @@ def _follow_up(rng: random.Random, stay_end: dt.date, sector: str) -> list[Follo
     return items
 
 
-def _deliveries(rng: random.Random, signed: list[Letter], today: dt.date) -> None:
-    """The outbox as if the worker had run on the past days: older letters sent and mostly
-    acknowledged, the letters signed today still due, so `make run`'s worker sends something."""
-    rows = []
+def _deliveries(
+    rng: random.Random, signed: list[Letter], today: dt.date
+) -> tuple[list[Past], list[Delivery]]:
+    """The outbox of the signed versions: the past (signed before today) with its story, when
+    each sending left and whether its recipient read it; and today's, still due, so that
+    `make run`'s worker sends something."""
+    past, todays = [], []
     for letter in signed:
         for p in plan(letter.parsed()):
             d = Delivery(
@@ -410,22 +418,36 @@ def _deliveries(rng: random.Random, signed: list[Letter], today: dt.date) -> Non
                 recipient_rpps=p.rpps or "",
                 next_attempt_at=letter.signed_at,
             )
-            if letter.signed_at.astimezone(PARIS).date() < today:
-                d.attempts, d.sent_at = 1, letter.signed_at + dt.timedelta(minutes=rng.randrange(1, 20))
-                ack = rng.random()
-                if p.channel == DeliveryChannel.DMP or ack < 0.7:
-                    d.state, d.acknowledged_at = Delivery.State.DELIVERED, d.sent_at + dt.timedelta(minutes=2)
-                    if p.channel == DeliveryChannel.MSSANTE and ack < 0.35:
-                        d.state = Delivery.State.READ
-                        d.acknowledged_at += dt.timedelta(hours=rng.randrange(1, 48))
-                else:
-                    d.state = Delivery.State.SENT
-            rows.append(d)
-    Delivery.objects.bulk_create(rows)
+            if letter.signed_at.astimezone(PARIS).date() >= today:
+                todays.append(d)
+                continue
+            sent_at = letter.signed_at + dt.timedelta(minutes=rng.randrange(1, 20))
+            ack = rng.random()
+            read = None
+            if p.channel == DeliveryChannel.MSSANTE and ack < 0.35:
+                read = dt.timedelta(minutes=2, hours=rng.randrange(1, 48))
+            past.append(Past(d, sent_at, read, acknowledged=p.channel == DeliveryChannel.DMP or ack < 0.7))
+    return past, todays
 
 
-def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary:
-    """Create the demo hospital; the database must hold no establishment yet."""
+def _as_if_sent(past: list[Past]) -> None:
+    """Without sandboxes (the tests' quick demo): the past's states as the peers would answer."""
+    for p in past:
+        d = p.delivery
+        d.attempts, d.sent_at, d.state = 1, p.sent_at, Delivery.State.SENT
+        if p.acknowledged:
+            d.state, d.acknowledged_at = Delivery.State.DELIVERED, p.sent_at + dt.timedelta(minutes=2)
+            if p.read_after is not None:
+                d.state, d.acknowledged_at = Delivery.State.READ, p.sent_at + p.read_after
+
+
+def generate(
+    stays: int, seed: int, today: dt.date | None = None, sandboxes: Path | None = None
+) -> DemoSummary:
+    """Create the demo hospital; the database must hold no establishment yet. With `sandboxes`
+    (the folder where `liaison demo` keeps its DMP and MSSanté sandboxes), the versions signed
+    before today are sent there for real (`demo_history`); without, their deliveries only carry
+    the states the peers would have answered (the tests' quick demo)."""
     rng = random.Random(seed)
     fake = Faker("fr_FR")
     fake.seed_instance(seed)
@@ -730,7 +752,18 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
         for x in first + second:  # the CDA and PDF of every signed version, as at signature
             if x.signed_at:
                 produce(x, x.parsed(), practitioner_snapshot(x.signed_by), x.signed_at)
-        _deliveries(rng, [x for x in first + second if x.signed_at], today)
+        past, todays = _deliveries(rng, [x for x in first + second if x.signed_at], today)
+        if sandboxes is None:
+            _as_if_sent(past)
+            Delivery.objects.bulk_create([p.delivery for p in past] + todays)
+        else:  # queued as at each signature; sent once committed, before today's are queued
+            queued = Delivery.objects.bulk_create([p.delivery for p in past])
+            for d in queued:  # the mail's Date is the delivery's creation: the day of signature
+                d.created_at = d.next_attempt_at
+            Delivery.objects.bulk_update(queued, ["created_at"])
+            DeliveryEvent.objects.bulk_create(
+                [DeliveryEvent(delivery=d, state=d.state, detail="mis en file") for d in queued]
+            )
         for x in letters:
             if x.signed_at:
                 events.append(
@@ -748,7 +781,14 @@ def generate(stays: int, seed: int, today: dt.date | None = None) -> DemoSummary
         AuditEvent.objects.bulk_create(events)
         Unit.objects.filter(establishment=est).update(usual_exit_mode="domicile")
         day = _discharge_day(est, units["CARDIO"], fake, ids, now, today)
-    return DemoSummary(est, len(stay_rows) + len(day), len(letters) + len(day))
+    history = None
+    if sandboxes is not None:
+        history = demo_history.send(sandboxes, past)
+        Delivery.objects.bulk_create(todays)
+        DeliveryEvent.objects.bulk_create(
+            [DeliveryEvent(delivery=d, state=d.state, detail="mis en file") for d in todays]
+        )
+    return DemoSummary(est, len(stay_rows) + len(day), len(letters) + len(day), history)
 
 
 def _discharge_day(

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from liaison import cliutil
-from liaison.delivery import vihf
+from liaison.letters import demo_history
 from liaison.letters.demo import account_lines
 from liaison.letters.models import Establishment
 
@@ -49,9 +49,8 @@ def background(opts: dict) -> list[tuple[str, list[str]]]:
 
 def seal_trust_store() -> Path:
     """What the demo's DMP sandbox trusts: the seal the worker signs with (LIAISON_DMP_CERT),
-    else the authority of the demo seal."""
-    given = os.environ.get("LIAISON_DMP_CERT")
-    return Path(given) if given else vihf.demo_authority()
+    else the authority of the demo seal (the same as for the history `demo-data` sends)."""
+    return demo_history.trust_store()
 
 
 def demo_environment(opts: dict) -> dict[str, str]:
@@ -88,7 +87,13 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         if not Establishment.objects.exists():
             self.stdout.write("Création de l'hôpital de démonstration…")
-            call_command("demo_data", stays=opts["stays"], seed=opts["seed"], stdout=self.stdout)
+            call_command(
+                "demo_data",
+                stays=opts["stays"],
+                seed=opts["seed"],
+                sandboxes=Path.cwd() / "var",  # the history goes where the sandboxes below serve it
+                stdout=self.stdout,
+            )
         for key, value in demo_environment(opts).items():
             os.environ.setdefault(key, value)  # inherited by the background pieces
         (Path.cwd() / "var" / "mail").mkdir(parents=True, exist_ok=True)

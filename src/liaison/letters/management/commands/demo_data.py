@@ -1,13 +1,18 @@
-"""`liaison demo-data --stays N --seed S`: create the synthetic demo hospital."""
+"""`liaison demo-data --stays N --seed S`: create the synthetic demo hospital.
+
+The letters signed before today are sent for real to the demo's DMP and MSSanté sandboxes kept
+under `--sandboxes` (default `var/`, where `liaison demo` serves them): see `demo_history`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from liaison.clinical.demo_feeds import feed_stays
+from liaison.delivery.models import Delivery
 from liaison.letters.demo import account_lines, generate
 from liaison.letters.models import Establishment
 
@@ -25,6 +30,18 @@ class Command(BaseCommand):
             help="date de référence AAAA-MM-JJ (défaut : aujourd'hui)",
         )
         parser.add_argument(
+            "--sandboxes",
+            type=Path,
+            default=Path("var"),
+            help="dossier des bacs à sable DMP et MSSanté de la démonstration, où l'historique est "
+            "envoyé (défaut : var)",
+        )
+        parser.add_argument(
+            "--no-sandboxes",
+            action="store_true",
+            help="ne rien envoyer : l'historique porte seulement les états des envois",
+        )
+        parser.add_argument(
             "--if-empty", action="store_true", help="ne rien faire si un établissement existe déjà"
         )
 
@@ -37,12 +54,20 @@ class Command(BaseCommand):
         if opts["stays"] < 1:
             raise CommandError("--stays doit être au moins 1.")
         t0 = time.perf_counter()
-        summary = generate(opts["stays"], opts["seed"], opts["today"])
+        sandboxes = None if opts["no_sandboxes"] else opts["sandboxes"].resolve()
+        summary = generate(opts["stays"], opts["seed"], opts["today"], sandboxes)
         elapsed = time.perf_counter() - t0
         self.stdout.write(
             f"{summary.establishment.name} : {summary.stays} séjours, {summary.letters} lettres "
             f"en {elapsed:.1f} s."
         )
+        if summary.history is not None:
+            states = dict(Delivery.State.choices)
+            counted = ", ".join(f"{n} {states[s].lower()}" for s, n in sorted(summary.history.items()))
+            self.stdout.write(
+                f"Historique envoyé aux bacs à sable DMP et MSSanté ({sandboxes}) : "
+                f"{counted or 'aucun envoi'}."
+            )
         t0 = time.perf_counter()
         outcomes = feed_stays(summary.establishment)
         self.stdout.write(
