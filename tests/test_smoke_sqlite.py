@@ -122,7 +122,7 @@ def test_make_run_demo_end_to_end(tmp_path: Path):
             except OSError:
                 return False
 
-        _wait("the demo starts", up, 120)
+        _wait("the demo starts", up, 300)  # seeding sends the history to the sandboxes
         assert "Sorties du jour" in web.login("dr.martin")
         assert web.get("/sejours/").count("<tr") > 5  # the seeded stays are listed
 
