@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from liaison import cliutil
 from liaison.clinical.demo_feeds import feed_stays
 from liaison.delivery.models import Delivery
 from liaison.letters.demo import account_lines, generate
@@ -54,7 +55,7 @@ class Command(BaseCommand):
         if opts["stays"] < 1:
             raise CommandError("--stays doit être au moins 1.")
         t0 = time.perf_counter()
-        sandboxes = None if opts["no_sandboxes"] else opts["sandboxes"].resolve()
+        sandboxes = None if opts["no_sandboxes"] else cliutil.make_dir(opts["sandboxes"].resolve())
         summary = generate(opts["stays"], opts["seed"], opts["today"], sandboxes)
         elapsed = time.perf_counter() - t0
         self.stdout.write(
