@@ -84,6 +84,8 @@ SCREENS: list[Screen] = [
     Screen("campagne-profil", "/campagne/etablissements/{finess}/", ("campagne",)),
     Screen("admin", "/admin/", ("admin_etablissement",)),
     Screen("admin-unites", "/admin/letters/unit/", ("admin_etablissement",)),
+    Screen("envois-en-echec", "/envois/echecs/", ("admin_etablissement",)),
+    Screen("etat-de-liaison", "/sante/", ("admin_etablissement",)),
 ]
 
 
