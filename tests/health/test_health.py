@@ -177,3 +177,40 @@ def test_status_down_when_the_database_does_not_answer(tmp_path):
     assert answer["code"] == 503
     assert answer["body"]["status"] == "down" and answer["body"]["database"]["ok"] is False
     assert "ne répond pas" in answer["body"]["problems"][0]
+
+
+MULTIPROCESS_PROBE = """
+import django
+django.setup()
+from django.test import Client
+c = Client(REMOTE_ADDR="127.0.0.1")
+for _ in range(3):
+    c.get("/connexion/")
+print(c.get("/metriques/").content.decode())
+"""
+
+
+def test_metrics_of_several_web_processes_add_up_through_the_multiprocess_directory(hospital, tmp_path):
+    """Under `liaison serve` (several gunicorn workers) PROMETHEUS_MULTIPROC_DIR gathers them."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DJANGO_SETTINGS_MODULE": "liaison.web.settings",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+    }
+    for _ in range(2):  # two processes, one after the other, sharing the directory
+        out = subprocess.run(
+            [sys.executable, "-c", MULTIPROCESS_PROBE],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert out.returncode == 0, out.stderr.decode()[-2000:]
+    text = out.stdout.decode()
+    # 3 GET /connexion/ + 1 GET /metriques/ (counted as it starts) in each of the two processes
+    assert 'django_http_requests_total_by_method_total{method="GET"} 8.0' in text, text[:3000]
+    assert "liaison_outbox_backlog" in text
