@@ -46,6 +46,7 @@ ACCOUNTS = {
     "qualite": "qualite",
     "admin_etablissement": "admin.etab",
     "campagne": "campagne.ars",
+    "dpo": "dpo",
     "anonymous": None,
 }
 
@@ -82,6 +83,7 @@ SCREENS: list[Screen] = [
     Screen("campagne-plan", "/campagne/campagnes/{campaign}/cibles/{target}/plan/", ("campagne",)),
     Screen("campagne-etablissements", "/campagne/etablissements/", ("campagne",)),
     Screen("campagne-profil", "/campagne/etablissements/{finess}/", ("campagne",)),
+    Screen("acces-dossier", "/acces-dossier/", ("dpo",)),
     Screen("admin", "/admin/", ("admin_etablissement",)),
     Screen("admin-unites", "/admin/letters/unit/", ("admin_etablissement",)),
     Screen("envois-en-echec", "/envois/echecs/", ("admin_etablissement",)),

@@ -269,6 +269,7 @@ def _accounts(est: Establishment, units: dict[str, Unit], ids: _Ids) -> None:
         ("qualite", Role.QUALITE, "Nadia", "Lefebvre", [], ""),
         ("admin.etab", Role.ADMIN_ETABLISSEMENT, "Marc", "Garnier", [], ""),
         ("campagne.ars", Role.CAMPAGNE, "Paul", "Rousseau", [], ""),
+        ("dpo", Role.DPO, "Claire", "Dubois", [], ""),
     ]
     for username, role, given, family, unit_codes, specialty in specs:
         user = User.objects.create_user(username, password=DEMO_PASSWORD, first_name=given, last_name=family)

@@ -22,6 +22,7 @@ class Role(StrEnum):
     QUALITE = "qualite"
     ADMIN_ETABLISSEMENT = "admin_etablissement"
     CAMPAGNE = "campagne"
+    DPO = "dpo"
 
 
 ROLE_LABELS = {
@@ -33,6 +34,7 @@ ROLE_LABELS = {
     Role.QUALITE: "Qualité / DIM",
     Role.ADMIN_ETABLISSEMENT: "Administrateur établissement",
     Role.CAMPAGNE: "Campagne (CPAM / ARS)",
+    Role.DPO: "Délégué à la protection des données",
 }
 
 CLINICAL_ROLES = {Role.MEDECIN, Role.INTERNE, Role.SAGE_FEMME, Role.SECRETAIRE, Role.INFIRMIER}
@@ -188,7 +190,8 @@ def check_correct(user: User, stay: Stay) -> None:
 # before (the administrator who created the account) cannot use it; the superuser sets a new one.
 
 # Roles whose holder reads patient data (clinical roles by unit, quality by audit sample).
-PATIENT_ROLES = CLINICAL_ROLES | {Role.QUALITE}
+# Roles that see patients' identities (the DPO: in the audit trail, never a letter's content).
+PATIENT_ROLES = CLINICAL_ROLES | {Role.QUALITE, Role.DPO}
 # Roles the establishment administrator may give: none of them opens a patient or the admin.
 ADMINISTRATOR_GRANTABLE_ROLES = frozenset({Role.CAMPAGNE})
 
@@ -353,4 +356,13 @@ def check_operations(user: User) -> None:
     _require(
         role_of(user) == Role.ADMIN_ETABLISSEMENT,
         "Page réservée à l'administrateur de l'établissement (envois en échec, état de Liaison).",
+    )
+
+
+def check_access_log(user: User) -> None:
+    """« Accès aux dossiers » (who read or changed which patient's letters): the data protection
+    officer's only; he sees identities and traces, never a letter's content."""
+    _require(
+        role_of(user) == Role.DPO,
+        "Page réservée au délégué à la protection des données (traçabilité des accès aux dossiers).",
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "csp",
+    "axes",
     "liaison.letters",
     "liaison.ingest",
     "liaison.clinical",
@@ -56,7 +58,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "liaison.web.sessions.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # last, as django-axes asks: answers a locked-out login with the French lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "liaison.web.urls"
@@ -172,6 +176,46 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+
+# --- Guarding the doors --------------------------------------------------------------------
+def _bounded_int(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"{name} invalide : « {raw[:20]} » (entier de {low} à {high} attendu).")
+    return int(raw)
+
+
+# Session expiry after inactivity (shared ward computers): every request but the worklist's
+# automatic refresh pushes the expiry back (liaison.web.sessions); the page itself goes back to
+# the login screen when the delay has passed without a key pressed or a click (liaison.js).
+SESSION_IDLE_MINUTES = _bounded_int("LIAISON_SESSION_IDLE_MINUTES", 15, 1, 720)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Login throttling (django-axes): after LIAISON_LOGIN_FAILURE_LIMIT failures for one account, or
+# from one address, the login is refused — even with the right password — for
+# LIAISON_LOGIN_LOCK_MINUTES after the last failure. A success clears the account's failures.
+AUTHENTICATION_BACKENDS = [
+    "liaison.web.sessions.ThrottledBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = _bounded_int("LIAISON_LOGIN_FAILURE_LIMIT", 5, 1, 100)
+AXES_COOLOFF_TIME = timedelta(minutes=_bounded_int("LIAISON_LOGIN_LOCK_MINUTES", 15, 1, 1440))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # attempts hold addresses: unlock with `liaison axes_reset_username NAME`
+if PRODUCTION:  # the address is the client's as the reverse proxy saw it (X-Forwarded-For)
+    AXES_IPWARE_PROXY_COUNT = _bounded_int("LIAISON_PROXY_COUNT", 1, 0, 5)
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "stays"

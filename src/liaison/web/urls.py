@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from liaison.api.urls import api
 from liaison.health import views as health
-from liaison.web import drafting, failures, mailboxes, review, views
+from liaison.web import access_log, drafting, failures, mailboxes, review, views
 
 urlpatterns = [
     path("", views.stays, name="stays"),
@@ -35,6 +35,8 @@ urlpatterns = [
     path(
         "messagerie/<str:address>/<str:key>/<int:index>/", mailboxes.mail_attachment, name="mail_attachment"
     ),
+    path("acces-dossier/", access_log.access_log, name="access_log"),
+    path("acces-dossier/export.csv", access_log.access_log_csv, name="access_log_csv"),
     path("envois/echecs/", failures.delivery_failures, name="delivery_failures"),
     path("envois/<int:delivery_id>/renvoyer/", failures.delivery_resend, name="delivery_resend"),
     path("sante/", health.health_page, name="health"),

@@ -160,6 +160,8 @@ def stays(request: HttpRequest) -> HttpResponse:
     role = role_of(request.user)
     if role == Role.CAMPAGNE:  # no patient for the campaign role: its home is the campaign side
         return redirect("campaign:home")
+    if role == Role.DPO:  # no worklist: the officer's page is the trail of accesses
+        return redirect("access_log")
     units = Unit.objects.filter(id__in=unit_ids(request.user)).order_by("name")
     unit, physician = _int(request.GET.get("service")), _int(request.GET.get("medecin"))
     clinical = role in CLINICAL_ROLES and bool(unit_ids(request.user))

@@ -160,7 +160,26 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { qlsSummary(); scrollBoxes(); });
+  // Shared ward computers: after the session's idle delay without a key pressed, a click or a
+  // touch, the page goes back to the login screen (the server has ended the session by then), so
+  // no patient stays on screen. The worklist's automatic refresh does not count as activity.
+  function idleLogout() {
+    var body = document.body;
+    var seconds = parseInt(body.dataset.idleSeconds || "", 10);
+    if (!seconds) { return; }
+    var last = Date.now();
+    ["keydown", "pointerdown", "wheel", "touchstart"].forEach(function (type) {
+      document.addEventListener(type, function () { last = Date.now(); }, { passive: true, capture: true });
+    });
+    window.setInterval(function () {
+      if (Date.now() - last > seconds * 1000) {
+        var here = window.location.pathname + window.location.search;
+        window.location.assign(body.dataset.loginUrl + "?next=" + encodeURIComponent(here));
+      }
+    }, 5000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { qlsSummary(); scrollBoxes(); idleLogout(); });
   document.addEventListener("htmx:afterSwap", function () { qlsSummary(); scrollBoxes(); });
   window.addEventListener("resize", scrollBoxes);
 })();
