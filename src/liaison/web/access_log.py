@@ -52,6 +52,9 @@ ACTIONS = {
     "reconcile": "rapprochement",
     "refused": "accès refusé",
     "export": "export",
+    "submit": "soumission à un senior",
+    "return": "renvoi à l'interne",
+    "resend": "renvoi d'un envoi",
 }
 OBJECTS = {"letter": "lettre", "stay": "séjour", "patient": "patient", "access_log": "accès aux dossiers"}
 
