@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management.base import CommandParser
-from django.db import connection
+from django.db import connection, connections
 
 from liaison import cli
 
@@ -77,6 +77,7 @@ CASES = [
 def run_cli(hospital, tmp_path, monkeypatch, capsys):
     """`liaison ARGS…` in this process, on a database with one establishment: (exit status, stderr)."""
     monkeypatch.setattr(CommandParser, "error", CommandParser.error)  # cli.main patches it
+    monkeypatch.setattr(connections, "close_all", lambda: None)  # keep the test's transaction
     for var in ("LIAISON_MSS_IMAP", "LIAISON_MSS_MAILDIR_ACKS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("LIAISON_DEBUG", os.environ.get("LIAISON_DEBUG", "0"))  # `demo` sets it

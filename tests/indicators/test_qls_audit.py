@@ -80,19 +80,22 @@ def test_ambulatory_audit_and_xlsx_export(demo, tmp_path):
 def test_audit_of_cda_files(tmp_path):
     shutil.copy(ldl_ses_dir() / "ExemplesCDA" / "LDL-SES_2022.01.xml", tmp_path / "ans.xml")
     (tmp_path / "cassé.xml").write_text("<ClinicalDocument><oops", encoding="utf-8")
-    out = io.StringIO()
-    call_command("audit", "--letters", str(tmp_path), "--format", "json", stdout=out)
-    results = {r["file"].split("/")[-1]: r for r in json.loads(out.getvalue())}
+
+    def audit(*options: str) -> str:
+        """The report is written, then the unreadable file makes the command fail, named on stderr."""
+        out, err = io.StringIO(), io.StringIO()
+        with pytest.raises(CommandError, match=r"1 fichier\(s\) CDA illisible\(s\) sur 2"):
+            call_command("audit", "--letters", str(tmp_path), *options, stdout=out, stderr=err)
+        assert "cassé.xml : Le fichier" in err.getvalue() and "XML bien formé" in err.getvalue()
+        return out.getvalue()
+
+    results = {r["file"].split("/")[-1]: r for r in json.loads(audit("--format", "json"))}
     assert results["ans.xml"]["criteria"]["medical_summary"] == "met"
     assert results["ans.xml"]["compliant"] is None and results["ans.xml"]["compliant_on_content"] is True
     assert "error" in results["cassé.xml"] and results["cassé.xml"]["error"]
-    out = io.StringIO()
-    call_command("audit", "--letters", str(tmp_path), "--format", "csv", stdout=out)
-    line = next(x for x in out.getvalue().splitlines() if "ans.xml" in x)
+    line = next(x for x in audit("--format", "csv").splitlines() if "ans.xml" in x)
     assert line.endswith(";non vérifiable;oui;;;found,handed_over_same_day")
-    out = io.StringIO()
-    call_command("audit", "--letters", str(tmp_path), stdout=out)
-    assert "non vérifiable sur le document" in out.getvalue()
+    assert "non vérifiable sur le document" in audit()
 
 
 def test_bad_requests_are_explained():

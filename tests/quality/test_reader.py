@@ -151,13 +151,13 @@ def test_not_a_discharge_letter(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"<ClinicalDocument><oops></ClinicalDocument>", "XML illisible"),
-        (b"\x00\x01garbage", "XML illisible"),
+        (b"<ClinicalDocument><oops></ClinicalDocument>", "n'est pas un XML bien formé"),
+        (b"\x00\x01garbage", "n'est pas un XML bien formé"),
         (b"<html xmlns='http://www.w3.org/1999/xhtml'/>", "pas un document CDA"),
         (
             b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
             b'<ClinicalDocument xmlns="urn:hl7-org:v3"><code code="&x;"/></ClinicalDocument>',
-            "XML illisible.*external entity",  # never resolved
+            "déclare une DTD",  # refused before anything is resolved
         ),
     ],
 )
@@ -171,8 +171,8 @@ def test_batch_goes_on_after_a_bad_file(tmp_path: Path) -> None:
     garbage.write_bytes(b"not xml at all")
     rows = audit_cda_files([garbage, ENTRY_EXAMPLE, tmp_path / "absent.xml", EXAMPLE])
     assert [("error" in r) for r in rows] == [True, True, True, False]
-    assert rows[0]["error"].startswith("XML illisible")
-    assert rows[2]["error"].startswith("Fichier illisible")
+    assert "n'est pas un XML bien formé" in rows[0]["error"]
+    assert rows[2]["error"].endswith("absent.xml n'existe pas.")
     assert rows[3]["criteria"]["care_planning"] == "met"
     assert set(rows[3]["criteria"].values()) <= {r.value for r in Result} | {None}
 

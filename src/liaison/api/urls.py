@@ -12,6 +12,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
 from ninja.security import SessionAuth
 
 from liaison.api.quality import router as quality_router
@@ -25,6 +26,50 @@ from liaison.letters.reconcile import stay_consistency
 
 api = NinjaAPI(title="Liaison", version="1", auth=SessionAuth(), urls_namespace="api")
 api.add_router("/quality", quality_router)
+
+
+# pydantic's error types → what a French API user reads (its own messages are English).
+_PYDANTIC_FR = {
+    "missing": "champ obligatoire absent",
+    "extra_forbidden": "champ inconnu",
+    "string_type": "texte attendu",
+    "string_too_long": "texte trop long",
+    "int_type": "nombre entier attendu",
+    "int_parsing": "nombre entier attendu",
+    "float_type": "nombre attendu",
+    "float_parsing": "nombre attendu",
+    "bool_type": "true ou false attendu",
+    "bool_parsing": "true ou false attendu",
+    "date_type": "date AAAA-MM-JJ attendue",
+    "date_parsing": "date AAAA-MM-JJ attendue",
+    "date_from_datetime_parsing": "date AAAA-MM-JJ attendue",
+    "datetime_type": "date et heure ISO 8601 attendues",
+    "datetime_parsing": "date et heure ISO 8601 attendues",
+    "datetime_from_date_parsing": "date et heure ISO 8601 attendues",
+    "list_type": "liste attendue",
+    "dict_type": "objet JSON attendu",
+    "model_type": "objet JSON attendu",
+    "model_attributes_type": "objet JSON attendu",
+    "literal_error": "valeur non permise",
+    "enum": "valeur non permise",
+    "too_long": "trop d'éléments",
+    "too_short": "pas assez d'éléments",
+}
+
+
+def _french(error: dict) -> str:
+    kind = error.get("type", "")
+    if kind == "missing" and list(error.get("loc", []))[:1] == ["body"] and len(error.get("loc", [])) == 2:
+        return "corps de requête JSON absent"
+    if kind in ("value_error", "assertion_error"):  # our validators' messages are French already
+        return str(error.get("msg", "")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return _PYDANTIC_FR.get(kind) or f"valeur refusée ({error.get('msg', '')})"
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError):  # type: ignore[no-untyped-def]
+    detail = [{"loc": e.get("loc", []), "msg": _french(e), "type": e.get("type", "")} for e in exc.errors]
+    return api.create_response(request, {"detail": detail}, status=422)
 
 
 @api.exception_handler(PermissionDeniedFr)

@@ -128,7 +128,15 @@ def read_table(path: Path, sheet: str | None = None) -> tuple[list[str], list[li
         try:
             wb = CalamineWorkbook.from_path(str(path))
         except Exception as exc:
-            raise ImportRefused([LineError(0, "", f"classeur illisible ({exc}).")]) from exc
+            raise ImportRefused(
+                [
+                    LineError(
+                        0,
+                        "",
+                        f"classeur illisible : ce n'est pas un fichier {suffix[1:].upper()} valide ({exc}).",
+                    )
+                ]
+            ) from exc
         name = sheet if sheet in wb.sheet_names else wb.sheet_names[0]
         rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
     elif suffix in (".csv", ".txt"):
@@ -139,7 +147,17 @@ def read_table(path: Path, sheet: str | None = None) -> tuple[list[str], list[li
             text = raw.decode("latin-1")
         first = text.split("\n", 1)[0]
         delimiter = ";" if first.count(";") > first.count(",") else ","
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            rows = list(reader)
+        except csv.Error as exc:  # a field over csv's limit (128 Kio), a NUL byte…
+            raise ImportRefused(
+                [
+                    LineError(
+                        reader.line_num, "", "ligne illisible : champ démesuré ou caractère nul, pas un CSV."
+                    )
+                ]
+            ) from exc
     else:
         raise ImportRefused(
             [LineError(0, "", f"format « {suffix or '?'} » non pris en charge (XLSX ou CSV).")]

@@ -22,6 +22,8 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from liaison.documents.xmlsafe import XmlInputError, parse_xml
+
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 WSA = "http://www.w3.org/2005/08/addressing"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
@@ -310,16 +312,13 @@ def soap_fault(code: str, subcode: str, reason: str, relates_to: str = "") -> by
     return etree.tostring(_envelope(headers, fault), xml_declaration=True, encoding="UTF-8")
 
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-
-
 def parse_answer(content_type: str, body: bytes) -> Answer:
     """Read a RegistryResponse or a SOAP fault (MTOM-framed or plain); raises FramingError."""
     message = parse_multipart(content_type, body) if content_type else Message(body, "", {})
     try:
-        env = etree.fromstring(message.root, _PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise FramingError(f"Réponse illisible (XML invalide) : {exc}") from exc
+        env = parse_xml(message.root, "La réponse du DMP")
+    except XmlInputError as exc:
+        raise FramingError(str(exc)) from exc
     fault = env.find("s:Body/s:Fault", NS)
     if fault is not None:
         value = (fault.findtext("s:Code/s:Value", "", NS) or "").strip()

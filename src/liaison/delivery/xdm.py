@@ -23,6 +23,7 @@ from email.utils import format_datetime
 from lxml import etree
 
 from liaison.delivery.xds_metadata import TYPE_CODE, DocumentIds, submit_objects_request, to_bytes
+from liaison.documents.xmlsafe import parse_xml
 from liaison.letters.content import IdentityStatus, LetterContent
 
 XDM_NAME = "IHE_XDM.ZIP"
@@ -263,4 +264,4 @@ def read_xdm_zip(data: bytes) -> dict[str, bytes]:
 
 def metadata_of(data: bytes) -> etree._Element:
     files = {k.upper(): v for k, v in read_xdm_zip(data).items()}
-    return etree.fromstring(files[f"{SUBSET}/METADATA.XML"], etree.XMLParser(resolve_entities=False))
+    return parse_xml(files[f"{SUBSET}/METADATA.XML"], "Le METADATA.XML de l'archive XDM")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from liaison.documents.xmlsafe import XmlInputError, parse_xml
 from liaison.identifiers import INS_OIDS, OID_FINESS, OID_RPPS
 from liaison.letters.content import IdentityStatus, LetterContent
 
@@ -175,11 +176,10 @@ def _code(node: etree._Element | None, what: str) -> tuple[str, str, str]:
 
 
 def _read_header(cda: bytes) -> _Header:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
     try:
-        doc = etree.fromstring(cda, parser)
-    except etree.XMLSyntaxError as exc:
-        raise XdsMetadataError(f"Le CDA n'est pas un XML lisible : {exc}.") from exc
+        doc = parse_xml(cda, "Le CDA")
+    except XmlInputError as exc:
+        raise XdsMetadataError(str(exc)) from exc
     doc_id = _first(doc, "h:id")
     if doc_id is None or not doc_id.get("root"):
         raise XdsMetadataError("Le CDA n'a pas d'identifiant (ClinicalDocument/id).")

@@ -331,14 +331,12 @@ def extract_cda(pdf_bytes: bytes) -> bytes:
 
 def render_cda_pdf(cda_bytes: bytes) -> bytes:
     """The PDF/A-3b layout of any LDL-SES CDA (read with `reader.read_cda`), CDA attached as is."""
-    from lxml import etree
-
     from liaison.documents.cda import DocumentId
     from liaison.documents.reader import parse_ts, read_cda
+    from liaison.documents.xmlsafe import parse_xml
 
     reading = read_cda(cda_bytes)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    doc = etree.fromstring(cda_bytes, parser)
+    doc = parse_xml(cda_bytes, "Le document CDA")
     ns = {"h": "urn:hl7-org:v3"}
 
     def ii(path: str) -> DocumentId | None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from lxml import etree
 
+from liaison.documents.xmlsafe import XmlInputError, parse_xml, read_xml_file
 from liaison.letters.content import (
     ENTRY_MODE_CODES,
     EXIT_MODE_CODES,
@@ -452,19 +453,14 @@ def _medication(doc: Any, sa: Any, stopped: bool) -> MedicationLine:
 
 
 def _parse(source: bytes | str | Path) -> Any:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
     try:
         if isinstance(source, Path):
-            data = source.read_bytes()
-        elif isinstance(source, str):
-            data = source.encode()
+            root = read_xml_file(source, remove_comments=True)[1]
         else:
-            data = source
-        root = etree.fromstring(data, parser)
-    except OSError as exc:
-        raise CdaReadError(f"Fichier illisible : {exc.strerror or exc}.") from exc
-    except etree.XMLSyntaxError as exc:
-        raise CdaReadError(f"XML illisible : {exc.msg} (ligne {exc.lineno}).") from exc
+            data = source.encode() if isinstance(source, str) else source
+            root = parse_xml(data, "Le document", remove_comments=True)
+    except XmlInputError as exc:
+        raise CdaReadError(str(exc)) from exc
     if root.tag != "{urn:hl7-org:v3}ClinicalDocument":
         raise CdaReadError(
             "Ce fichier n'est pas un document CDA (élément racine ClinicalDocument HL7 v3 absent)."

@@ -27,6 +27,7 @@ import lxml
 from lxml import etree
 from saxonche import PySaxonProcessor
 
+from liaison.documents.xmlsafe import XmlInputError, parse_xml, read_xml_file
 from liaison.paths import ldl_ses_dir
 
 SCHEMATRON_FILES = {
@@ -231,7 +232,10 @@ class LdlSesValidator:
 
     def validate(self, cda: bytes | str | Path | etree._ElementTree) -> list[Finding]:
         """All findings for one document; an empty list (or no errors) means valid."""
-        tree, text = _load(cda)
+        try:
+            tree, text = _load(cda)
+        except XmlInputError as exc:  # empty, truncated, binary, DTD, too deep or too big
+            return [Finding("fichier", "error", "", str(exc))]
         with self._lock:
             out = self._xsd_findings(tree)
             node = self._proc.parse_xml(xml_text=text)
@@ -266,11 +270,10 @@ def _load(cda: bytes | str | Path | etree._ElementTree) -> tuple[etree._ElementT
     if isinstance(cda, etree._ElementTree):
         tree = cda
     elif isinstance(cda, Path):
-        tree = etree.parse(str(cda))
-    elif isinstance(cda, str):
-        tree = etree.ElementTree(etree.fromstring(cda.encode()))
+        tree = etree.ElementTree(read_xml_file(cda)[1])
     else:
-        tree = etree.ElementTree(etree.fromstring(cda))
+        data = cda.encode() if isinstance(cda, str) else cda
+        tree = etree.ElementTree(parse_xml(data, "Le document CDA"))
     text = etree.tostring(tree.getroot(), encoding="unicode")
     return tree, text
 

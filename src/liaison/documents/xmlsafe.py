@@ -52,7 +52,7 @@ def _reason(message: str) -> str:
     return "erreur de syntaxe"
 
 
-def _parser() -> etree.XMLParser:
+def _parser(remove_comments: bool) -> etree.XMLParser:
     # A new parser per call: lxml parsers are not thread-safe.
     return etree.XMLParser(
         resolve_entities=False,
@@ -60,7 +60,7 @@ def _parser() -> etree.XMLParser:
         dtd_validation=False,
         no_network=True,
         huge_tree=False,
-        remove_comments=False,
+        remove_comments=remove_comments,
     )
 
 
@@ -68,7 +68,9 @@ def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} Mo".replace(".", ",")
 
 
-def parse_xml(data: bytes, what: str = "Le document", max_bytes: int = MAX_XML_BYTES) -> etree._Element:
+def parse_xml(
+    data: bytes, what: str = "Le document", max_bytes: int = MAX_XML_BYTES, remove_comments: bool = False
+) -> etree._Element:
     """The root element of `data`, or `XmlInputError` naming `what` (« Le fichier x.xml », …)."""
     if len(data) > max_bytes:
         raise XmlInputError(f"{what} est trop volumineux : {_size(len(data))}, {_size(max_bytes)} au plus.")
@@ -78,7 +80,7 @@ def parse_xml(data: bytes, what: str = "Le document", max_bytes: int = MAX_XML_B
     if data[prolog.end() if prolog else 0 :].lstrip()[:9].upper() == b"<!DOCTYPE":
         raise _dtd_refused(what)
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, _parser(remove_comments))
     except etree.XMLSyntaxError as exc:
         where = f" (ligne {exc.lineno}, colonne {exc.offset})" if exc.lineno else ""
         raise XmlInputError(
@@ -99,7 +101,9 @@ def _dtd_refused(what: str) -> XmlInputError:
     )
 
 
-def read_xml_file(path: Path, max_bytes: int = MAX_XML_BYTES) -> tuple[bytes, etree._Element]:
+def read_xml_file(
+    path: Path, max_bytes: int = MAX_XML_BYTES, remove_comments: bool = False
+) -> tuple[bytes, etree._Element]:
     """The bytes and root element of an XML file, size checked before reading."""
     what = f"Le fichier {path}"
     try:
@@ -115,4 +119,4 @@ def read_xml_file(path: Path, max_bytes: int = MAX_XML_BYTES) -> tuple[bytes, et
         raise XmlInputError(f"{what} n'est pas lisible (droits insuffisants).") from exc
     except OSError as exc:
         raise XmlInputError(f"{what} est illisible : {exc.strerror or exc}.") from exc
-    return data, parse_xml(data, what, max_bytes)
+    return data, parse_xml(data, what, max_bytes, remove_comments)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "liaison.api.guard.ApiBodyGuard",  # API bodies: size, UTF-8, JSON, depth, refused in French
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "liaison.web.sessions.IdleSessionMiddleware",

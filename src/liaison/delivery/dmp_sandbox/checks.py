@@ -23,6 +23,7 @@ from lxml import etree
 from liaison.delivery import xds_metadata as x
 from liaison.delivery.iti41 import NS, RegistryError
 from liaison.documents.validation import value_set
+from liaison.documents.xmlsafe import XmlInputError, parse_xml
 from liaison.identifiers import INS_OIDS, OID_FINESS, OID_RPPS, IdentifierError, validate_ins
 from liaison.paths import ihe_xds_dir, ldl_ses_dir
 
@@ -383,13 +384,9 @@ def check_documents(sub: Submission, documents: dict[str, bytes]) -> list[Regist
 def check_cda_header(entry: Entry, cda: bytes) -> list[RegistryError]:
     """The metadata must say what the CDA says (id, patient, type)."""
     try:
-        doc = etree.fromstring(cda, etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError as exc:
-        return [
-            RegistryError(
-                "InvalidDocumentContent", f"Le document {entry.id} n'est pas un XML lisible : {exc}"
-            )
-        ]
+        doc = parse_xml(cda, f"Le document {entry.id}")
+    except XmlInputError as exc:
+        return [RegistryError("InvalidDocumentContent", str(exc))]
     out = []
     ns = {"h": V3}
     doc_id = doc.find("h:id", ns)

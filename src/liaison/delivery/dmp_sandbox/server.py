@@ -40,6 +40,7 @@ from liaison.delivery.dmp_sandbox import checks
 from liaison.delivery.dmp_sandbox.store import STATUS_LABELS, NewDocument, Store
 from liaison.delivery.iti41 import NS, RegistryError
 from liaison.delivery.xds_metadata import entry_uuid_for
+from liaison.documents.xmlsafe import XmlInputError, parse_xml
 
 log = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
@@ -149,9 +150,9 @@ class Sandbox:
             if not content_type.lower().startswith("multipart/related"):
                 raise Refusal(fault=("Sender", "", "Le DMP exige un envoi MTOM/XOP (multipart/related)."))
             try:
-                env = etree.fromstring(message.root, etree.XMLParser(resolve_entities=False, no_network=True))
-            except etree.XMLSyntaxError as exc:
-                raise Refusal(fault=("Sender", "", f"Enveloppe SOAP illisible : {exc}")) from exc
+                env = parse_xml(message.root, "L'enveloppe SOAP", max_bytes=MAX_REQUEST_BYTES)
+            except XmlInputError as exc:
+                raise Refusal(fault=("Sender", "", str(exc))) from exc
             if env.tag != f"{{{iti41.SOAP}}}Envelope":
                 raise Refusal(fault=("VersionMismatch", "", "Enveloppe SOAP 1.2 attendue."))
             message_id = (env.findtext("s:Header/wsa:MessageID", "", NS) or "").strip()

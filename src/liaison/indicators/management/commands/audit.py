@@ -69,6 +69,14 @@ class Command(BaseCommand):
         if not files:
             raise CommandError(f"Aucun fichier CDA (*.xml) dans le dossier {folder}.")
         results = audit_cda_files(files, grid_id=o["grid"] or qls.DEFAULT_GRIDS["MCO"])
+        self._report(o, files, results)
+        unreadable = [r for r in results if "error" in r]
+        for r in unreadable:
+            self.stderr.write(f"{r['file']} : {r['error']}")
+        if unreadable:
+            raise CommandError(f"{len(unreadable)} fichier(s) CDA illisible(s) sur {len(files)}.")
+
+    def _report(self, o: dict, files: list[Path], results: list[dict]) -> None:
         if o["format"] == "json":
             self.stdout.write(json.dumps(results, ensure_ascii=False, indent=2, default=str))
             return

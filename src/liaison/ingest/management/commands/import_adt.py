@@ -9,9 +9,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from liaison import cliutil
 from liaison.ingest import hl7v2
 from liaison.ingest.apply import process
 from liaison.ingest.models import InboundMessage
+
+# A day of a large hospital's ADT and clinical traffic is a few Mo; a larger file is split.
+MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 class Command(BaseCommand):
@@ -27,12 +31,18 @@ class Command(BaseCommand):
         refused_total = 0
         for name in opts["files"]:
             if name == "-":
-                data = sys.stdin.buffer.read()
+                data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+                if len(data) > MAX_FILE_BYTES:
+                    raise CommandError(
+                        f"Entrée standard trop volumineuse ({MAX_FILE_BYTES // 1024 // 1024} Mo au plus)."
+                    )
             else:
                 path = Path(name)
                 if not path.is_file():
                     raise CommandError(f"Fichier introuvable : {name}")
-                data = path.read_bytes()
+                data = cliutil.read_bytes(path, "Fichier HL7", max_bytes=MAX_FILE_BYTES)
+            if not data.strip():
+                raise CommandError(f"{name} : fichier vide, aucun message HL7.")
             counts: Counter[str] = Counter()
             messages = hl7v2.split_batch(hl7v2.decode(data))
             for i, text in enumerate(messages, start=1):
