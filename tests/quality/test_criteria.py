@@ -483,10 +483,17 @@ CASES = [
 ALIASES = {(DEC, "drug_treatment"): "discharge_treatment", (DEC, "care_planning"): "follow_up"}
 
 
+# The 2026 grids reuse the v2 MCO rules: every v2 case runs on them too, where they hold the item.
+V2_LIKE = ("qls/mco/v2-2026", "qls/smr/v2-2026", "qls/psy/v2-2026")
+
+
 def expand() -> list[tuple[str, str, Case]]:
     out = []
     for case in CASES:
-        for grid_id in case.grids:
+        grids = list(case.grids)
+        if V2 in grids:
+            grids += [g for g in V2_LIKE if case.item in {i.id for i in load_grid(g).items}]
+        for grid_id in grids:
             out.append((grid_id, ALIASES.get((grid_id, case.item), case.item), case))
     return out
 

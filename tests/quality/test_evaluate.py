@@ -116,7 +116,15 @@ def test_letter_not_found_fails_every_item() -> None:
 
 
 def test_shipped_grids() -> None:
-    assert grid_ids() == ["decret/all/r1112-1-2", "qls/ca/v2-2022", "qls/mco/v1-2016", "qls/mco/v2-2022"]
+    assert grid_ids() == [
+        "decret/all/r1112-1-2",
+        "qls/ca/v2-2022",
+        "qls/mco/v1-2016",
+        "qls/mco/v2-2022",
+        "qls/mco/v2-2026",
+        "qls/psy/v2-2026",
+        "qls/smr/v2-2026",
+    ]
     v1 = load_grid(V1)
     assert [i.order for i in v1.items] == list(range(1, 15))
     assert [g.id for g in v1.gates] == ["found", "dated_same_day"]
@@ -128,9 +136,11 @@ def test_shipped_grids() -> None:
         assert grid.target == 0.80
         assert "deces" in grid.eligibility.exclude_exit_modes
         assert {i.status for i in grid.items} <= set(Status)
-        if grid.indicator == "qls":
+        if grid.indicator == "qls" and grid.sector in ("MCO", "CA"):
             # hand-over, care planning, discharge treatment: the campaign's three weak criteria
             assert len(grid.national_priorities) == 3
+        elif grid.indicator == "qls":  # the CPAM/ARS campaign concerns MCO: no source for SMR / PSY
+            assert grid.national_priorities == []
         for item in grid.items:
             assert item.explanation_fr and item.field and item.rule in registered_rules()
 

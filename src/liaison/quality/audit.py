@@ -172,6 +172,8 @@ class Audit:
         finals = [r.final for r in self.sample]
         criteria = criterion_rates(grid, finals)
         sample_width, full_width = _width(rate), _width(full)
+        eligible = self.draw.population_size
+        interpretable = grid.interpretable(eligible)
         return {
             "mode": MODE_SAMPLE_FR,
             "grid": {**grid.header(), "title_fr": grid.title_fr},
@@ -186,6 +188,14 @@ class Audit:
             "wald95": list(rate.wald95) if rate.wald95 else None,
             "class": rate.cls,
             "class_wald": rate.cls_wald,
+            "interpretable": interpretable,
+            "min_records": grid.min_records,
+            "interpretation_fr": None
+            if interpretable
+            else (
+                f"Non interprétable : {eligible} séjour(s) éligible(s), moins que le minimum de "
+                f"{grid.min_records} de la grille {grid.id} ; taux et classe donnés à titre indicatif."
+            ),
             "target": grid.target,
             "score_v1": mean_ci_t(e.score_v1 for e in finals).as_dict(),
             "automatic": {

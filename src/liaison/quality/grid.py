@@ -103,6 +103,33 @@ class SampleSpec(_Strict):
     note: str = ""
 
 
+class CampaignRule(_Strict):
+    """The eligibility of the campaigns `campaigns` (years), where it differs from the grid's."""
+
+    campaigns: list[int] = Field(min_length=1)
+    label_fr: str  # « hospitalisations de plus de 48 h »
+    min_length_hours: float | None = None
+    length_rule: Literal["gt", "ge"] = "gt"
+    status: Status
+    source: Source
+
+
+class AuditedPeriod(_Strict):
+    """Which stays a campaign audits: `previous_year` = the discharges of the year before it."""
+
+    rule: Literal["previous_year"]
+    status: Status
+    note: str = ""
+
+
+class MinimumRecords(_Strict):
+    """Below this many eligible stays an audit is reported « non interprétable »."""
+
+    count: int = Field(gt=0)
+    status: Status
+    source: Source
+
+
 class Grid(_Strict):
     id: str  # set from the file path
     indicator: str
@@ -117,6 +144,9 @@ class Grid(_Strict):
     source: Source
     gates: list[Item]
     criteria: list[Item]
+    campaign_rules: list[CampaignRule] = Field(default_factory=list)
+    audited_period: AuditedPeriod | None = None
+    minimum_records: MinimumRecords | None = None
     sha256: str = ""  # set at load
 
     _compiled: tuple[tuple[Item, Callable[[LetterView], Outcome]], ...] = PrivateAttr(default=())
@@ -130,6 +160,55 @@ class Grid(_Strict):
         if len(set(orders)) != len(orders):
             raise ValueError("numéros d'ordre en double")
         return self
+
+    @model_validator(mode="after")
+    def _campaigns(self) -> Grid:
+        years = [y for r in self.campaign_rules for y in r.campaigns]
+        if dupes := sorted({y for y in years if years.count(y) > 1}):
+            raise ValueError(f"campagnes en double dans campaign_rules : {', '.join(map(str, dupes))}")
+        if outside := sorted(set(years) - set(self.campaigns)):
+            raise ValueError(f"campaign_rules nomme des campagnes absentes de campaigns : {outside}")
+        return self
+
+    def campaign_rule(self, year: int) -> CampaignRule | None:
+        return next((r for r in self.campaign_rules if year in r.campaigns), None)
+
+    def stays_period(self, year: int) -> tuple[dt.date, dt.date] | None:
+        """The discharge days campaign `year` audits (None when the grid does not say)."""
+        if self.audited_period is None:
+            return None
+        return dt.date(year - 1, 1, 1), dt.date(year - 1, 12, 31)
+
+    def eligibility_for(self, year: int) -> Eligibility:
+        """The grid's eligibility for campaign `year`: its campaign rule and its audited period."""
+        if self.campaigns and year not in self.campaigns:
+            known = ", ".join(map(str, self.campaigns))
+            raise GridError(f"La grille {self.id} ne sert pas à la campagne {year} (campagnes : {known}).")
+        update: dict[str, Any] = {}
+        if rule := self.campaign_rule(year):
+            update |= {
+                "min_length_hours": rule.min_length_hours,
+                "length_rule": rule.length_rule,
+                "status": rule.status,
+                "note": f"Campagne {year} : {rule.label_fr} ({rule.source.title}).",
+            }
+        if period := self.stays_period(year):
+            update |= {"period_start": period[0], "period_end": period[1]}
+        return self.eligibility.model_copy(update=update)
+
+    def for_campaign(self, year: int) -> Grid:
+        """This grid with the eligibility of campaign `year` (same criteria, same file)."""
+        return self.model_copy(update={"eligibility": self.eligibility_for(year)})
+
+    @property
+    def min_records(self) -> int | None:
+        """The fewest eligible stays an interpretable audit needs (else the collection threshold)."""
+        if self.minimum_records is not None:
+            return self.minimum_records.count
+        return self.eligibility.min_population
+
+    def interpretable(self, eligible: int) -> bool:
+        return self.min_records is None or eligible >= self.min_records
 
     @property
     def items(self) -> list[Item]:

@@ -51,6 +51,12 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
         parser.add_argument("--xlsx", type=Path, help="écrire aussi la grille d'audit en XLSX")
         parser.add_argument("--save", action="store_true", help="enregistrer l'audit (échantillon figé)")
+        parser.add_argument(
+            "--campaign-year",
+            type=int,
+            help="campagne HAS (année) : éligibilité de la grille pour cette campagne et, si la grille "
+            "le dit, séjours de l'année précédente",
+        )
 
     def handle(self, *args, **o) -> None:
         try:
@@ -111,9 +117,21 @@ class Command(BaseCommand):
         Console(file=self.stdout, width=160).print(table)
 
     def _establishment(self, o: dict) -> None:
-        if not (o["start"] and o["end"]) or not (o["sector"] or o["grid"]):
+        if not (o["sector"] or o["grid"]):
             raise CommandError("Précisez --sector (ou --grid), --from et --to, ou bien --letters DOSSIER.")
         grid = load_grid(o["grid"]) if o["grid"] else qls.default_grid(o["sector"].upper())
+        if o["campaign_year"] is not None:
+            if o["save"]:
+                raise CommandError(
+                    "--campaign-year ne s'enregistre pas (--save) : déclarez la campagne "
+                    "et tirez son échantillon."
+                )
+            grid = grid.for_campaign(o["campaign_year"])
+            period = grid.stays_period(o["campaign_year"])
+            if period and not (o["start"] or o["end"]):
+                o["start"], o["end"] = period
+        if not (o["start"] and o["end"]):
+            raise CommandError("Précisez --sector (ou --grid), --from et --to, ou bien --letters DOSSIER.")
         est = qls.the_establishment(o["finess"])
         audit = qls.run(est, grid, o["start"], o["end"], o["seed"], o["sample"])
         if o["save"]:
@@ -146,9 +164,11 @@ class Command(BaseCommand):
         console.print(
             f"Taux de lettres conformes : [bold]{_pct(d['rate'])}[/bold] ({d['compliant']}/{d['n']}), "
             f"IC 95 % Wilson [{_pct(d['ci95'][0])} ; {_pct(d['ci95'][1])}] · "
-            f"classe [bold]{d['class']}[/bold] "
+            f"classe [bold]{d['class'] if d.get('interpretable', True) else 'non interprétable'}[/bold] "
             f"(objectif {_pct(d['target'])})"
         )
+        if d.get("interpretation_fr"):
+            console.print(f"[bold]{d['interpretation_fr']}[/bold]")
         sv = d["score_v1"]
         console.print(f"Score format 2016–2019 : {sv['mean']:.1f}/100" if sv.get("mean") is not None else "")
         table = Table(title="Taux par critère (échantillon)")
