@@ -33,6 +33,8 @@ class Establishment(models.Model):
     )  # list of codes; null = unknown
     cpts = models.BooleanField("lien avec une CPTS", null=True, blank=True)
     beds = models.PositiveIntegerField("lits et places", null=True, blank=True)
+    # per-criterion QLS rates (%) of the three priority criteria, keyed as PRIORITY_CRITERIA; null = unknown
+    priority_rates = models.JSONField("taux des critères prioritaires (%)", null=True, blank=True)
     attributes_source = models.CharField("source des attributs", max_length=200, blank=True)
     attributes_updated_at = models.DateTimeField(null=True, blank=True)
 

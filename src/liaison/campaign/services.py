@@ -217,6 +217,7 @@ def _attributes(e: Establishment) -> stats.Attributes:
         parcours=frozenset(e.parcours) if e.parcours is not None else None,
         cpts=e.cpts,
         beds=e.beds,
+        priority_rates=dict(e.priority_rates) if e.priority_rates else None,
         source=e.attributes_source,
     )
 
@@ -324,6 +325,13 @@ def rescore(campaign: Campaign, config: dict) -> Campaign:
 
 # --- attributes (not in the open data) -------------------------------------------------------
 
+# the three priority criteria of the CPAM/ARS campaign, per-criterion QLS rates (models.PRIORITY_CRITERIA)
+PRIORITY_COLUMNS = {
+    "taux_remise": "handed_over",
+    "taux_planification": "care_planning",
+    "taux_traitement": "discharge_treatment",
+}
+
 ATTRIBUTE_COLUMNS = {
     "finess_geo": "FINESS géographique",
     "taux_dmp": "taux d'alimentation du DMP en LLS (%)",
@@ -331,6 +339,9 @@ ATTRIBUTE_COLUMNS = {
     "parcours": "services de parcours, séparés par « | » (ic, avc, bpco, prado, ambu)",
     "cpts": "lien avec une CPTS (oui / non)",
     "lits": "lits et places",
+    "taux_remise": "QLS : taux du critère « lettre remise au patient le jour de la sortie » (%)",
+    "taux_planification": "QLS : taux du critère « planification des soins à la sortie » (%)",
+    "taux_traitement": "QLS : taux du critère « traitement médicamenteux de sortie » (%)",
     "source": "source déclarée (ex. « ARS Grand Est, enquête 2025 »)",
 }
 
@@ -374,6 +385,18 @@ def import_attributes(text: str, default_source: str = "") -> int:
                     fields[field] = v
                 except ValueError:
                     errors.append(LineError(n, col, f"« {row[col]} » : pourcentage entre 0 et 100 attendu."))
+        rates: dict[str, float] = {}
+        for col, key in PRIORITY_COLUMNS.items():
+            if row.get(col):
+                try:
+                    v = float(row[col].replace(",", ".").rstrip("%").strip())
+                    if not 0 <= v <= 100:
+                        raise ValueError
+                    rates[key] = v
+                except ValueError:
+                    errors.append(LineError(n, col, f"« {row[col]} » : pourcentage entre 0 et 100 attendu."))
+        if rates:
+            fields["priority_rates"] = rates
         if row.get("parcours"):
             codes = [p.strip().lower() for p in row["parcours"].replace(",", "|").split("|") if p.strip()]
             bad = [p for p in codes if p not in stats.PARCOURS_SERVICES and p != "aucun"]

@@ -135,6 +135,9 @@ class Attributes:
     parcours: frozenset[str] | None = None  # codes of PARCOURS_SERVICES; None = unknown
     cpts: bool | None = None
     beds: int | None = None
+    # per-criterion QLS rates (%) of the three priority criteria (handed_over, care_planning,
+    # discharge_treatment); None = not available
+    priority_rates: dict[str, float] | None = None
     source: str = ""
 
 
@@ -198,6 +201,12 @@ CRITERIA = {
     "cpts": "Lien avec une CPTS",
     "size": "Taille",
     "evolution": "Évolution du résultat",
+    "priorities": "Critères prioritaires (remise, planification, traitement de sortie)",
+}
+PRIORITY_SHORT = {
+    "handed_over": "remise",
+    "care_planning": "planification",
+    "discharge_treatment": "traitement",
 }
 
 
@@ -275,7 +284,10 @@ def score(
             if w is not None:
                 size_values[c.finess] = float(w)
     size_pct = _percentile_ranks(size_values)
-    total_weight = sum(cr.weight for cr in config.criteria) or 1.0
+    # the priority criteria weigh only when some candidate has per-criterion results
+    has_priorities = any(c.attributes.priority_rates for c in candidates)
+    criteria = [cr for cr in config.criteria if cr.id != "priorities" or has_priorities]
+    total_weight = sum(cr.weight for cr in criteria) or 1.0
     first = next(iter(national), "")
     out: list[tuple[float, float, str, Candidate, list[str]]] = []
     for c in candidates:
@@ -287,7 +299,7 @@ def score(
         ]
         reasons.append("Sous la moyenne nationale pondérée : " + "; ".join(below) + ".")
         total = 0.0
-        for cr in config.criteria:
+        for cr in criteria:
             a = c.attributes
             s, why = 0.5, ""
             if cr.id == "gap":
@@ -325,6 +337,14 @@ def score(
                     why = f"{int(size_values[c.finess])} {unit}, rang centile {fr(100 * p, 0)}"
                 else:
                     why = "inconnue (neutre)"
+            elif cr.id == "priorities":
+                rates = {k: v for k, v in (a.priority_rates or {}).items() if v is not None}
+                if rates:
+                    m = sum(rates.values()) / len(rates) / 100
+                    s = 1 - m if cr.prefer == "low" else m
+                    why = ", ".join(f"{PRIORITY_SHORT.get(k, k)} {fr(v, 0)} %" for k, v in rates.items())
+                else:
+                    why = "taux par critère non renseignés (neutre)"
             elif cr.id == "evolution":
                 evo = c.evolutions.get(first, "")
                 level = {"baisse": 1.0, "stable": 0.5, "hausse": 0.0}.get(evo)

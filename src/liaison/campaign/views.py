@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from liaison.campaign import services, stats
+from liaison.campaign import follow_up, services, stats
 from liaison.campaign.access import campaign_only, figures_readers
 from liaison.campaign.mapping import mappings
 from liaison.campaign.models import (
@@ -306,6 +306,8 @@ def evaluation(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "groups": [ev.result.targeted, ev.result.control, ev.result.comparable],
             "years": services.evaluation_years(campaign, code),
             "indicators": Indicator.objects.filter(code__in=campaign.indicators),
+            "planned_year": campaign.year + follow_up.EVALUATION_AFTER_YEARS,
+            "calendar_source": follow_up.SOURCE_FR,
         },
     )
 
@@ -468,6 +470,18 @@ def plan(request: HttpRequest, campaign_id: int, target_id: int) -> HttpResponse
             return redirect(url)
     done, total = action_plan.progress() if action_plan else (0, 0)
     items = list(action_plan.items.all()) if action_plan else []
+    calendar = None
+    if action_plan is not None:
+        meetings = list(action_plan.meetings.all())
+        calendar = follow_up.calendar(
+            target.campaign.year,
+            timezone.localdate(action_plan.created_at),
+            [m.date for m in meetings if m.kind == Meeting.Kind.VISITE],
+            [m.date for m in meetings if m.kind == Meeting.Kind.SUIVI],
+            services.evaluation_years(target.campaign, target.campaign.indicators[0])
+            if target.campaign.indicators
+            else [],
+        )
     return render(
         request,
         "campaign/plan.html",
@@ -485,6 +499,9 @@ def plan(request: HttpRequest, campaign_id: int, target_id: int) -> HttpResponse
             "done": done,
             "total": total,
             "percent": round(100 * done / total) if total else 0,
+            "calendar": calendar,
+            "meeting_state": calendar.meeting_state(timezone.localdate()) if calendar else "",
+            "calendar_source": follow_up.SOURCE_FR,
         },
     )
 
