@@ -75,6 +75,7 @@ SCREENS: list[Screen] = [
     Screen("audits-qls", "/indicateurs/qls/", ("qualite",)),
     Screen("audit-qls", "/indicateurs/qls/{audit}/", ("qualite",)),
     Screen("ifaq", "/indicateurs/ifaq/", ("qualite",)),
+    Screen("indicateurs-numeriques", "/indicateurs/numeriques/", ("qualite",)),
     Screen("campagne", "/campagne/", ("campagne", "qualite")),
     Screen("campagne-chiffres", "/campagne/chiffres/", ("campagne",)),
     Screen("campagne-ciblage", "/campagne/ciblage/", ("campagne",)),

@@ -13,4 +13,6 @@ urlpatterns = [
     path("qls/<int:audit_id>/", views.audit, name="audit"),
     re_path(r"^qls/(?P<audit_id>[0-9]+)/grille\.(?P<fmt>csv|xlsx)$", views.audit_grid, name="audit_grid"),
     path("ifaq/", views.ifaq_page, name="ifaq"),
+    path("numeriques/", views.digital_page, name="digital"),
+    re_path(r"^numeriques/(?P<indicator_id>[A-Z0-9.-]+)\.csv$", views.digital_csv, name="digital_csv"),
 ]

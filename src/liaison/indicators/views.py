@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from liaison.indicators import charts, compute, exports, ifaq, qls, report
+from liaison.indicators import charts, compute, digital, digital_db, exports, ifaq, qls, report
 from liaison.indicators import definitions as d
 from liaison.indicators.models import QlsAudit, QlsCampaign
 from liaison.letters.audit import record_list
@@ -477,3 +477,93 @@ def ifaq_page(request: HttpRequest) -> HttpResponse:
             "hypotheses": hypotheses,
         },
     )
+
+
+# --- digital indicators by the definition of each year ----------------------------------------
+
+
+def _digital_request(request: HttpRequest) -> tuple[int, str, list[int]]:
+    """(year, month YYYY-MM, configured years) from ?annee=&mois=; previous month by default."""
+    years = sorted(digital.load().years)
+    start, _ = d.previous_month(dt.datetime.now(PARIS).date())
+    month = request.GET.get("mois") or f"{start:%Y-%m}"
+    try:
+        digital.parse_month(month)
+    except digital.DigitalError as exc:
+        messages.error(request, f"{exc} Le mois précédent est affiché.")
+        month = f"{start:%Y-%m}"
+    default_year = min(max(int(month[:4]), years[0]), years[-1])
+    try:
+        year = int(request.GET.get("annee", default_year))
+        if year not in years:
+            raise ValueError
+    except ValueError:
+        messages.error(
+            request, "Année sans définition des indicateurs numériques : l'année du mois est affichée."
+        )
+        year = default_year
+    return year, month, years
+
+
+@readers(quality_only=True)
+def digital_page(request: HttpRequest) -> HttpResponse:
+    """The DMP and MSSanté indicators of one calendar month by the year's definition (quality role)."""
+    year, month, years = _digital_request(request)
+    data = digital_db.report(request.scope.est, year, month)
+    results = data.pop("results")
+    return render(
+        request,
+        "indicators/digital.html",
+        {
+            "data": data,
+            "year": year,
+            "month": month,
+            "years": years,
+            "note": digital.load().note(year),
+            "rows": [
+                {
+                    "r": r,
+                    "value": digital.pct(r.value),
+                    "ifaq": digital.pct(r.definition.ifaq_target)
+                    if r.definition.ifaq_target is not None
+                    else "non publiée",
+                    "hopen": digital.pct(r.definition.hopen_target)
+                    if r.definition.hopen_target is not None
+                    else "—",
+                    "status": digital.STATUS_LABELS.get(r.definition.status, r.definition.status),
+                }
+                for r in results
+            ],
+            "ours": [{**i, "value_pct": digital.pct(i["value"])} for i in data["liaison_indicators"]],
+        },
+    )
+
+
+@readers(quality_only=True)
+def digital_csv(request: HttpRequest, indicator_id: str) -> HttpResponse:
+    """The file attached to the oSIS declaration: the declaration's fields and the exhaustive list."""
+    from liaison.letters.models import Stay
+
+    year, month, _years = _digital_request(request)
+    est = request.scope.est
+    data = digital_db.report(est, year, month)
+    res = next((r for r in data["results"] if r.definition.id == indicator_id), None)
+    if res is None:
+        raise Http404("Indicateur numérique inconnu pour cette année.")
+    stays = (
+        list(
+            Stay.objects.filter(establishment=est, visit_number__in=[row[0] for row in res.rows]).values_list(
+                "pk", flat=True
+            )
+        )
+        if res.unit == "séjours"
+        else []
+    )
+    record_list(
+        request.user, "stay", stays, f"indicateur numérique {res.definition.id} {month} (oSIS, pseudonymisé)"
+    )
+    resp = HttpResponse(
+        digital.to_csv(res, f"{est.name} (FINESS {est.finess_eg})"), content_type="text/csv; charset=utf-8"
+    )
+    resp["Content-Disposition"] = f'attachment; filename="{res.definition.id}-{month}.csv"'
+    return resp
