@@ -34,6 +34,7 @@ def _wipe() -> None:
     from django.contrib.auth.models import User
 
     from liaison.delivery.models import Delivery
+    from liaison.indicators.models import QlsCampaign
     from liaison.letters.models import (
         AuditEvent,
         Correspondent,
@@ -44,6 +45,7 @@ def _wipe() -> None:
     )
 
     AuditEvent.objects.all().delete()
+    QlsCampaign.objects.all().delete()  # the declared campaign keeps its author (PROTECT)
     Delivery.objects.all().delete()
     LetterDocument.objects.all().delete()
     Letter.objects.filter(replaces__isnull=False).delete()

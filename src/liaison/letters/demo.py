@@ -298,6 +298,23 @@ def _accounts(est: Establishment, units: dict[str, Unit], ids: _Ids) -> None:
             pr.units.set([units[c] for c in unit_codes])
 
 
+def _qls_campaign(est: Establishment, today: dt.date) -> None:
+    """The QLS campaign the administrator declared (last month's MCO discharges): the quality
+    account draws its HAS sample on « Audits QLS »."""
+    from liaison.indicators.definitions import previous_month
+    from liaison.indicators.models import QlsCampaign
+
+    start, end = previous_month(today)
+    QlsCampaign.objects.create(
+        establishment=est,
+        sector="MCO",
+        label=f"Campagne QLS MCO {start:%m/%Y}",
+        period_from=start,
+        period_to=end,
+        declared_by=User.objects.get(username="admin.etab"),
+    )
+
+
 def account_lines() -> list[str]:
     """What the demo commands print: the password, then one line per demo account."""
     lines = [f"Comptes de démonstration (mot de passe « {DEMO_PASSWORD} ») :"]
@@ -487,6 +504,7 @@ def generate(
         }
         unit_reasons = {code: reasons for code, _, _, _, reasons in UNITS}
         _accounts(est, units, ids)
+        _qls_campaign(est, today)
         physicians: dict[str, list[Practitioner]] = {code: [] for code in units}
         for pr in Practitioner.objects.filter(profession__in=[Profession.MEDECIN, Profession.SAGE_FEMME]):
             for u in pr.units.all():
