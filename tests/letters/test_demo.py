@@ -40,12 +40,14 @@ def _wipe() -> None:
         Correspondent,
         Establishment,
         LetterDocument,
+        LetterReview,
         Unit,
         UserProfile,
     )
 
     AuditEvent.objects.all().delete()
     QlsCampaign.objects.all().delete()  # the declared campaign keeps its author (PROTECT)
+    LetterReview.objects.all().delete()
     Delivery.objects.all().delete()
     LetterDocument.objects.all().delete()
     Letter.objects.filter(replaces__isnull=False).delete()
@@ -94,6 +96,12 @@ def test_demo_has_every_state_and_quality():
     assert checks == {"prevue": 1, "coherente": 1, "a_corriger": 1}
     drafts = Letter.objects.filter(stay__visit_number__startswith="2649000", status=Letter.Status.DRAFT)
     assert [x.parsed().planned_discharge.confirmed for x in drafts] == [False]
+    # An intern's letter submitted to dr.martin, « à valider » (issue 20).
+    from liaison.letters.models import LetterReview
+
+    submitted = LetterReview.objects.get(outcome=LetterReview.Outcome.PENDING)
+    assert (submitted.submitted_by.username, submitted.to.user.username) == ("interne.petit", "dr.martin")
+    assert submitted.letter.parsed().prepared_by.family_name == "Petit"
     from liaison.delivery.models import Delivery
 
     states = Counter(Delivery.objects.values_list("state", flat=True))

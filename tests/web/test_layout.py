@@ -183,7 +183,9 @@ def demo_site(transactional_db, settings, monkeypatch, tmp_path, request):
     intern = User.objects.get(username=ACCOUNTS["interne"])
     senior = User.objects.get(username=ACCOUNTS["medecin"])
     units = intern.profile.units.all() & senior.profile.units.all()
-    drafts = Letter.objects.filter(stay__unit__in=units, status=Letter.Status.DRAFT).order_by("pk")[:2]
+    drafts = Letter.objects.filter(
+        stay__unit__in=units, status=Letter.Status.DRAFT, reviews__isnull=True
+    ).order_by("pk")[:2]
     now = timezone.now()
     LetterReview.objects.create(
         letter=drafts[0], submitted_by=intern, submitted_at=now, note="Conciliation faite avec la pharmacie"

@@ -7,6 +7,9 @@ real lifecycle (`letters.lifecycle`) and the real reconciliation (`letters.recon
 2. planned later today, letter signed on the confirmed planned discharge, before any A03;
 3. signed and handed over before the A03, which then agreed: « conforme à la sortie enregistrée »;
 4. signed on « domicile », handed over; the A03 recorded a mutation: « lettre à corriger ».
+
+And one letter of the unit completed by its intern and submitted to the senior (« à valider »,
+`intern_submission`), through the real hand-off (`letters.review`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from liaison.letters import lifecycle
+from django.contrib.auth.models import User
+
+from liaison.letters import lifecycle, review
 from liaison.letters.content import FollowUpItem, FollowUpKind
-from liaison.letters.models import Patient, Practitioner, Stay, Unit
+from liaison.letters.models import Letter, LetterReview, Patient, Practitioner, Stay, Unit
+from liaison.letters.permissions import Role
 from liaison.letters.reconcile import reconcile
 from liaison.quality.synthetic import complete_letter
 
@@ -106,3 +112,26 @@ def discharge_day(
             reconcile(stay, "A03", lambda e: e.save(), "démonstration : sortie enregistrée (A03)")
         out.append(stay)
     return out
+
+
+def intern_submission(unit: Unit, senior: Practitioner) -> LetterReview | None:
+    """The unit's intern completes one of its drafts and submits it to `senior` (« à valider »)."""
+    intern = User.objects.filter(groups__name=Role.INTERNE.value, profile__units=unit).order_by("pk").first()
+    if intern is None:
+        return None
+    drafts = Letter.objects.filter(stay__unit=unit, stay__cancelled=False, status=Letter.Status.DRAFT)
+    for letter in drafts.order_by("pk")[:10]:
+        content = letter.parsed()
+        update = _clinical()
+        if content.planned_discharge is not None and not content.discharge_recorded:
+            update["planned_discharge"] = content.planned_discharge.model_copy(update={"confirmed": True})
+        try:
+            letter = lifecycle.save_draft(
+                letter.pk, content.model_copy(update=update), letter.revision, intern, why="démonstration"
+            )
+            return review.submit(
+                letter.pk, intern, to=senior.pk, note="Conciliation faite avec la pharmacie."
+            )
+        except lifecycle.LifecycleError:
+            continue
+    return None
