@@ -129,6 +129,21 @@ def placeholders(role: str) -> dict[str, object]:
 @pytest.fixture
 def demo_site(transactional_db, settings, monkeypatch, tmp_path, request):
     """The demo hospital (small), a saved QLS audit, a synthetic QLS campaign; then the server."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]  # the server's
+    seed_demo(tmp_path)
+    for user in User.objects.all():
+        user.set_password("secret-demo")
+        user.save()
+    maildir = tmp_path / "mail"
+    maildir.mkdir()
+    monkeypatch.setenv("LIAISON_MSS_MAILDIR", str(maildir))
+    monkeypatch.setenv("LIAISON_DEMO_MAILBOXES", "1")
+    return request.getfixturevalue("server_url")
+
+
+def seed_demo(tmp_path: Path, sandboxes: Path | None = None) -> None:
+    """The demo hospital (small; its past sent to `sandboxes` if given), a saved QLS audit, a
+    synthetic QLS campaign, and stays of every clinical role leaving today."""
     import random
 
     from liaison.campaign import services, synthetic
@@ -137,12 +152,8 @@ def demo_site(transactional_db, settings, monkeypatch, tmp_path, request):
     from liaison.letters import demo
     from liaison.letters.models import Letter, Stay
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]  # the server's
     today = timezone.localdate()
-    demo.generate(stays=100, seed=1, today=today)
-    for user in User.objects.all():
-        user.set_password("secret-demo")
-        user.save()
+    demo.generate(stays=100, seed=1, today=today, sandboxes=sandboxes)
     est = qls.the_establishment()
     qls.start_audit(
         est,
@@ -199,11 +210,6 @@ def demo_site(transactional_db, settings, monkeypatch, tmp_path, request):
         answered_at=now - dt.timedelta(hours=1),
         comment="Ajouter le rendez-vous de cardiologie à un mois et préciser la durée du furosémide.",
     )
-    maildir = tmp_path / "mail"
-    maildir.mkdir()
-    monkeypatch.setenv("LIAISON_MSS_MAILDIR", str(maildir))
-    monkeypatch.setenv("LIAISON_DEMO_MAILBOXES", "1")
-    return request.getfixturevalue("server_url")
 
 
 # The README's phone, tablet and desktop views (LIAISON_SCREENSHOTS=1), beside test_browser's.

@@ -20,8 +20,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from liaison.cells import safe_row, safe_rows
+from liaison.delivery.models import Delivery
 from liaison.indicators import compute
 from liaison.indicators import definitions as d
+from liaison.letters.content import RECIPIENT_ROLE_LABELS
 from liaison.letters.models import PARIS, Establishment, Practitioner, Stay, Unit
 
 PSEUDONYM_SALT = "liaison.indicators.pseudonym"
@@ -66,9 +68,18 @@ class Proof:
     identified: bool
 
 
-def _cell(v: Any) -> Any:
+# Columns holding an enumeration: shown by their French label (a person reads these files).
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "recipient_role": dict(RECIPIENT_ROLE_LABELS),
+    "state": dict(Delivery.State.choices),
+}
+
+
+def _cell(v: Any, column: str = "") -> Any:
     if isinstance(v, bool):
         return YES_NO[v]
+    if column in VALUE_LABELS and v:
+        return VALUE_LABELS[column].get(v, v)
     return "" if v is None else v
 
 
@@ -138,7 +149,7 @@ def build(
                 physicians.get(r["physician_id"], "non renseigné"),
                 r["discharged"].astimezone(PARIS).strftime("%d/%m/%Y %H:%M"),
                 YES_NO[r["in_numerator"]],
-                *(_cell(r[k]) for k, _ in columns),
+                *(_cell(r[k], k) for k, _ in columns),
             ]
         )
     k = sum(1 for r in rows if r["in_numerator"])

@@ -8,6 +8,21 @@ from liaison import rowsql
 from liaison.letters.models import AuditEvent, Letter, Patient, Stay
 from liaison.letters.permissions import User, role_of
 
+# What each trace's `action` says, for the history shown to users.
+ACTION_LABELS = {
+    "list": "Consultation d'une liste",
+    "read": "Consultation",
+    "create": "Création",
+    "update": "Modification",
+    "sign": "Signature",
+    "correct": "Correction",
+    "hand_over": "Remise",
+    "download": "Téléchargement",
+    "preview": "Aperçu",
+    "reconcile": "Rapprochement avec la sortie enregistrée",
+    "refused": "Accès refusé",
+}
+
 
 def record_list(user: User, object_type: str, ids: list[int], why: str) -> AuditEvent:
     """One trace for a list screen that shows several patients (ids kept in the details)."""

@@ -126,6 +126,16 @@ SECTOR_LABELS = {
 }
 
 
+# A professional's profession (`letters.models.Profession` takes its labels from here).
+PROFESSION_LABELS = {
+    "medecin": "Médecin",
+    "interne": "Interne",
+    "sage_femme": "Sage-femme",
+    "infirmier": "Infirmier(e)",
+    "autre": "Autre",
+}
+
+
 class Sex(StrEnum):
     M = "M"
     F = "F"

@@ -20,6 +20,7 @@ from liaison.letters.content import (
     ENTRY_MODE_LABELS,
     EXIT_MODE_LABELS,
     IDENTITY_STATUS_LABELS,
+    PROFESSION_LABELS,
     SECTOR_LABELS,
     IdentityStatus,
     LetterContent,
@@ -112,11 +113,11 @@ class Unit(models.Model):
 
 
 class Profession(models.TextChoices):
-    MEDECIN = "medecin", "Médecin"
-    INTERNE = "interne", "Interne"
-    SAGE_FEMME = "sage_femme", "Sage-femme"
-    INFIRMIER = "infirmier", "Infirmier(e)"
-    AUTRE = "autre", "Autre"
+    MEDECIN = "medecin", PROFESSION_LABELS["medecin"]
+    INTERNE = "interne", PROFESSION_LABELS["interne"]
+    SAGE_FEMME = "sage_femme", PROFESSION_LABELS["sage_femme"]
+    INFIRMIER = "infirmier", PROFESSION_LABELS["infirmier"]
+    AUTRE = "autre", PROFESSION_LABELS["autre"]
 
 
 class Practitioner(models.Model):
@@ -306,6 +307,10 @@ class Stay(models.Model):
     @property
     def current_letter(self) -> Letter | None:
         return self.letters.exclude(status=Letter.Status.SUPERSEDED).order_by("-version").first()
+
+
+# To whom a signed letter was handed (`Letter.handed_over_to`), as the hand-over form offers.
+HANDED_OVER_TO_LABELS = {"patient": "le patient", "proche": "un proche / la personne de confiance"}
 
 
 class DischargeCheck(models.TextChoices):

@@ -28,6 +28,7 @@ def _pct(x: float | None) -> str:
 def audit_table(audit: Audit) -> tuple[list[str], list[list[Any]]]:
     """Header and rows of the audit grid (French, ready for a spreadsheet)."""
     items = audit.grid.items
+    names = {i.id: f"{i.order}. {i.label_fr}" for i in items}
     header = [
         "Séjour",
         *[f"{i.order}. {i.label_fr}" for i in items],
@@ -43,7 +44,7 @@ def audit_table(audit: Audit) -> tuple[list[str], list[list[Any]]]:
             cells.append(RESULT_LABELS_FR[r.result] + mark)
         labels = RESULT_LABELS_FR
         notes = "; ".join(
-            f"{cid} : {labels[rec.automatic[cid].result]} → {labels[o.result]} ({o.reason})"
+            f"{names.get(cid, cid)} : {labels[rec.automatic[cid].result]} → {labels[o.result]} ({o.reason})"
             for cid, o in rec.overrides.items()
         )
         cells += ["oui" if rec.final.compliant else "non", round(rec.final.score_v1, 1), notes]

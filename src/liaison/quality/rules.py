@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ConfigDict, ValidationError, create_model
 
 from liaison.letters.content import (
+    PROFESSION_LABELS,
     ExitMode,
     LetterContent,
     LetterFacts,
@@ -230,7 +231,8 @@ def signed_by_physician(
     if letter.facts.signed_at is None:
         return _not_met("lettre non signée", "signature")
     if letter.facts.signer_profession not in allowed:
-        return _not_met(f"signataire non médecin ({letter.facts.signer_profession or 'profession inconnue'})")
+        who = PROFESSION_LABELS.get(letter.facts.signer_profession or "", "profession inconnue")
+        return _not_met(f"signataire non médecin ({who.lower()})")
     if not _person_ok(letter.content.responsible_physician, need_contact=False):
         return _not_met("médecin de l'établissement non nommé", "responsible_physician")
     return MET

@@ -87,6 +87,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "liaison.web.context.navigation",
             ],
+            # `{{ value|label:"kind" }}` in every template: enumerations shown by their French label
+            "builtins": ["liaison.web.templatetags.liaison_web"],
         },
     },
 ]

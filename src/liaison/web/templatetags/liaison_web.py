@@ -1,4 +1,4 @@
-"""Template tags of the letter form: field errors tied to their input (RGAA)."""
+"""Template tags: field errors tied to their input (RGAA), French labels of enumerations."""
 
 from __future__ import annotations
 
@@ -31,3 +31,11 @@ def faria(errors: dict[str, str] | None, *parts: object) -> str:
     if not (errors or {}).get(path):
         return ""
     return format_html(' aria-invalid="true" aria-describedby="e-{}"', field_id(path))
+
+
+@register.filter(name="label")
+def label_filter(value: object, kind: str) -> str:
+    """`{{ value|label:"entry_mode" }}`: the French label of a stored enumeration value."""
+    from liaison.web.labels import label
+
+    return label(value, kind)
