@@ -8,19 +8,23 @@ from liaison import rowsql
 from liaison.letters.models import AuditEvent, Letter, Patient, Stay
 from liaison.letters.permissions import User, role_of
 
-# What each trace's `action` says, for the history shown to users.
+# What each trace's `action` says, for the histories shown to users (letter, « Accès aux dossiers »).
 ACTION_LABELS = {
-    "list": "Consultation d'une liste",
-    "read": "Consultation",
-    "create": "Création",
-    "update": "Modification",
-    "sign": "Signature",
-    "correct": "Correction",
-    "hand_over": "Remise",
-    "download": "Téléchargement",
-    "preview": "Aperçu",
-    "reconcile": "Rapprochement avec la sortie enregistrée",
-    "refused": "Accès refusé",
+    "read": "lecture",
+    "list": "liste",
+    "create": "création",
+    "update": "modification",
+    "sign": "signature",
+    "hand_over": "remise au patient",
+    "correct": "correction",
+    "download": "téléchargement",
+    "preview": "aperçu",
+    "reconcile": "rapprochement",
+    "refused": "accès refusé",
+    "export": "export",
+    "submit": "soumission à un senior",
+    "return": "renvoi à l'interne",
+    "resend": "renvoi d'un envoi",
 }
 
 

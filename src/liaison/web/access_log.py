@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from liaison.cells import safe_row
+from liaison.letters.audit import ACTION_LABELS
 from liaison.letters.models import AuditEvent, Patient, Stay
 from liaison.letters.permissions import ROLE_LABELS, PermissionDeniedFr, Role, User, check_access_log, role_of
 
@@ -39,23 +40,7 @@ PAGE_SIZE = 100
 MAX_EXPORT_ROWS = 100_000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
-ACTIONS = {
-    "read": "lecture",
-    "list": "liste",
-    "create": "création",
-    "update": "modification",
-    "sign": "signature",
-    "hand_over": "remise au patient",
-    "correct": "correction",
-    "download": "téléchargement",
-    "preview": "aperçu",
-    "reconcile": "rapprochement",
-    "refused": "accès refusé",
-    "export": "export",
-    "submit": "soumission à un senior",
-    "return": "renvoi à l'interne",
-    "resend": "renvoi d'un envoi",
-}
+ACTIONS = ACTION_LABELS  # kept beside the traces they name (letters/audit.py)
 OBJECTS = {"letter": "lettre", "stay": "séjour", "patient": "patient", "access_log": "accès aux dossiers"}
 
 
