@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from liaison.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
+from liaison.ingest.apply import clear_caches
 from liaison.letters.models import PARIS
 
 
@@ -156,6 +157,12 @@ def complete_content_updates() -> dict:
         ],
         follow_up=[FollowUpItem(kind=FollowUpKind.RDV_PRIS, description="Consultation de cardiologie")],
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_ingest_caches():
+    """The listener keeps reference data 30 s per process; each test builds its own hospital."""
+    clear_caches()
 
 
 @pytest.fixture(autouse=True)

@@ -276,6 +276,7 @@ def test_keyboard_only(ward, server_url, page):
         page.locator("fieldset.row", has_text="Médicament 1").get_by_role("button", name="Monter")
     ).to_be_focused()
     # a panel link followed with Enter puts the caret in the field to fix
+    page.wait_for_load_state("networkidle")  # the panel's refresh after typing replaces its links
     link = page.locator("#qls-panel").get_by_role("link", name="Suivi médical pendant le séjour")
     link.focus()
     page.keyboard.press("Enter")
