@@ -95,7 +95,8 @@ def test_demo_has_every_state_and_quality():
     checks = Counter(x.discharge_check for x in current if x.stay.visit_number.startswith("2649000"))
     assert checks == {"prevue": 1, "coherente": 1, "a_corriger": 1}
     drafts = Letter.objects.filter(stay__visit_number__startswith="2649000", status=Letter.Status.DRAFT)
-    assert [x.parsed().planned_discharge.confirmed for x in drafts] == [False]
+    # LEMAIRE's planned discharge awaits dr.martin's confirmation; ROUSSEL's intern confirmed it
+    assert [x.parsed().planned_discharge.confirmed for x in drafts.order_by("pk")] == [False, True]
     # An intern's letter submitted to dr.martin, « à valider » (issue 20).
     from liaison.letters.models import LetterReview
 

@@ -188,21 +188,21 @@ def seed_demo(tmp_path: Path, sandboxes: Path | None = None) -> None:
                     discharge_at=leave, admission_at=min(stay.admission_at, leave - dt.timedelta(hours=2))
                 )
                 Letter.objects.filter(stay=stay, handed_over_at__isnull=False).update(handed_over_at=leave)
-    # an intern's letter submitted to the seniors, another returned with a comment
+    # the demo's intern submitted a letter to the senior (« à valider »); another comes back returned
     from liaison.letters.models import LetterReview
 
     intern = User.objects.get(username=ACCOUNTS["interne"])
     senior = User.objects.get(username=ACCOUNTS["medecin"])
+    assert LetterReview.objects.filter(submitted_by=intern, outcome=LetterReview.Outcome.PENDING).exists()
     units = intern.profile.units.all() & senior.profile.units.all()
-    drafts = Letter.objects.filter(
-        stay__unit__in=units, status=Letter.Status.DRAFT, reviews__isnull=True
-    ).order_by("pk")[:2]
+    draft = (
+        Letter.objects.filter(stay__unit__in=units, status=Letter.Status.DRAFT, reviews__isnull=True)
+        .order_by("pk")
+        .first()
+    )
     now = timezone.now()
     LetterReview.objects.create(
-        letter=drafts[0], submitted_by=intern, submitted_at=now, note="Conciliation faite avec la pharmacie"
-    )
-    LetterReview.objects.create(
-        letter=drafts[1],
+        letter=draft,
         submitted_by=intern,
         submitted_at=now - dt.timedelta(hours=2),
         outcome=LetterReview.Outcome.RETURNED,

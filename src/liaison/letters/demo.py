@@ -34,7 +34,7 @@ from liaison.letters.content import (
     Presence,
 )
 from liaison.letters.demo_discharge_day import PATIENTS as DISCHARGE_DAY
-from liaison.letters.demo_discharge_day import discharge_day, intern_submission
+from liaison.letters.demo_discharge_day import discharge_day
 from liaison.letters.demo_history import Past
 from liaison.letters.lifecycle import content_sha256
 from liaison.letters.medicine_search import search as search_medicines
@@ -800,7 +800,6 @@ def generate(
         AuditEvent.objects.bulk_create(events)
         Unit.objects.filter(establishment=est).update(usual_exit_mode="domicile")
         day = _discharge_day(est, units["CARDIO"], fake, ids, now, today)
-        intern_submission(units["CARDIO"], Practitioner.objects.get(user__username="dr.martin"))
     history = None
     if sandboxes is not None:
         history = demo_history.send(sandboxes, past)

@@ -6,10 +6,9 @@ real lifecycle (`letters.lifecycle`) and the real reconciliation (`letters.recon
 1. planned this afternoon (the GAM's A16), letter drafted, planned discharge not yet confirmed;
 2. planned later today, letter signed on the confirmed planned discharge, before any A03;
 3. signed and handed over before the A03, which then agreed: « conforme à la sortie enregistrée »;
-4. signed on « domicile », handed over; the A03 recorded a mutation: « lettre à corriger ».
-
-And one letter of the unit completed by its intern and submitted to the senior (« à valider »,
-`intern_submission`), through the real hand-off (`letters.review`).
+4. signed on « domicile », handed over; the A03 recorded a mutation: « lettre à corriger »;
+5. planned later today, letter completed by the unit's intern and submitted to the senior
+   (« à valider »), through the real hand-off (`letters.review`).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from django.contrib.auth.models import User
 
 from liaison.letters import lifecycle, review
 from liaison.letters.content import FollowUpItem, FollowUpKind
-from liaison.letters.models import Letter, LetterReview, Patient, Practitioner, Stay, Unit
+from liaison.letters.models import Patient, Practitioner, Stay, Unit
 from liaison.letters.permissions import Role
 from liaison.letters.reconcile import reconcile
 from liaison.quality.synthetic import complete_letter
@@ -32,6 +31,7 @@ PATIENTS = [
     ("FAURE", "Bernard", "M", "domicile", None, "signed"),
     ("GIRAUD", "Simone", "F", "domicile", ("domicile", "Domicile"), "consistent"),
     ("PERRIN", "Marcel", "M", "domicile", ("autre_es", "Médecine, chirurgie, obstétrique"), "to_correct"),
+    ("ROUSSEL", "Henri", "M", "domicile", None, "intern"),
 ]
 
 
@@ -73,8 +73,9 @@ def discharge_day(
     now: dt.datetime,
     visit_prefix: str,
 ) -> list[Stay]:
-    """Create the four stays of the discharge day (`make_patient(family, given, sex, n)`)."""
+    """Create the stays of the discharge day (`make_patient(family, given, sex, n)`)."""
     user = physician.user
+    intern = User.objects.filter(groups__name=Role.INTERNE.value, profile__units=unit).order_by("pk").first()
     later = min(now + dt.timedelta(hours=2), now.replace(hour=23, minute=45))
     out = []
     for n, (family, given, sex, planned_mode, recorded, step) in enumerate(PATIENTS):
@@ -94,13 +95,18 @@ def discharge_day(
             entry_mode="urgence",
             responsible_physician=physician,
         )
-        letter = lifecycle.open_letter(stay, user)
+        author = intern if step == "intern" and intern is not None else user
+        letter = lifecycle.open_letter(stay, author)
         content = letter.parsed()
         planned = content.planned_discharge.model_copy(update={"confirmed": step != "draft"})
         clinical = _clinical() if step != "draft" else {"reason": "Décompensation cardiaque globale"}
         content = content.model_copy(update={**clinical, "planned_discharge": planned})
-        letter = lifecycle.save_draft(letter.pk, content, letter.revision, user, why="démonstration")
-        if step != "draft":
+        letter = lifecycle.save_draft(letter.pk, content, letter.revision, author, why="démonstration")
+        if step == "intern":
+            if author is intern:
+                note = "Conciliation faite avec la pharmacie."
+                review.submit(letter.pk, intern, to=physician.pk, note=note)
+        elif step != "draft":
             signed_at = max(stay.admission_at, min(now, planned_at) - dt.timedelta(hours=1, minutes=30))
             letter = lifecycle.sign(letter.pk, user, at=signed_at)
         if recorded is not None:
@@ -113,25 +119,3 @@ def discharge_day(
         out.append(stay)
     return out
 
-
-def intern_submission(unit: Unit, senior: Practitioner) -> LetterReview | None:
-    """The unit's intern completes one of its drafts and submits it to `senior` (« à valider »)."""
-    intern = User.objects.filter(groups__name=Role.INTERNE.value, profile__units=unit).order_by("pk").first()
-    if intern is None:
-        return None
-    drafts = Letter.objects.filter(stay__unit=unit, stay__cancelled=False, status=Letter.Status.DRAFT)
-    for letter in drafts.order_by("pk")[:10]:
-        content = letter.parsed()
-        update = _clinical()
-        if content.planned_discharge is not None and not content.discharge_recorded:
-            update["planned_discharge"] = content.planned_discharge.model_copy(update={"confirmed": True})
-        try:
-            letter = lifecycle.save_draft(
-                letter.pk, content.model_copy(update=update), letter.revision, intern, why="démonstration"
-            )
-            return review.submit(
-                letter.pk, intern, to=senior.pk, note="Conciliation faite avec la pharmacie."
-            )
-        except lifecycle.LifecycleError:
-            continue
-    return None
