@@ -275,10 +275,18 @@ def test_keyboard_only(ward, server_url, page):
     expect(
         page.locator("fieldset.row", has_text="Médicament 1").get_by_role("button", name="Monter")
     ).to_be_focused()
-    # a panel link followed with Enter puts the caret in the field to fix
-    page.wait_for_load_state("networkidle")  # the panel's refresh after typing replaces its links
+    # a panel link keeps the focus when the panel refreshes under it (htmx restores it by id),
+    # and followed with Enter puts the caret in the field to fix
     link = page.locator("#qls-panel").get_by_role("link", name="Suivi médical pendant le séjour")
     link.focus()
+    focused = page.evaluate("document.activeElement.dataset.before = 'refresh'; document.activeElement.id")
+    assert focused
+    with page.expect_response(lambda r: r.url.endswith("/controle/")):
+        page.evaluate("htmx.trigger('#letter-form', 'liaison-rows')")
+    # the link now focused is the refreshed panel's (no mark), not the one it replaced
+    page.wait_for_function(
+        "id => document.activeElement.id === id && !document.activeElement.dataset.before", arg=focused
+    )
     page.keyboard.press("Enter")
     expect(page.locator("#f-medical_summary")).to_be_focused()
     # radios answered with the keyboard
