@@ -11,6 +11,8 @@
   due again now, with a fresh retry window.
 - A delivery left in `sending` by a worker that died is due again after `stale_claim()`; the
   channel must then recognise what the peer already has (fixed Message-ID / uniqueId).
+- Every time compared across processes is the database's (`liaison.dbclock`): workers on hosts
+  whose clocks disagree still agree on which claim is stale and which delivery is due.
 - `renew(delivery)` refreshes the claim just before each send, and says when it was lost: a
   worker slowed by its peer may hold a batch longer than the stale limit, and another worker
   then takes the rest of it; the first must not send those again.
@@ -26,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from liaison import dbclock
 from liaison.delivery.models import Delivery, DeliveryEvent
 from liaison.delivery.routing import plan
 from liaison.letters.content import LetterContent
@@ -55,7 +58,7 @@ class SendResult:
 
 def queue(letter: Letter, content: LetterContent) -> list[Delivery]:
     """Create the deliveries of a signed version (call inside the signature's transaction)."""
-    now = timezone.now()
+    now = dbclock.now()
     rows = [
         Delivery(
             letter=letter,
@@ -99,8 +102,9 @@ def retry_schedule() -> list[dt.timedelta]:
 
 
 def claim(worker: str, limit: int = 10, channels: list[str] | None = None) -> list[Delivery]:
-    """Take up to `limit` due deliveries for this worker."""
-    now = timezone.now()
+    """Take up to `limit` due deliveries for this worker. Times are the database's: workers on
+    other hosts judge a claim stale by the same clock that wrote it."""
+    now = dbclock.now()
     due = Q(state__in=[Delivery.State.PENDING, Delivery.State.FAILED], next_attempt_at__lte=now) | Q(
         state=Delivery.State.SENDING, claimed_at__lt=now - stale_claim()
     )
@@ -121,7 +125,7 @@ def claim(worker: str, limit: int = 10, channels: list[str] | None = None) -> li
 def renew(delivery: Delivery) -> bool:
     """Renew this worker's claim on `delivery` right before its send; False when the claim was
     lost (it went stale and another worker took the delivery): then it must not be sent."""
-    now = timezone.now()
+    now = dbclock.now()
     kept = Delivery.objects.filter(
         pk=delivery.pk,
         state=Delivery.State.SENDING,
@@ -134,7 +138,7 @@ def renew(delivery: Delivery) -> bool:
 
 
 def settle(delivery: Delivery, result: SendResult) -> Delivery:
-    now = timezone.now()
+    now = dbclock.now()
     if result.ok:
         delivery.state, delivery.sent_at, delivery.last_error = Delivery.State.SENT, now, ""
         delivery.failing_since = None
@@ -177,7 +181,7 @@ def requeue(delivery_id: int, by: str) -> Delivery | None:
         if delivery is None:
             return None
         before = delivery.attempts
-        delivery.state, delivery.next_attempt_at = Delivery.State.PENDING, timezone.now()
+        delivery.state, delivery.next_attempt_at = Delivery.State.PENDING, dbclock.now()
         delivery.attempts, delivery.failing_since, delivery.claimed_by = 0, None, ""
         delivery.save(update_fields=["state", "next_attempt_at", "attempts", "failing_since", "claimed_by"])
         DeliveryEvent.objects.create(

@@ -18,6 +18,7 @@ import time
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from liaison import dbclock
 from liaison.health.models import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,8 @@ class Beater:
         """Record that this process is alive (throttled; `force` writes now)."""
         if not force and time.monotonic() - self._last < interval():
             return
-        now = timezone.now()
         try:
+            now = dbclock.now()  # the health page ages it by the same clock, whatever the host
             created = Heartbeat.objects.update_or_create(
                 process=self.process,
                 instance=self.instance,

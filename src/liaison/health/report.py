@@ -20,6 +20,7 @@ from django.db import DatabaseError, connection
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from liaison import dbclock
 from liaison.delivery import outbox
 from liaison.delivery.models import Delivery
 from liaison.health.models import Heartbeat
@@ -78,6 +79,7 @@ def build() -> Report:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         latency = round((time.perf_counter() - started) * 1000, 1)
+        now = dbclock.now()  # heartbeats and deliveries were dated by the database's clock
     except DatabaseError as exc:
         connection.close()
         return Report(
