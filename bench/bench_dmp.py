@@ -127,16 +127,26 @@ def _free_port() -> int:
 
 
 def _env(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIAISON_MSS")}
-    env.update(DATABASE_URL=f"{PG}/{DB_NAME}", LIAISON_DMP_URL=url, PYTHONPATH=str(ROOT / "src"))
+    """The environment of a sandbox or worker: the benchmark's database (as `fresh_django_database`
+    set it), the DMP at `url`, no MSSanté; the demo seal (no LIAISON_DMP_CERT), which the sandbox
+    trusts through `--trust` its authority."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIAISON_MSS", "LIAISON_DMP_"))}
+    env.update(
+        DATABASE_URL=os.environ.get("DATABASE_URL", f"{PG}/{DB_NAME}"),
+        LIAISON_DMP_URL=url,
+        PYTHONPATH=str(ROOT / "src"),
+    )
     return env
 
 
 def _start_sandbox(port: int, store: Path, processes: int = 1) -> subprocess.Popen:
+    from liaison.delivery import vihf
+
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "liaison.cli", "dmp-sandbox", "--port", str(port)),
             *("--store", str(store), "--workers", str(processes)),
+            *("--trust", str(vihf.demo_authority())),
         ],
         env=_env(""),
         stdout=subprocess.DEVNULL,
