@@ -242,3 +242,31 @@ def test_accented_mssante_address_is_refused_with_the_fix(hospital, monkeypatch)
     d = Delivery.objects.get(recipient_role="medecin_traitant")
     result = SmtpSender(config_from_env())(d)
     assert not result.ok and not result.retry and "accentués" in result.detail
+
+
+@pytest.mark.parametrize(
+    "kind, state",
+    [("delivered", Delivery.State.DELIVERED), ("read", Delivery.State.READ), ("failed", "given_up")],
+)
+def test_an_acknowledgement_read_before_the_worker_records_its_send_is_kept(
+    hospital, monkeypatch, kind, state
+):
+    """`liaison read-acks` (another process, maybe another host) reads the DSN, MDN or bounce of a
+    mail before the worker that sent it has written « envoyé »: the acknowledgement stays."""
+    from liaison.delivery import acks
+
+    def sent_and_acknowledged_at_once(delivery):
+        ack = acks.Ack(delivery.message_id, kind, delivery.recipient_address, f"accusé {kind}")
+        assert acks.apply_ack(ack)  # committed by the acknowledgement reader meanwhile
+        return outbox.SendResult(True, "Message accepté par le serveur MSSanté.")
+
+    monkeypatch.setattr(worker, "_SENDERS", {"mssante": sent_and_acknowledged_at_once})
+    _signed(hospital)
+    worker.run_once("w1")
+    mails = Delivery.objects.filter(channel="mssante")
+    assert mails.count() == 2
+    assert set(mails.values_list("state", flat=True)) == {state}
+    assert all(d.sent_at is not None for d in mails)
+    Delivery.objects.update(next_attempt_at=timezone.now() - dt.timedelta(days=1))
+    # not sent again: only the DMP delivery (no DMP configured in this test) is due once more
+    assert {d.channel for d in outbox.claim("w2", 10)} == {"dmp"}

@@ -7,6 +7,7 @@
   next attempt after an exponential back-off capped at `BACKOFF_MAX` (1 h), or given up once it
   has been failing for `RETRY_WINDOW` (72 h: a peer's outage over a long weekend is waited out),
   or at once when the peer's answer says a retry cannot help.
+  An acknowledgement the reader wrote first (a quick DSN, MDN or bounce) is kept.
 - `requeue(delivery, user)` is the administrator's « renvoyer »: a given-up or failing delivery
   due again now, with a fresh retry window.
 - A delivery left in `sending` by a worker that died is due again after `stale_claim()`; the
@@ -138,6 +139,22 @@ def renew(delivery: Delivery) -> bool:
 
 
 def settle(delivery: Delivery, result: SendResult) -> Delivery:
+    """Record the outcome of a send. An acknowledgement read meanwhile by `liaison read-acks`
+    (a DSN or a bounce can come back before the worker writes its result) is kept: the delivery
+    does not go back to « sent », nor is it retried."""
+    with transaction.atomic():
+        current = Delivery.objects.select_for_update().values_list("state", flat=True).get(pk=delivery.pk)
+        if current in (Delivery.State.DELIVERED, Delivery.State.READ, Delivery.State.GIVEN_UP):
+            delivery.state = current
+            if result.ok:
+                delivery.sent_at, delivery.last_error, delivery.failing_since = dbclock.now(), "", None
+                delivery.save(update_fields=["sent_at", "last_error", "failing_since"])
+            DeliveryEvent.objects.create(delivery=delivery, state=current, detail=result.detail)
+            return delivery
+        return _settle(delivery, result)
+
+
+def _settle(delivery: Delivery, result: SendResult) -> Delivery:
     now = dbclock.now()
     if result.ok:
         delivery.state, delivery.sent_at, delivery.last_error = Delivery.State.SENT, now, ""
