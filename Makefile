@@ -40,6 +40,7 @@ check-deploy: install
 
 test: install system-deps lint check-deploy
 	npm ci --prefix tests/web/axe --no-audit --no-fund --silent
+	npm ci --prefix tests/oidc --no-audit --no-fund --silent
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest
 
 bench: install

@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         argv[1] = argv[1].replace("-", "_")
     if len(argv) > 1 and argv[1] == "demo":
         os.environ.setdefault("LIAISON_DEBUG", "1")  # the demo only: error pages with details
+        os.environ.setdefault("LIAISON_CLINICIAN_PASSWORDS", "1")  # demo users log in by password
     argv[0] = "liaison"
     from django.core.management import ManagementUtility, get_commands
 

@@ -23,6 +23,7 @@ from liaison.letters import audit, lifecycle, review
 from liaison.letters.models import Letter
 from liaison.letters.permissions import PermissionDeniedFr, check_view, stays_visible_to
 from liaison.letters.reconcile import stay_consistency
+from liaison.web import authentication
 
 api = NinjaAPI(title="Liaison", version="1", auth=SessionAuth(), urls_namespace="api")
 api.add_router("/quality", quality_router)
@@ -224,6 +225,9 @@ def save_letter(request: HttpRequest, letter_id: int, payload: DraftIn):  # type
 )
 def sign_letter(request: HttpRequest, letter_id: int):  # type: ignore[no-untyped-def]
     _visible_letter(request, letter_id)
+    if not authentication.recent_enough(request):  # the same rule as the sign page
+        detail = authentication.too_old_message() + " (page de signature de la lettre)"
+        return api.create_response(request, {"detail": detail}, status=403)
     return _letter_out(lifecycle.sign(letter_id, request.user))
 
 

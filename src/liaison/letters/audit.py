@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "submit": "soumission à un senior",
     "return": "renvoi à l'interne",
     "resend": "renvoi d'un envoi",
+    "login_refused": "connexion refusée",
 }
 
 

@@ -7,3 +7,6 @@ class WebConfig(AppConfig):
     name = "liaison.web"
     label = "web"
     verbose_name = "Interface web"
+
+    def ready(self) -> None:
+        from liaison.web import authentication  # noqa: F401  (stamps every login's session)

@@ -238,3 +238,30 @@ MIDDLEWARE = [
 # the metrics (neither holds patient data; /metriques/ is loopback- or token-only).
 SECURE_REDIRECT_EXEMPT = [r"^sante/$", r"^metriques/$"]
 # --- end of the health block ---------------------------------------------------------------------
+
+# --- Pro Santé Connect (liaison.web.psc) and the recent authentication a signature asks for ------
+# Clinicians log in with Pro Santé Connect (OpenID Connect, e-CPS / CPS) when the client is
+# configured; the login page shows no PSC button otherwise. Matching is by RPPS (README « Sécurité »).
+PSC = {
+    "CLIENT_ID": os.environ.get("LIAISON_PSC_CLIENT_ID", "").strip(),
+    "CLIENT_SECRET": os.environ.get("LIAISON_PSC_CLIENT_SECRET", "").strip(),
+    "DISCOVERY_URL": os.environ.get("LIAISON_PSC_DISCOVERY_URL", "").strip(),
+    "SCOPE": os.environ.get("LIAISON_PSC_SCOPE", "").strip() or "openid scope_all",
+    "ACR_VALUES": os.environ.get("LIAISON_PSC_ACR_VALUES", "").strip() or "eidas1",
+    "TIMEOUT": _bounded_int("LIAISON_PSC_TIMEOUT", 10, 1, 120),
+    # seconds of clock difference tolerated on the ID token's dates (exp, iat)
+    "LEEWAY": _bounded_int("LIAISON_PSC_LEEWAY_SECONDS", 60, 0, 600),
+}
+# Roles that must log in with PSC outside the demo (besides any account tied to a practitioner with
+# an RPPS). Secretaries, quality, DPO and campaign accounts without an RPPS keep a local password:
+# PSC authenticates the professionals of the RPPS (README « Sécurité », our reading).
+PSC_ROLES = [
+    r.strip()
+    for r in (os.environ.get("LIAISON_PSC_ROLES") or "medecin,interne,sage_femme,infirmier").split(",")
+    if r.strip()
+]
+# A clinician's local password: accepted in the demo and the tests, refused in production.
+CLINICIAN_PASSWORDS = _flag("LIAISON_CLINICIAN_PASSWORDS", not PRODUCTION)
+# A signature asks for an authentication of less than this many minutes (PSC again, or the password).
+SIGN_MAX_AUTH_AGE_MINUTES = _bounded_int("LIAISON_SIGN_MAX_AUTH_AGE_MINUTES", 15, 1, 720)
+# --- end of the PSC block ------------------------------------------------------------------------

@@ -6,12 +6,15 @@ from django.urls import include, path
 
 from liaison.api.urls import api
 from liaison.health import views as health
-from liaison.web import access_log, drafting, failures, mailboxes, review, views
+from liaison.web import access_log, authentication, drafting, failures, mailboxes, psc, review, views
 
 urlpatterns = [
     path("", views.stays, name="stays"),
     path("sejours/", views.all_stays, name="all_stays"),
-    path("connexion/", auth_views.LoginView.as_view(), name="login"),
+    path("connexion/", authentication.Login.as_view(), name="login"),
+    path("connexion/psc/", psc.psc_login, name="psc_login"),
+    path("connexion/psc/retour/", psc.psc_callback, name="psc_callback"),
+    path("reauthentification/", authentication.reauthenticate, name="reauthenticate"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("sejours/<int:stay_id>/lettre/", views.open_stay_letter, name="open_letter"),
     path("sejours/<int:stay_id>/check-list/", views.checklist_save, name="checklist_save"),

@@ -71,7 +71,7 @@ from liaison.letters.permissions import (
 from liaison.letters.prefill import practitioner_snapshot
 from liaison.letters.reconcile import stay_consistency
 from liaison.letters.rendering import document_meta
-from liaison.web import deliveries, drafting, review
+from liaison.web import authentication, deliveries, drafting, review
 from liaison.web.checklist import ANSWER_LABELS, load_checklist
 from liaison.web.letter_form import DESTINATION_CHOICES, changed_sections, field_label, parse_form
 from liaison.web.live import build_panel
@@ -499,6 +499,10 @@ def _act(request: HttpRequest, letter_id: int, action, success: str, back: str |
 def letter_sign(request: HttpRequest, letter_id: int) -> HttpResponse:
     """GET: the PDF preview and what still blocks; POST: sign (physician only)."""
     if request.method == "POST":
+        if not authentication.recent_enough(request):  # nothing signed: authenticate again first
+            _get_letter(request, letter_id)
+            messages.error(request, authentication.too_old_message())
+            return redirect("letter_sign", letter_id=letter_id)
         return _act(request, letter_id, lambda lt: lifecycle.sign(lt.pk, request.user), "Lettre signée.")
     letter = _get_letter(request, letter_id)
     if letter.status != Letter.Status.DRAFT:
@@ -519,6 +523,8 @@ def letter_sign(request: HttpRequest, letter_id: int) -> HttpResponse:
         "review": letter_review.pending(letter),
         "can_sign": _allowed(check_sign, request.user, letter.stay),
         "sign_refusal": "",
+        "signer": authentication.signer(request),
+        "psc_enabled": authentication.psc_configured(),
     }
     if not ctx["can_sign"]:
         try:
