@@ -26,7 +26,13 @@ bottleneck is. The machine's reference is measured in the same run: one PostgreS
 one durable INSERT (`bench_mllp._machine_reference`), and the in-process time to build and seal
 one ITI-41 request (the worker's own work, without the network).
 
+With `--web`, the same database is also served by `liaison serve` (gunicorn) with 1 then 2
+worker processes, and 8 client threads read `/sante/?format=json` (a page that reads the
+database: counts of the outbox, heartbeats, last messages) for `--web-seconds`: requests/s and
+the ratio of 2 processes to 1, interleaved in each run. The client shares the same cores.
+
     .venv/bin/python bench/bench_scale.py [--letters 200] [--runs 3] [--workers 1,2,4] [--sandboxes 2]
+                                          [--web [--web-seconds 5]]
 """
 
 from __future__ import annotations
@@ -253,6 +259,86 @@ def _build_ms(samples: int = 20) -> float:
     return statistics.median(times) * 1000
 
 
+def _serve(processes: int, static: str) -> tuple[object, str]:
+    """`liaison serve` (gunicorn) on a free loopback port with `processes` web workers."""
+    import subprocess
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "LIAISON_SECRET_KEY": "banc-d-essai-" + "x" * 50,
+        "LIAISON_ALLOWED_HOSTS": "127.0.0.1",
+        "LIAISON_WEB_WORKERS": str(processes),
+        "LIAISON_STATIC_ROOT": static,
+        "LIAISON_SSL_REDIRECT": "0",
+    }
+    env.pop("LIAISON_DEBUG", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "liaison.cli", "serve", "--addr", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/sante/?format=json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            for _ in range(processes * 4):  # every gunicorn worker has answered once
+                urllib.request.urlopen(url, timeout=5).read()
+            return proc, url
+        except OSError:
+            time.sleep(0.2)
+    _stop([proc])
+    raise SystemExit("liaison serve n'a pas démarré")
+
+
+def _load(url: str, seconds: float, threads: int = 8) -> float:
+    """Requests/s answered 200 by `url` under `threads` concurrent clients for `seconds`."""
+    import threading
+
+    done = [0] * threads
+    stop = time.monotonic() + seconds
+
+    def client(i: int) -> None:
+        while time.monotonic() < stop:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                r.read()
+                if r.status == 200:
+                    done[i] += 1
+
+    pool = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+    t = time.perf_counter()
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    return sum(done) / (time.perf_counter() - t)
+
+
+def _web(runs: int, seconds: float) -> None:
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    with tempfile.TemporaryDirectory(prefix="bench-scale-static-") as static:
+        for run in range(runs):
+            line = []
+            for processes in (1, 2):
+                proc, url = _serve(processes, static)
+                try:
+                    rate = _load(url, seconds)
+                finally:
+                    _stop([proc])
+                rates[processes].append(rate)
+                line.append(f"{processes} processus {rate:.0f} req/s")
+            print(f"    passe {run + 1} : " + ", ".join(line))
+    ratios = [b / a for a, b in zip(rates[1], rates[2], strict=True)]
+    one, two = statistics.median(rates[1]), statistics.median(rates[2])
+    print(
+        f"Web, /sante/ (lit la base), 8 clients : 1 processus gunicorn {one:.0f} req/s, "
+        f"2 processus {two:.0f} req/s (×{statistics.median(ratios):.2f}, "
+        "médianes ; le client partage les mêmes cœurs)"
+    )
+
+
 def _ms(seconds: float, letters: int) -> str:
     return f"{seconds / letters * 1000:.1f} ms"
 
@@ -264,6 +350,8 @@ def main() -> None:
     parser.add_argument("--letters", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", default="1,2,4", help="nombres de workers, séparés par des virgules")
+    parser.add_argument("--web", action="store_true", help="mesurer aussi 1 et 2 processus web")
+    parser.add_argument("--web-seconds", type=float, default=5.0)
     parser.add_argument(
         "--sandboxes", type=int, default=2, help="processus du bac à sable DMP (un par cœur : son GIL)"
     )
@@ -334,6 +422,9 @@ def main() -> None:
         f"Sans le bac à sable (le vrai DMP est ailleurs) : un cœur de worker ≈ {1000 / w_ms:.0f} envois/s, "
         f"un cœur de PostgreSQL ≈ {1000 / max(p_ms, 0.01):.0f} envois/s."
     )
+    if args.web:
+        print("Web (liaison serve, gunicorn) :")
+        _web(args.runs, args.web_seconds)
 
 
 if __name__ == "__main__":
