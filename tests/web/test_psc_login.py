@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import socket
 import time
 
 import pytest
@@ -273,3 +274,36 @@ def test_the_api_refuses_to_sign_on_an_old_authentication(hospital, signable):
     assert Letter.objects.get(pk=signable.pk).status == Letter.Status.DRAFT
     client.force_login(hospital["users"]["medecin"])  # a fresh login
     assert client.post(f"/api/letters/{signable.pk}/sign").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",  # nothing
+        "code=abc",  # no state
+        "state=" + "x" * 5000 + "&code=abc",  # a huge state
+        "state=%00%FF&code=%C3%28",  # control and broken UTF-8 bytes
+    ],
+)
+def test_a_malformed_callback_is_refused_in_french(hospital, psc, query):
+    client = Client()
+    start_login(client)  # a login attempt under way in this browser
+    body = refusal(client.get(f"/connexion/psc/retour/?{query}"))
+    assert "ne correspond à aucune connexion en cours" in body and not logged_in(client)
+
+
+def test_a_login_cancelled_at_psc_is_refused_with_the_provider_s_reason(hospital, psc):
+    client = Client()
+    state = start_login(client).split("state=")[1].split("&")[0]
+    body = refusal(client.get(f"/connexion/psc/retour/?error=access_denied&state={state}"))
+    assert "Pro Santé Connect a refusé la connexion (access_denied)" in body and not logged_in(client)
+    assert last_refusal().details["reason"] == "psc_erreur"
+
+
+def test_psc_unreachable_is_said_in_french(hospital, settings):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.PSC = psc_provider.settings_for(f"http://127.0.0.1:{port}")
+    body = refusal(Client().get("/connexion/psc/"))
+    assert "Pro Santé Connect ne répond pas : réessayez plus tard." in body
