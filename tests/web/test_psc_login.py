@@ -307,3 +307,16 @@ def test_psc_unreachable_is_said_in_french(hospital, settings):
     settings.PSC = psc_provider.settings_for(f"http://127.0.0.1:{port}")
     body = refusal(Client().get("/connexion/psc/"))
     assert "Pro Santé Connect ne répond pas : réessayez plus tard." in body
+
+
+def test_serve_warns_when_no_health_professional_could_log_in(settings, issuer):
+    from liaison.web.management.commands.serve import psc_notice
+
+    settings.CLINICIAN_PASSWORDS = False
+    settings.PSC = {**psc_provider.settings_for(issuer), "DISCOVERY_URL": ""}
+    assert "Pro Santé Connect n'est pas configuré" in (psc_notice() or "")
+    settings.PSC = psc_provider.settings_for(issuer)
+    assert psc_notice() is None
+    settings.PSC = {**settings.PSC, "CLIENT_SECRET": ""}
+    settings.CLINICIAN_PASSWORDS = True  # the demo
+    assert psc_notice() is None

@@ -46,6 +46,19 @@ def refusal(addr: str) -> str | None:
     return None
 
 
+def psc_notice() -> str | None:
+    """A warning (not a refusal) when nobody of the health professionals could log in."""
+    from liaison.web.authentication import psc_configured
+
+    if psc_configured() or settings.CLINICIAN_PASSWORDS:
+        return None
+    return (
+        "Attention : Pro Santé Connect n'est pas configuré (LIAISON_PSC_CLIENT_ID, "
+        "LIAISON_PSC_CLIENT_SECRET, LIAISON_PSC_DISCOVERY_URL) : les professionnels de santé ne "
+        "pourront pas se connecter, seuls les administrateurs et les comptes sans RPPS le pourront."
+    )
+
+
 def gunicorn_argv(addr: str) -> list[str]:
     workers = os.environ.get("LIAISON_WEB_WORKERS", "").strip() or str(min(2 * (os.cpu_count() or 1) + 1, 9))
     return [
@@ -80,6 +93,9 @@ class Command(BaseCommand):
             self.stderr.write(f"Démarrage refusé : {reason}")
             sys.exit(1)
         call_command("check", deploy=True, fail_level="ERROR")
+        notice = psc_notice()
+        if notice:
+            self.stderr.write(notice)
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write(f"Liaison (production) écoute sur http://{opts['addr']}/ (gunicorn)")
         self.stdout.flush()
