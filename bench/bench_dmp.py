@@ -49,8 +49,8 @@ def _seed(n: int):  # type: ignore[no-untyped-def]
     from django.contrib.auth.models import Group, User
     from tests.conftest import paris, valid_finess, valid_nir, valid_rpps
 
-    from liaison.identifiers import OID_INS_NIR_TEST
-    from liaison.letters.content import IdentityStatus
+    from liaison.core.content import IdentityStatus
+    from liaison.core.identifiers import OID_INS_NIR_TEST
     from liaison.letters.models import (
         Establishment,
         Patient,

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from liaison.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
+from liaison.core.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
 from liaison.ingest.apply import clear_caches
 from liaison.letters.models import PARIS
 
@@ -35,7 +35,7 @@ def hospital(db):
     """One establishment, two units, a user per role, a patient with a qualified test INS, a stay."""
     from django.contrib.auth.models import Group, User
 
-    from liaison.letters.content import IdentityStatus
+    from liaison.core.content import IdentityStatus
     from liaison.letters.models import (
         Correspondent,
         Establishment,
@@ -130,7 +130,7 @@ def hospital(db):
 
 def complete_content_updates() -> dict:
     """The clinician's part of a letter that holds every element of R.1112-1-2."""
-    from liaison.letters.content import (
+    from liaison.core.content import (
         FollowUpItem,
         FollowUpKind,
         MedicationLine,

@@ -14,7 +14,7 @@ import pytest
 from liaison.campaign import services
 from liaison.campaign.models import Establishment, ImportBatch, Result
 from liaison.campaign.reader import ImportRefused, department_of, parse
-from liaison.identifiers import validate_finess
+from liaison.core.identifiers import validate_finess
 from tests.campaign.conftest import ROWS
 
 

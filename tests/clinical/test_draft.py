@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from liaison.clinical import codes, draft
+from liaison.core.content import LetterContent
 from liaison.letters import medicines
-from liaison.letters.content import LetterContent
 
 AT = dt.datetime(2026, 11, 12, 9, 0, tzinfo=dt.UTC)
 PHARMA = {"message": "RDE^O11", "at": AT, "author": "Dr Paul PRESCRIPTEUR"}

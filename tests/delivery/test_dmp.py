@@ -19,13 +19,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from liaison.core.content import Confidentiality, Recipient, RecipientRole
 from liaison.delivery import dmp, outbox, vihf, worker
 from liaison.delivery import xds_metadata as xds
 from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
 from liaison.delivery.dmp_sandbox.server import SandboxServer
 from liaison.delivery.models import Delivery
 from liaison.letters import lifecycle
-from liaison.letters.content import Confidentiality, Recipient, RecipientRole
 from liaison.letters.models import LetterDocument, Stay
 from tests.conftest import complete_content_updates
 

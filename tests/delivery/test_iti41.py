@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 from lxml import etree
 
+from liaison.core.content import IdentityStatus, LetterContent
 from liaison.delivery import iti41, vihf
 from liaison.delivery import xds_metadata as xds
 from liaison.delivery.dmp_sandbox import checks
-from liaison.letters.content import IdentityStatus, LetterContent
 from liaison.paths import ldl_ses_dir
 
 CDA = (ldl_ses_dir() / "ExemplesCDA" / "LDL-SES_2022.01.xml").read_bytes()

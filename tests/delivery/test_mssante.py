@@ -199,8 +199,8 @@ def test_crash_before_data_is_not_in_doubt(hospital, sandbox, monkeypatch):
 
 
 def test_a_medecin_traitant_named_by_the_physician_is_mailed(hospital, sandbox, monkeypatch):
-    from liaison.identifiers import idnat_ps
-    from liaison.letters.content import Recipient, RecipientRole
+    from liaison.core.content import Recipient, RecipientRole
+    from liaison.core.identifiers import idnat_ps
     from tests.conftest import valid_rpps
 
     _, root, port = sandbox

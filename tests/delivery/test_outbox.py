@@ -10,11 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from liaison.delivery import outbox, worker
-from liaison.delivery.models import Delivery
-from liaison.delivery.routing import DeliveryChannel, RoutingError, delivery_plan, plan
-from liaison.letters import lifecycle
-from liaison.letters.content import (
+from liaison.core.content import (
     Channel,
     Confidentiality,
     IdentityStatus,
@@ -22,6 +18,10 @@ from liaison.letters.content import (
     Recipient,
     RecipientRole,
 )
+from liaison.delivery import outbox, worker
+from liaison.delivery.models import Delivery
+from liaison.delivery.routing import DeliveryChannel, RoutingError, delivery_plan, plan
+from liaison.letters import lifecycle
 from tests.conftest import complete_content_updates
 
 pytestmark = pytest.mark.django_db

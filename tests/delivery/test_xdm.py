@@ -12,6 +12,7 @@ from io import BytesIO
 import pytest
 from lxml import etree
 
+from liaison.core.content import Confidentiality, LetterContent
 from liaison.delivery import acks, mail_sandbox, xdm
 from liaison.delivery.xds_metadata import (
     DE_CONFIDENTIALITY,
@@ -22,7 +23,6 @@ from liaison.delivery.xds_metadata import (
     submit_objects_request,
 )
 from liaison.documents.cda import build_cda
-from liaison.letters.content import Confidentiality, LetterContent
 from liaison.paths import ihe_xds_dir
 from tests.documents.sample_letters import complete, meta
 

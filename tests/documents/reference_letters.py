@@ -12,8 +12,8 @@ import datetime as dt
 import random
 from collections.abc import Callable
 
+from liaison.core.content import ExitMode, IdentityStatus, LetterContent, PlannedDischarge
 from liaison.documents.cda import CdaBuildError, DocumentId, DocumentMeta, build_cda
-from liaison.letters.content import ExitMode, IdentityStatus, LetterContent, PlannedDischarge
 from liaison.quality.synthetic import complete_letter, random_letter
 from tests.conftest import complete_content_updates
 from tests.documents import sample_letters as letters

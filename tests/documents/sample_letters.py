@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from liaison.documents.cda import DocumentId, DocumentMeta
-from liaison.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
-from liaison.letters.content import (
+from liaison.core.content import (
     Channel,
     EntryMode,
     EstablishmentInfo,
@@ -28,6 +26,8 @@ from liaison.letters.content import (
     Sector,
     Sex,
 )
+from liaison.core.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
+from liaison.documents.cda import DocumentId, DocumentMeta
 
 PARIS = ZoneInfo("Europe/Paris")
 NIR13 = "2790351215189"

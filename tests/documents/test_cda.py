@@ -7,9 +7,7 @@ import datetime as dt
 import pytest
 from lxml import etree
 
-from liaison.documents.cda import FACILITY_TYPE, FACILITY_TYPE_CODES, CdaBuildError, DocumentId, build_cda
-from liaison.documents.validation import LdlSesValidator, errors
-from liaison.letters.content import (
+from liaison.core.content import (
     ExitMode,
     IdentityStatus,
     ImplantedDevice,
@@ -18,6 +16,8 @@ from liaison.letters.content import (
     Presence,
     Sector,
 )
+from liaison.documents.cda import FACILITY_TYPE, FACILITY_TYPE_CODES, CdaBuildError, DocumentId, build_cda
+from liaison.documents.validation import LdlSesValidator, errors
 from tests.documents import sample_letters as letters
 
 NS = {"h": "urn:hl7-org:v3"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from liaison.identifiers import OID_FINESS, OID_INS_NIR_TEST, OID_RPPS
+from liaison.core.identifiers import OID_FINESS, OID_INS_NIR_TEST, OID_RPPS
 from liaison.ingest.mllp import MLLPClient
 from tests.conftest import valid_finess, valid_nir, valid_rpps
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from liaison.identifiers import OID_INS_NIR_TEST
+from liaison.core.identifiers import OID_INS_NIR_TEST
 from liaison.ingest import hl7v2
 from liaison.ingest.hl7v2 import HL7Error
 from tests.conftest import valid_nir

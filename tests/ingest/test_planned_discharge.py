@@ -12,11 +12,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from liaison.core.content import PlannedDischarge
 from liaison.ingest import hl7v2
 from liaison.ingest.apply import process
 from liaison.ingest.models import InboundMessage
 from liaison.letters import lifecycle
-from liaison.letters.content import PlannedDischarge
 from liaison.letters.models import PARIS, AuditEvent, DischargeCheck, Letter, Stay
 from tests.conftest import complete_content_updates
 from tests.ingest.messages import MEDECIN_RPPS, adt

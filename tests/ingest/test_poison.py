@@ -11,7 +11,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from liaison.controls import ONE_LINE
+from liaison.core.controls import ONE_LINE
 from liaison.ingest import apply, hl7v2
 from liaison.ingest.apply import process
 from liaison.ingest.hl7v2 import HL7Error

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from liaison.letters.content import (
+from liaison.core.content import (
     FollowUpItem,
     LetterContent,
     MedicationLine,

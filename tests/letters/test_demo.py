@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from liaison.identifiers import OID_INS_NIR_TEST, validate_ins, validate_rpps
+from liaison.core.identifiers import OID_INS_NIR_TEST, validate_ins, validate_rpps
 from liaison.letters.demo import generate
 from liaison.letters.models import Letter, Patient, Practitioner, Stay
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from liaison import identifiers as ids
+from liaison.core import identifiers as ids
 from tests.conftest import valid_finess, valid_nir, valid_rpps
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+from liaison.core.content import LetterContent, RecipientRole
 from liaison.letters import lifecycle
-from liaison.letters.content import LetterContent, RecipientRole
 from liaison.letters.models import AuditEvent, Letter
 from liaison.letters.permissions import PermissionDeniedFr
 from tests.conftest import complete_content_updates, paris

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from liaison.core.content import Channel, ProfessionalSource, Recipient, RecipientRole
 from liaison.delivery.models import Delivery
 from liaison.indicators.qls import DEFAULT_GRIDS
 from liaison.ingest.apply import clear_caches, process
 from liaison.letters import lifecycle, medecin_traitant
-from liaison.letters.content import Channel, ProfessionalSource, Recipient, RecipientRole
 from liaison.letters.models import AuditEvent, Correspondent, Letter, Stay
 from liaison.quality.evaluate import evaluate
 from liaison.quality.grid import load_grid

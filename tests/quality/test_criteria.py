@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from liaison.letters.content import (
+from liaison.core.content import (
     ExitMode,
     FollowUpItem,
     FollowUpKind,

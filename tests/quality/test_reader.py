@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from liaison.core.content import EntryMode, ExitMode, MedicationStatus
 from liaison.documents.reader import NS, CdaReadError, audit_cda_files, read_cda
-from liaison.letters.content import EntryMode, ExitMode, MedicationStatus
 from liaison.paths import ldl_ses_dir
 from liaison.quality.evaluate import evaluate
 from liaison.quality.grid import load_grid

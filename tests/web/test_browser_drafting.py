@@ -26,7 +26,7 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
 from liaison.clinical import feeds
-from liaison.identifiers import OID_INS_NIR_TEST
+from liaison.core.identifiers import OID_INS_NIR_TEST
 from liaison.ingest.apply import clear_caches, process
 from liaison.letters import lifecycle
 from liaison.letters.models import Letter, Patient, Stay

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from liaison.delivery.routing import masking_errors
-from liaison.letters.content import (
+from liaison.core.content import (
     Channel,
     Confidentiality,
     LetterContent,
@@ -14,6 +13,7 @@ from liaison.letters.content import (
     Recipient,
     RecipientRole,
 )
+from liaison.delivery.routing import masking_errors
 from liaison.web.checklist import load_checklist
 from liaison.web.letter_form import field_id, parse_form
 from tests.conftest import valid_rpps

@@ -10,8 +10,8 @@ import html
 import pytest
 from django.utils import timezone
 
+from liaison.core.content import ExitMode
 from liaison.letters import lifecycle
-from liaison.letters.content import ExitMode
 from liaison.letters.models import PARIS, DischargeCheck, Letter
 from liaison.letters.reconcile import reconcile
 from tests.web.test_views import HTMX, complete_form, complete_updates

@@ -6,7 +6,7 @@ import datetime as dt
 
 from ninja import Schema
 
-from liaison.letters.content import LetterContent
+from liaison.core.content import LetterContent
 
 
 class ErrorOut(Schema):

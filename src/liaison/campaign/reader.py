@@ -24,7 +24,7 @@ from liaison.campaign.spreadsheet_limits import (
     check_row_count,
     check_zipped_spreadsheet,
 )
-from liaison.identifiers import IdentifierError, validate_finess
+from liaison.core.identifiers import IdentifierError, validate_finess
 from liaison.paths import opendata_dir
 
 

@@ -31,7 +31,7 @@ from liaison.campaign.models import (
     Target,
 )
 from liaison.campaign.reader import ImportRefused, LineError, parse
-from liaison.identifiers import IdentifierError, validate_finess
+from liaison.core.identifiers import IdentifierError, validate_finess
 from liaison.paths import opendata_dir
 
 DEFAULTS_FILE = Path(__file__).with_name("scoring_defaults.yaml")

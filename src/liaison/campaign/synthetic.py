@@ -14,7 +14,7 @@ import io
 import random
 from dataclasses import dataclass
 
-from liaison.identifiers import luhn_key
+from liaison.core.identifiers import luhn_key
 from liaison.quality.stats import classify, wilson
 
 REGIONS = {

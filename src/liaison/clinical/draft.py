@@ -28,7 +28,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
-from liaison.letters.content import (
+from liaison.core.content import (
     ItemSource,
     LetterContent,
     MedicationLine,

@@ -13,8 +13,8 @@ from django.db import transaction
 
 from liaison.clinical import draft
 from liaison.clinical.models import Allergy, Diagnosis, LabResult, Prescription, Procedure, SourcedFact
+from liaison.core.content import LetterContent
 from liaison.letters import audit
-from liaison.letters.content import LetterContent
 from liaison.letters.models import Letter, Stay
 from liaison.letters.permissions import User
 

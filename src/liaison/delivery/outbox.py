@@ -30,9 +30,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from liaison import dbclock
+from liaison.core.content import LetterContent
 from liaison.delivery.models import Delivery, DeliveryEvent
 from liaison.delivery.routing import plan
-from liaison.letters.content import LetterContent
 from liaison.letters.models import Letter
 
 BACKOFF_BASE = dt.timedelta(seconds=30)

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 
-from liaison.identifiers import IdentifierError, patient_mssante_address, validate_mssante
-from liaison.letters.content import (
+from liaison.core.content import (
     RECIPIENT_ROLE_LABELS,
     Channel,
     IdentityStatus,
@@ -23,6 +22,7 @@ from liaison.letters.content import (
     ProfessionalSource,
     RecipientRole,
 )
+from liaison.core.identifiers import IdentifierError, patient_mssante_address, validate_mssante
 
 
 class DeliveryChannel(StrEnum):

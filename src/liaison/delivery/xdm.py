@@ -22,9 +22,9 @@ from email.utils import format_datetime
 
 from lxml import etree
 
+from liaison.core.content import IdentityStatus, LetterContent
 from liaison.delivery.xds_metadata import TYPE_CODE, DocumentIds, submit_objects_request, to_bytes
 from liaison.documents.xmlsafe import parse_xml
-from liaison.letters.content import IdentityStatus, LetterContent
 
 XDM_NAME = "IHE_XDM.ZIP"
 CDA_NAME = "DOC0001.XML"

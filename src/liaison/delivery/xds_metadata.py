@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from liaison.core.content import IdentityStatus, LetterContent
+from liaison.core.identifiers import INS_OIDS, OID_FINESS, OID_RPPS
 from liaison.documents.xmlsafe import XmlInputError, parse_xml
-from liaison.identifiers import INS_OIDS, OID_FINESS, OID_RPPS
-from liaison.letters.content import IdentityStatus, LetterContent
 
 LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"

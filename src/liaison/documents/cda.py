@@ -19,15 +19,7 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from liaison.identifiers import (
-    INS_OIDS,
-    OID_FINESS,
-    OID_RPPS,
-    idnat_ps,
-    idnat_struct,
-    patient_mssante_address,
-)
-from liaison.letters.content import (
+from liaison.core.content import (
     ENTRY_MODE_CODES,
     ENTRY_MODE_LABELS,
     EXIT_MODE_CODES,
@@ -42,6 +34,14 @@ from liaison.letters.content import (
     Professional,
     RecipientRole,
     Sex,
+)
+from liaison.core.identifiers import (
+    INS_OIDS,
+    OID_FINESS,
+    OID_RPPS,
+    idnat_ps,
+    idnat_struct,
+    patient_mssante_address,
 )
 
 PARIS = ZoneInfo("Europe/Paris")

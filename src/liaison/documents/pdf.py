@@ -26,8 +26,7 @@ from zoneinfo import ZoneInfo
 
 import typst
 
-from liaison.documents.cda import NO_PROCEDURES_TEXT, DocumentMeta
-from liaison.letters.content import (
+from liaison.core.content import (
     ENTRY_MODE_LABELS,
     EXIT_MODE_LABELS,
     FOLLOW_UP_LABELS,
@@ -38,6 +37,7 @@ from liaison.letters.content import (
     Presence,
     Professional,
 )
+from liaison.documents.cda import NO_PROCEDURES_TEXT, DocumentMeta
 
 TEMPLATE = Path(__file__).with_name("letter.typ")
 PDF_STANDARDS = ["a-3b"]  # typst 0.14+: "a-3b" allows attachments (PDF/A-2 forbids them)

@@ -22,8 +22,7 @@ from typing import Any
 
 from lxml import etree
 
-from liaison.documents.xmlsafe import XmlInputError, parse_xml, read_xml_file
-from liaison.letters.content import (
+from liaison.core.content import (
     ENTRY_MODE_CODES,
     EXIT_MODE_CODES,
     EntryMode,
@@ -45,6 +44,7 @@ from liaison.letters.content import (
     Sector,
     Sex,
 )
+from liaison.documents.xmlsafe import XmlInputError, parse_xml, read_xml_file
 from liaison.quality.evaluate import evaluate
 from liaison.quality.grid import load_grid
 from liaison.quality.rules import PARIS, says_none

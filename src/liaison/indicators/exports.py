@@ -20,10 +20,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from liaison.cells import safe_row, safe_rows
+from liaison.core.content import RECIPIENT_ROLE_LABELS
 from liaison.delivery.models import Delivery
 from liaison.indicators import compute
 from liaison.indicators import definitions as d
-from liaison.letters.content import RECIPIENT_ROLE_LABELS
 from liaison.letters.models import PARIS, Establishment, Practitioner, Stay, Unit
 
 PSEUDONYM_SALT = "liaison.indicators.pseudonym"

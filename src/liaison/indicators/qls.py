@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import Prefetch
 
+from liaison.core.content import LetterContent, LetterFacts, RecipientRole, Sector
 from liaison.delivery.models import Delivery
-from liaison.letters.content import LetterContent, LetterFacts, RecipientRole, Sector
 from liaison.letters.models import Establishment, Letter, Stay, paris_days
 from liaison.quality.audit import Audit, AuditRecord, Override, run_audit
 from liaison.quality.grid import Grid, load_grid

@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 import hl7
 
-from liaison.controls import ONE_LINE, describe
-from liaison.identifiers import INS_OIDS, IdentifierError, validate_finess, validate_ins, validate_rpps
+from liaison.core.controls import ONE_LINE, describe
+from liaison.core.identifiers import INS_OIDS, IdentifierError, validate_finess, validate_ins, validate_rpps
 
 if TYPE_CHECKING:
     from liaison.ingest.clinical import ClinicalFacts

@@ -20,11 +20,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from faker import Faker
 
-from liaison.delivery.models import Delivery, DeliveryEvent
-from liaison.delivery.routing import DeliveryChannel, plan
-from liaison.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
-from liaison.letters import demo_history
-from liaison.letters.content import (
+from liaison.core.content import (
     FollowUpItem,
     FollowUpKind,
     MedicationLine,
@@ -33,6 +29,10 @@ from liaison.letters.content import (
     PendingResult,
     Presence,
 )
+from liaison.core.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
+from liaison.delivery.models import Delivery, DeliveryEvent
+from liaison.delivery.routing import DeliveryChannel, plan
+from liaison.letters import demo_history
 from liaison.letters.demo_discharge_day import PATIENTS as DISCHARGE_DAY
 from liaison.letters.demo_discharge_day import discharge_day
 from liaison.letters.demo_history import Past

@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 from django.contrib.auth.models import User
 
+from liaison.core.content import FollowUpItem, FollowUpKind
 from liaison.letters import lifecycle, review
-from liaison.letters.content import FollowUpItem, FollowUpKind
 from liaison.letters.models import Patient, Practitioner, Stay, Unit
 from liaison.letters.permissions import Role
 from liaison.letters.reconcile import reconcile

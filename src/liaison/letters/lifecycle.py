@@ -23,11 +23,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from liaison import rowsql
+from liaison.core.content import LetterContent, Problem, Professional
+from liaison.core.identifiers import IdentifierError, validate_rpps
 from liaison.delivery import outbox
 from liaison.delivery.routing import RoutingError, delivery_plan
-from liaison.identifiers import IdentifierError, validate_rpps
 from liaison.letters import audit, rendering
-from liaison.letters.content import LetterContent, Problem, Professional
 from liaison.letters.models import (
     PARIS,
     AuditEvent,

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from liaison.letters.content import (
+from liaison.core.content import (
     Channel,
     LetterContent,
     Professional,

@@ -15,8 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from liaison import identifiers
-from liaison.letters.content import (
+from liaison.core import identifiers
+from liaison.core.content import (
     ENTRY_MODE_LABELS,
     EXIT_MODE_LABELS,
     IDENTITY_STATUS_LABELS,

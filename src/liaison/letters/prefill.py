@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from liaison.identifiers import patient_mssante_address
-from liaison.letters import medecin_traitant
-from liaison.letters.content import (
+from liaison.core.content import (
     Channel,
     EntryMode,
     EstablishmentInfo,
@@ -19,6 +17,8 @@ from liaison.letters.content import (
     RecipientRole,
     Sector,
 )
+from liaison.core.identifiers import patient_mssante_address
+from liaison.letters import medecin_traitant
 from liaison.letters.models import Correspondent, Patient, Practitioner, Stay
 
 

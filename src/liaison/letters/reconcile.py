@@ -17,8 +17,8 @@ from collections.abc import Callable
 from django.utils import timezone
 
 from liaison import rowsql
+from liaison.core.content import EXIT_MODE_LABELS, ExitMode, LetterContent
 from liaison.letters import audit
-from liaison.letters.content import EXIT_MODE_LABELS, ExitMode, LetterContent
 from liaison.letters.models import PARIS, AuditEvent, DischargeCheck, Letter, Stay
 
 CANCELLED_DISCHARGE = "La sortie enregistrée a été annulée par le GAM (A13) après la signature."

@@ -7,10 +7,10 @@ import datetime as dt
 import hashlib
 import threading
 
+from liaison.core.content import LetterContent, Professional
 from liaison.documents.cda import CdaBuildError, DocumentId, DocumentMeta, build_cda
 from liaison.documents.pdf import render_pdf
 from liaison.documents.validation import Finding, LdlSesValidator, errors
-from liaison.letters.content import LetterContent, Professional
 from liaison.letters.models import Letter, LetterDocument
 
 _lock = threading.Lock()

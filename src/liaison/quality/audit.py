@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from liaison.letters.content import LetterContent, LetterFacts
+from liaison.core.content import LetterContent, LetterFacts
 from liaison.quality.evaluate import Evaluation, ItemResult, evaluate, summarise
 from liaison.quality.grid import STATUS_LABELS_FR, Grid
 from liaison.quality.rules import Result

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from liaison.letters.content import LetterContent, LetterFacts
+from liaison.core.content import LetterContent, LetterFacts
 from liaison.quality.grid import Grid, Item
 from liaison.quality.rules import LetterView, Outcome, Result
 

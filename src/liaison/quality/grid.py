@@ -21,7 +21,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from liaison.letters.content import ExitMode, Sector
+from liaison.core.content import ExitMode, Sector
 from liaison.quality.rules import LetterView, Outcome, bind_rule
 
 GRIDS_DIR = Path(__file__).parent / "grids"

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, ValidationError, create_model
 
-from liaison.letters.content import (
+from liaison.core.content import (
     PROFESSION_LABELS,
     ExitMode,
     LetterContent,

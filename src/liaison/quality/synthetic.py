@@ -11,7 +11,7 @@ import datetime as dt
 import random
 from functools import cache
 
-from liaison.letters.content import (
+from liaison.core.content import (
     EntryMode,
     EstablishmentInfo,
     ExitMode,

@@ -10,8 +10,8 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from liaison.clinical import draft, record
+from liaison.core.content import MEDICATION_STATUS_LABELS, PREFILL_SECTIONS, LetterContent
 from liaison.letters import lifecycle
-from liaison.letters.content import MEDICATION_STATUS_LABELS, PREFILL_SECTIONS, LetterContent
 from liaison.letters.models import Letter
 from liaison.letters.permissions import PermissionDeniedFr, check_edit
 from liaison.web.letter_form import parse_form

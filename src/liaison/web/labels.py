@@ -1,6 +1,6 @@
 """Every enumeration a user may see, by name, with its French labels (issue 19).
 
-The labels live next to their enumerations (`letters.content`'s `*_LABELS`, the models'
+The labels live next to their enumerations (`core.content`'s `*_LABELS`, the models'
 `TextChoices`, `quality`'s dicts and grids); this registry only names them, for the `label`
 template filter (`{{ stay.entry_mode|label:"entry_mode" }}`) and for the test that scans every page
 and PDF for a stored value shown raw (`tests/web/test_labels.py`).
@@ -12,9 +12,7 @@ from collections.abc import Mapping
 from functools import cache
 
 from liaison.campaign.models import ActionItem, Meeting
-from liaison.delivery.models import Delivery
-from liaison.letters.audit import ACTION_LABELS
-from liaison.letters.content import (
+from liaison.core.content import (
     CHANNEL_LABELS,
     ENTRY_MODE_LABELS,
     EXIT_MODE_LABELS,
@@ -25,6 +23,8 @@ from liaison.letters.content import (
     RECIPIENT_ROLE_LABELS,
     SECTOR_LABELS,
 )
+from liaison.delivery.models import Delivery
+from liaison.letters.audit import ACTION_LABELS
 from liaison.letters.models import HANDED_OVER_TO_LABELS, Correspondent, DischargeCheck, Letter, Profession
 from liaison.letters.permissions import ROLE_LABELS
 from liaison.quality.grid import STATUS_LABELS_FR as SOURCE_STATUS_LABELS

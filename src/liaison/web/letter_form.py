@@ -17,10 +17,7 @@ from functools import cache
 
 from pydantic import ValidationError
 
-from liaison.identifiers import IdentifierError, validate_mssante, validate_rpps
-from liaison.ingest.hl7v2 import PMSI_DESTINATION
-from liaison.letters import medecin_traitant, medicine_search
-from liaison.letters.content import (
+from liaison.core.content import (
     PRESENCE_LABELS,
     Channel,
     Confidentiality,
@@ -37,6 +34,9 @@ from liaison.letters.content import (
     Recipient,
     RecipientRole,
 )
+from liaison.core.identifiers import IdentifierError, validate_mssante, validate_rpps
+from liaison.ingest.hl7v2 import PMSI_DESTINATION
+from liaison.letters import medecin_traitant, medicine_search
 from liaison.letters.lifecycle import PLANNED_LABELS, FieldError, check_planned_discharge
 from liaison.letters.medicine_search import Product
 from liaison.letters.models import PARIS

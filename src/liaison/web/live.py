@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from liaison.clinical.draft import section_states
+from liaison.core.content import PREFILL_SECTIONS, LetterContent, LetterFacts, Sector
 from liaison.delivery.routing import delivery_plan
 from liaison.indicators.qls import DEFAULT_GRIDS, letter_facts
-from liaison.letters.content import PREFILL_SECTIONS, LetterContent, LetterFacts, Sector
 from liaison.letters.lifecycle import signature_blockers
 from liaison.letters.models import Letter, Practitioner, Stay
 from liaison.letters.prefill import practitioner_snapshot

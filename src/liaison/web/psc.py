@@ -40,7 +40,7 @@ from joserfc.errors import (
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
-from liaison import identifiers
+from liaison.core import identifiers
 from liaison.letters.models import Practitioner
 from liaison.letters.permissions import role_of
 from liaison.web.authentication import PSC, auth_info, psc_configured, safe_next, stamp, trace_refusal

@@ -23,12 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from liaison.delivery.routing import delivery_plan, masking_errors, masking_notes, why_no_dmp
-from liaison.documents.cda import CdaBuildError, build_cda
-from liaison.documents.pdf import render_pdf
-from liaison.letters import audit, lifecycle, medecin_traitant, medicine_search
-from liaison.letters import review as letter_review
-from liaison.letters.content import (
+from liaison.core.content import (
     CHANNEL_LABELS,
     ENTRY_MODE_LABELS,
     EXIT_MODE_LABELS,
@@ -42,6 +37,11 @@ from liaison.letters.content import (
     LetterContent,
     Professional,
 )
+from liaison.delivery.routing import delivery_plan, masking_errors, masking_notes, why_no_dmp
+from liaison.documents.cda import CdaBuildError, build_cda
+from liaison.documents.pdf import render_pdf
+from liaison.letters import audit, lifecycle, medecin_traitant, medicine_search
+from liaison.letters import review as letter_review
 from liaison.letters.models import (
     PARIS,
     AuditEvent,

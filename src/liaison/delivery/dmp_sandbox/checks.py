@@ -20,11 +20,11 @@ from functools import cache
 
 from lxml import etree
 
+from liaison.core.identifiers import INS_OIDS, OID_FINESS, OID_RPPS, IdentifierError, validate_ins
 from liaison.delivery import xds_metadata as x
 from liaison.delivery.iti41 import NS, RegistryError
 from liaison.documents.validation import value_set
 from liaison.documents.xmlsafe import XmlInputError, parse_xml
-from liaison.identifiers import INS_OIDS, OID_FINESS, OID_RPPS, IdentifierError, validate_ins
 from liaison.paths import ihe_xds_dir, ldl_ses_dir
 
 MISSING = "XDSMissingDocumentMetadata"

@@ -45,7 +45,7 @@ from faker import Faker
 
 from liaison.clinical.synthetic import stay_messages
 from liaison.cliutil import port, write_bytes
-from liaison.identifiers import OID_INS_NIR_TEST, OID_RPPS, nir_key
+from liaison.core.identifiers import OID_INS_NIR_TEST, OID_RPPS, nir_key
 from liaison.ingest import hl7v2
 from liaison.ingest.mllp import MLLPClient
 from liaison.ingest.models import InboundMessage

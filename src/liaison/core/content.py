@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from liaison.controls import control_error
+from liaison.core.controls import control_error
 
 SCHEMA_VERSION = 1
 
