@@ -30,6 +30,8 @@ system-deps:
 
 lint: install
 	$(BIN)/ruff check
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # The settings a production has (README « Mise en production »): Django's deployment checks clean.
 PROD_ENV := LIAISON_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))') \

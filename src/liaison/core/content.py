@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from liaison.core.controls import control_error
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 
 class _Model(BaseModel):
@@ -415,8 +415,8 @@ class SectionPrefill(_Model):
 
     _multiline = frozenset({"written", "update"})  # a section's text, e.g. a list of procedures
     sources: list[ItemSource] = Field(default_factory=list)
-    written: str | dict | list | None = None
-    update: str | dict | list | None = None
+    written: str | dict[Any, Any] | list[Any] | None = None
+    update: str | dict[Any, Any] | list[Any] | None = None
     update_sources: list[ItemSource] = Field(default_factory=list)
     verified: bool = False
 

@@ -95,15 +95,17 @@ def apply_overrides(
             raise ValueError(f"Correction du critère « {cid} » sans motif : le motif est obligatoire.")
     items = []
     for r in evaluation.items:
-        o = overrides.get(r.id)
-        if o is None:
+        override = overrides.get(r.id)
+        if override is None:
             items.append(r)
-        elif o.result is Result.NOT_MET:
+        elif override.result is Result.NOT_MET:
             items.append(
-                ItemResult(r.id, o.result, f"Correction de l'auditeur : {o.reason}", r.field, r.gate)
+                ItemResult(
+                    r.id, override.result, f"Correction de l'auditeur : {override.reason}", r.field, r.gate
+                )
             )
         else:
-            items.append(ItemResult(r.id, o.result, gate=r.gate))
+            items.append(ItemResult(r.id, override.result, gate=r.gate))
     return ReviewedEvaluation(stay_id, evaluation, summarise(grid, items), dict(overrides))
 
 

@@ -96,7 +96,7 @@ def write_audit_xlsx(audit: Audit, path: str | Path | BinaryIO) -> str | Path | 
     path = Path(path) if isinstance(path, str) else path
     data = audit.as_dict()
     wb = Workbook()
-    ws = wb.active
+    ws = wb.worksheets[0]  # the one sheet a new workbook has (`active` is typed Optional)
     ws.title = "Grille d'audit"
     header, rows = audit_table(audit)
     ws.append(header)
