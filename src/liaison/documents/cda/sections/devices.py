@@ -1,0 +1,46 @@
+"""Section « Dispositifs médicaux » (46264-8): the implanted devices."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from liaison.documents.cda.codes import DEVICE_TEMPLATES, XSI_TYPE
+from liaison.documents.cda.writer import Section, SectionSpec, Writer
+from liaison.documents.cda.xml import el, fr_date, hl7_date, narrative
+
+SPEC = SectionSpec(
+    ("2.16.840.1.11383.10.20.1.7", "1.3.6.1.4.1.19376.1.5.3.1.1.5.3.5", "1.2.250.1.213.1.1.2.1"),
+    "46264-8",
+    "Dispositifs médicaux",
+)
+
+
+def write(w: Writer, body: etree._Element) -> None:
+    c = w.c
+    if not c.implanted_devices.present:
+        return
+    sec, text = w.section(body, SPEC, "Dispositifs médicaux")
+    tbody = w.table(text, ("Date d'implantation", "Dispositif", "Identifiant unique (IUD)", "Lot"))
+    devices = [(d.description, d.udi, d.lot, d.implanted_on) for d in c.devices] or [
+        (c.implanted_devices.details, "", "", None)
+    ]
+    for i, (description, udi, lot, on) in enumerate(devices):
+        tr = el(tbody, "tr")
+        el(tr, "td", text=fr_date(on))
+        el(el(tr, "td"), "content", {"ID": f"dm-{i + 1}"}, description)
+        el(tr, "td", text=udi)
+        el(tr, "td", text=lot)
+    if c.devices and c.implanted_devices.details.strip():
+        narrative(el(text, "paragraph"), c.implanted_devices.details)
+    for i, (_, udi, _lot, on) in enumerate(devices):
+        supply = w.entry(sec, "supply", {"classCode": "SPLY", "moodCode": "EVN"}, DEVICE_TEMPLATES)
+        period = el(supply, "effectiveTime", {XSI_TYPE: "IVL_TS"})
+        el(period, "low", {"value": hl7_date(on)} if on else {"nullFlavor": "UNK"})
+        role = el(el(supply, "participant", {"typeCode": "DEV"}), "participantRole", {"classCode": "MANU"})
+        el(role, "id", {"nullFlavor": "UNK"} if not udi else {"root": "1.3.160", "extension": udi})
+        device = el(role, "playingDevice", {"classCode": "DEV", "determinerCode": "INSTANCE"})
+        code = el(device, "code", {"nullFlavor": "UNK"})
+        el(el(code, "originalText"), "reference", {"value": f"#dm-{i + 1}"})
+
+
+SECTION = Section("devices", SPEC, write, key_template="1.2.250.1.213.1.1.2.1")

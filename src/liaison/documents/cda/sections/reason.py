@@ -1,0 +1,22 @@
+"""Section « Motif de l'hospitalisation » (42349-1)."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from liaison.documents.cda.writer import Section, SectionSpec, Writer
+from liaison.documents.cda.xml import el, narrative
+
+SPEC = SectionSpec(
+    ("1.3.6.1.4.1.19376.1.5.3.1.3.1", "1.2.250.1.213.1.1.2.127"),
+    "42349-1",
+    "Raison de la recommandation",
+)
+
+
+def write(w: Writer, body: etree._Element) -> None:
+    _, text = w.section(body, SPEC, "Motif de l'hospitalisation")
+    narrative(el(text, "paragraph"), w.c.reason)
+
+
+SECTION = Section("reason", SPEC, write, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.1")

@@ -1,0 +1,31 @@
+"""Section « Résultats d'examens » (30954-2): the results and information still expected."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from liaison.documents.cda.writer import Section, SectionSpec, Writer
+from liaison.documents.cda.xml import el, fr_date
+
+SPEC = SectionSpec(
+    ("1.3.6.1.4.1.19376.1.5.3.1.3.27", "1.2.250.1.213.1.1.2.150"), "30954-2", "Résultats d'examens"
+)
+
+
+def write(w: Writer, body: etree._Element) -> None:
+    c = w.c
+    if not c.pending_results and not c.no_pending_results:
+        return
+    _, text = w.section(body, SPEC, "Résultats d'examens / Autres informations attendus")
+    if not c.pending_results:
+        el(text, "paragraph", text="Aucun résultat d'examen en attente.")
+        return
+    tbody = w.table(text, ("Examen ou information attendu", "Date prévue", "Transmis par"))
+    for i, r in enumerate(c.pending_results):
+        tr = el(tbody, "tr")
+        el(el(tr, "td"), "content", {"ID": f"resultat-{i + 1}"}, r.description)
+        el(tr, "td", text=fr_date(r.expected_on))
+        el(tr, "td", text=r.followed_by)
+
+
+SECTION = Section("results", SPEC, write, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.27")

@@ -1,0 +1,177 @@
+"""Section « Synthèse médicale du séjour » (42545-4): narrative table and the section-3 entries
+(ORG-070, ORG-074, MED-142 to MED-148, MED-309)."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from liaison.core.content import (
+    ENTRY_MODE_CODES,
+    ENTRY_MODE_LABELS,
+    EXIT_MODE_CODES,
+    EXIT_MODE_LABELS,
+    LetterContent,
+)
+from liaison.documents.cda.codes import NO_PROCEDURES_TEXT, XSI_TYPE
+from liaison.documents.cda.writer import Section, SectionSpec, Writer
+from liaison.documents.cda.xml import bl, fr_date, text_lines
+
+SPEC = SectionSpec(
+    (
+        "1.3.6.1.4.1.19376.1.5.3.1.1.21.2.9",
+        "1.3.6.1.4.1.19376.1.7.3.1.1.13.7",
+        "1.2.250.1.213.1.1.2.163",
+        "1.2.250.1.213.1.1.2.163.1",
+    ),
+    "42545-4",
+    "Evènements observés",
+)
+
+
+def write(w: Writer, body: etree._Element) -> None:
+    c = w.c
+    sec, text = w.section(body, SPEC, "Synthèse médicale du séjour")
+    tbody = w.table(text, None)
+    entry_code, entry_system, entry_display = ENTRY_MODE_CODES[c.entry_mode]
+    exit_code, exit_system, exit_display = EXIT_MODE_CODES[c.exit_mode]
+    exit_label = EXIT_MODE_LABELS[c.exit_mode] + (f" ({c.destination})" if c.destination else "")
+    w.row(
+        tbody,
+        "Modalité et date d'entrée",
+        f"{fr_date(c.admission_at)}, {ENTRY_MODE_LABELS[c.entry_mode]}",
+        "modalite-entree",
+    )
+    w.row(
+        tbody,
+        "Modalité et date de sortie",
+        f"{fr_date(c.discharge_at)}, {exit_label}",
+        "modalite-sortie",
+    )
+    w.row(tbody, "Synthèse médicale", c.medical_summary, "synthese")
+    if c.procedures_and_exams.strip():
+        w.row(tbody, "Actes et examens réalisés", c.procedures_and_exams, "actes-examens")
+    elif c.no_procedures_and_exams:
+        w.row(tbody, "Actes et examens réalisés", NO_PROCEDURES_TEXT, "actes-examens")
+    ae = c.adverse_events
+    if ae.present is not None:
+        w.row(
+            tbody,
+            "Événements indésirables survenus pendant l'hospitalisation",
+            ae.details if ae.present else "Aucun",
+            "evenements-indesirables",
+        )
+    bmr = c.resistant_organisms
+    screened = bmr_screened(c)
+    w.row(
+        tbody,
+        "Recherche de micro-organismes multirésistants ou émergents (BMR/BHRe)",
+        {True: "Effectuée", False: "Non effectuée", None: "Non renseignée"}[screened],
+        "bmr-recherche",
+    )
+    w.row(
+        tbody,
+        "Micro-organismes multirésistants ou émergents identifiés",
+        bmr.details if bmr.present else "Aucun",
+        "bmr-identification",
+    )
+    w.row(
+        tbody,
+        "Transfusion de produits sanguins",
+        f"Oui : {c.transfusion.details}" if c.transfusion.present else "Non",
+        "transfusion",
+    )
+    if c.transfusion_incident.strip():
+        w.row(tbody, "Accident transfusionnel", c.transfusion_incident, "accident-transfusionnel")
+    w.row(
+        tbody,
+        "Administration de dérivés du sang",
+        f"Oui : {c.blood_derivatives.details}" if c.blood_derivatives.present else "Non",
+        "derives-sang",
+    )
+    if c.blood_derivatives_incident.strip():
+        w.row(
+            tbody,
+            "Événement indésirable suite à l'administration de dérivés du sang",
+            c.blood_derivatives_incident,
+            "derives-sang-evenement",
+        )
+    dm = c.implanted_devices
+    if dm.present is not None:
+        w.row(
+            tbody,
+            "Dispositif médical implanté",
+            "Oui (voir la section Dispositifs médicaux)" if dm.present else "Non",
+        )
+
+    end = c.discharge_at
+    w.simple_obs(
+        sec,
+        "ORG-070",
+        "modalite-entree",
+        c.admission_at,
+        {XSI_TYPE: "CE", "code": entry_code, "codeSystem": entry_system, "displayName": entry_display},
+    )
+    w.simple_obs(
+        sec,
+        "ORG-074",
+        "modalite-sortie",
+        end,
+        {XSI_TYPE: "CE", "code": exit_code, "codeSystem": exit_system, "displayName": exit_display},
+    )
+    w.simple_obs(sec, "MED-142", "synthese", end, " ".join(text_lines(c.medical_summary)))
+    if ae.present is not None:
+        w.simple_obs(
+            sec,
+            "MED-143",
+            "evenements-indesirables",
+            end,
+            " ".join(text_lines(ae.details)) if ae.present else "Aucun",
+        )
+    searched = (
+        {XSI_TYPE: "BL", "nullFlavor": "NI"}
+        if screened is None
+        else {
+            XSI_TYPE: "BL",
+            "value": bl(screened),
+        }
+    )
+    w.simple_obs(sec, "MED-309", "bmr-recherche", end, searched)
+    if bmr.present:
+        w.simple_obs(sec, "MED-144", "bmr-identification", end, " ".join(text_lines(bmr.details)))
+    w.simple_obs(sec, "MED-145", "transfusion", end, {XSI_TYPE: "BL", "value": bl(c.transfusion.present)})
+    if c.transfusion_incident.strip():
+        w.simple_obs(
+            sec, "MED-146", "accident-transfusionnel", end, " ".join(text_lines(c.transfusion_incident))
+        )
+    w.simple_obs(
+        sec, "MED-147", "derives-sang", end, {XSI_TYPE: "BL", "value": bl(c.blood_derivatives.present)}
+    )
+    if c.blood_derivatives_incident.strip():
+        w.simple_obs(
+            sec,
+            "MED-148",
+            "derives-sang-evenement",
+            end,
+            " ".join(text_lines(c.blood_derivatives_incident)),
+        )
+
+
+def bmr_screened(c: LetterContent) -> bool | None:
+    """MED-309 "Recherche de micro-organismes multi-résistants ou émergents effectuée" (BL).
+
+    `resistant_organisms_screened` when answered. Letters written before that field existed
+    leave it None: organisms identified (`resistant_organisms.present`) imply a search, so
+    True; otherwise the letter does not say, and MED-309 carries `nullFlavor="NI"` rather
+    than a "false" the physician never wrote. The entry stays (1..1, ldl-ses-cda.md §4 item
+    1): no ANS rule checks its value (E_rechercheMicroOrganismes_fr only asks for a `value`),
+    and a BL with nullFlavor NI, UNK, NASK or NAV gave 0 findings with LdlSesValidator, core
+    and full=True (StrucMin). The shape "screening_not_answered" of tests/documents/test_cda.py
+    keeps it checked. Refusing the letter instead would block every letter saved before the
+    question existed.
+    """
+    if c.resistant_organisms_screened is not None:
+        return c.resistant_organisms_screened
+    return True if c.resistant_organisms.present else None
+
+
+SECTION = Section("summary", SPEC, write, key_template="1.3.6.1.4.1.19376.1.7.3.1.1.13.7")
