@@ -7,11 +7,14 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lxml import etree
 
 from liaison.core.content import LetterContent
+
+if TYPE_CHECKING:
+    from liaison.documents.cda.reading import ReadState
 from liaison.documents.cda.codes import LOINC, SIMPLE_OBS, SUMMARY_ENTRIES, TA_ASIP, XSI_TYPE
 from liaison.documents.cda.model import DocumentMeta
 from liaison.documents.cda.xml import el, hl7_date, narrative, ts
@@ -110,10 +113,12 @@ class SectionSpec(NamedTuple):
 
 @dataclass(frozen=True)
 class Section:
-    """One LDL-SES section: its codes, its writer (which may write nothing) and the templateId the
-    reader finds it by (or, failing that, its LOINC code — never its title)."""
+    """One LDL-SES section: its codes, its writer (which may write nothing), its reader (given the
+    section element, or None when the document has none) and the templateId the reader finds it by
+    (or, failing that, its LOINC code — never its title)."""
 
     name: str
     spec: SectionSpec
     write: Callable[[Writer, etree._Element], None]
+    read: Callable[[ReadState, Any], None] | None  # sets the content's fields the section holds
     key_template: str

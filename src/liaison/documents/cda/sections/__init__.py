@@ -1,4 +1,4 @@
-"""The LDL-SES sections, one module each (codes, writer), registered in document order.
+"""The LDL-SES sections, one module each (codes, writer, reader), registered in document order.
 
 The order is the one of ldl-ses-cda.md §2; the builder writes them in this order and the reader
 finds each by its key templateId, or its LOINC code (never its title).

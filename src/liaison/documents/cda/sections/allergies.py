@@ -1,10 +1,24 @@
-"""Section « Allergies et hypersensibilités » (48765-2)."""
+"""Section « Allergies et hypersensibilités » (48765-2).
+
+Its codes, its writer (`write`) and its reader (`read`), registered in `sections.REGISTRY`."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from lxml import etree
 
+from liaison.core.content import (
+    Presence,
+)
 from liaison.documents.cda.codes import ALLERGY_LIST_TEMPLATES, ALLERGY_TEMPLATES, ALLERGY_TYPE, XSI_TYPE
+from liaison.documents.cda.reading import (
+    ReadState,
+    first,
+    node_text,
+    presence_from_text,
+)
 from liaison.documents.cda.writer import Section, SectionSpec, Writer
 from liaison.documents.cda.xml import el, narrative, ts
 
@@ -56,4 +70,12 @@ def write(w: Writer, body: etree._Element) -> None:
     el(el(value, "originalText"), "reference", {"value": "#allergies"})
 
 
-SECTION = Section("allergies", SPEC, write, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.13")
+def read(s: ReadState, section: Any | None) -> None:
+    if section is None:
+        return
+    allergy_text = node_text(first(section, "cda:text"))
+    none = re.match(r"^\s*aucun", allergy_text, re.IGNORECASE)
+    s.content.allergies = Presence(present=False) if none else presence_from_text(allergy_text)
+
+
+SECTION = Section("allergies", SPEC, write, read, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.13")

@@ -1,10 +1,28 @@
-"""Section « Dispositifs médicaux » (46264-8): the implanted devices."""
+"""Section « Dispositifs médicaux » (46264-8): the implanted devices.
+
+Its codes, its writer (`write`) and its reader (`read`), registered in `sections.REGISTRY`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
+from liaison.core.content import (
+    ImplantedDevice,
+    Presence,
+)
 from liaison.documents.cda.codes import DEVICE_TEMPLATES, XSI_TYPE
+from liaison.documents.cda.reading import (
+    ReadState,
+    attr,
+    first,
+    node_text,
+    parse_ts,
+    presence_from_text,
+    referenced_text,
+    xpath,
+)
 from liaison.documents.cda.writer import Section, SectionSpec, Writer
 from liaison.documents.cda.xml import el, fr_date, hl7_date, narrative
 
@@ -43,4 +61,29 @@ def write(w: Writer, body: etree._Element) -> None:
         el(el(code, "originalText"), "reference", {"value": f"#dm-{i + 1}"})
 
 
-SECTION = Section("devices", SPEC, write, key_template="1.2.250.1.213.1.1.2.1")
+def read(s: ReadState, section: Any | None) -> None:
+    if section is None:
+        return
+    c, doc = s.content, s.doc
+    devices = []
+    for supply in xpath(section, "cda:entry/cda:supply"):
+        device = first(supply, ".//cda:playingDevice/cda:code")
+        description = (device.get("displayName", "") if device is not None else "") or referenced_text(
+            doc, attr(device, "cda:originalText/cda:reference", "value") if device is not None else None
+        )
+        used = parse_ts(attr(supply, "cda:effectiveTime/cda:low", "value"))
+        devices.append(
+            ImplantedDevice(
+                description=description or "Dispositif médical",
+                udi=attr(supply, ".//cda:participantRole/cda:id", "extension"),
+                implanted_on=used.date() if used else None,
+            )
+        )
+    c.devices = devices
+    if devices:
+        c.implanted_devices = Presence(present=True, details="; ".join(d.description for d in devices))
+    else:
+        c.implanted_devices = presence_from_text(node_text(first(section, "cda:text")))
+
+
+SECTION = Section("devices", SPEC, write, read, key_template="1.2.250.1.213.1.1.2.1")

@@ -1,11 +1,30 @@
-"""Section « Traitements à la sortie » (10183-2)."""
+"""Section « Traitements à la sortie » (10183-2).
+
+Its codes, its writer (`write`) and its reader (`read`), registered in `sections.REGISTRY`."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from lxml import etree
 
-from liaison.documents.cda.sections.medications import medication_section
+from liaison.core.content import (
+    MedicationLine,
+)
+from liaison.documents.cda.reading import (
+    ReadState,
+    first,
+    node_text,
+    xpath,
+)
+from liaison.documents.cda.sections.medications import (
+    medication_line,
+    medication_section,
+    medications_from_table,
+)
 from liaison.documents.cda.writer import Section, SectionSpec, Writer
+from liaison.quality.rules import says_none
 
 SPEC = SectionSpec(
     ("1.3.6.1.4.1.19376.1.5.3.1.3.22", "1.2.250.1.213.1.1.2.146"),
@@ -21,4 +40,38 @@ def write(w: Writer, body: etree._Element) -> None:
     )
 
 
-SECTION = Section("discharge", SPEC, write, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.22")
+def read(s: ReadState, section: Any | None) -> None:
+    """The discharge section alone says what is taken after discharge: entries, else a narrative
+    table, else a narrative « aucun », else the narrative text as one line."""
+    if section is None:
+        return
+    c, doc = s.content, s.doc
+    s.medication_source = "empty"
+    meds: list[MedicationLine] = []
+    lines = xpath(section, "cda:entry/cda:substanceAdministration")
+    meds += [medication_line(doc, sa, stopped=False) for sa in lines]
+    narrative = node_text(first(section, "cda:text"))
+    from_table = None if lines else medications_from_table(section)
+    if lines:
+        s.medication_source = "entries"
+    elif from_table:
+        meds += from_table
+        s.medication_source = "narrative_table"
+        s.notes.append(
+            "Traitements de sortie lus dans le tableau du texte de la section, par ses colonnes "
+            "(aucune entrée structurée)."
+        )
+    elif says_none(narrative) or re.match(r"^\W*aucun", narrative, re.IGNORECASE):
+        c.no_discharge_medication = True
+        s.medication_source = "narrative_none"
+    elif narrative:
+        meds.append(MedicationLine(medicine=narrative))
+        s.medication_source = "narrative_text"
+        s.notes.append(
+            "Traitements de sortie lus dans le texte libre (ni entrée structurée ni tableau) : "
+            "posologie et durée non vérifiables séparément."
+        )
+    c.medications = meds + c.medications  # the stopped lines, read before, come after
+
+
+SECTION = Section("discharge", SPEC, write, read, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.22")

@@ -1,11 +1,30 @@
-"""Section « Plan de soins » (18776-5): the follow-up and the emergency contact."""
+"""Section « Plan de soins » (18776-5): the follow-up and the emergency contact.
+
+Its codes, its writer (`write`) and its reader (`read`), registered in `sections.REGISTRY`."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from lxml import etree
 
-from liaison.core.content import FOLLOW_UP_LABELS
+from liaison.core.content import (
+    FOLLOW_UP_LABELS,
+    FollowUpItem,
+    FollowUpKind,
+)
 from liaison.documents.cda.codes import FOLLOW_UP_TEMPLATES, TA_ASIP, XSI_TYPE
+from liaison.documents.cda.reading import (
+    ReadState,
+    attr,
+    first,
+    node_text,
+    obs_text,
+    parse_ts,
+    referenced_text,
+    xpath,
+)
 from liaison.documents.cda.writer import Section, SectionSpec, Writer
 from liaison.documents.cda.xml import el, fr_date, hl7_date
 
@@ -55,4 +74,43 @@ def write(w: Writer, body: etree._Element) -> None:
         el(obs, "value", {XSI_TYPE: "ST"}, f"{FOLLOW_UP_LABELS[f.kind]} : {f.description}")
 
 
-SECTION = Section("plan", SPEC, write, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.36")
+PHONE = re.compile(r"(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}")
+
+
+def read(s: ReadState, section: Any | None) -> None:
+    """The follow-up from the entries (encounter, procedure, observation), else the narrative."""
+    if section is None:
+        return
+    c, doc = s.content, s.doc
+    follow: list[FollowUpItem] = []
+    for entry in xpath(section, "cda:entry/*"):
+        tag = etree.QName(entry).localname
+        description = referenced_text(doc, attr(entry, "cda:text/cda:reference", "value"))
+        description = description or obs_text(doc, entry) or attr(entry, "cda:code", "displayName")
+        when = parse_ts(attr(entry, "cda:effectiveTime", "value"))
+        if tag == "encounter":
+            booked = attr(entry, "cda:priorityCode", "code") != "CS" and when is not None
+            kind = FollowUpKind.RDV_PRIS if booked else FollowUpKind.RDV_A_PRENDRE
+        elif tag == "procedure":
+            kind = FollowUpKind.RDV_A_PRENDRE
+        else:
+            kind = FollowUpKind.SURVEILLANCE
+        follow.append(
+            FollowUpItem(
+                kind=kind, description=description or "Suite prévue", date=when.date() if when else None
+            )
+        )
+    narrative = node_text(first(section, "cda:text"))
+    if not follow and narrative:
+        if re.match(r"^\s*aucun", narrative, re.IGNORECASE):
+            c.no_follow_up = True
+        else:
+            follow.append(FollowUpItem(kind=FollowUpKind.RECOMMANDATION, description=narrative))
+            s.notes.append("Suites à donner lues dans le texte libre (aucune entrée structurée).")
+    c.follow_up = follow
+    urgent = re.search(rf"urgence[^0-9+]{{0,60}}({PHONE.pattern})", narrative, re.IGNORECASE)
+    if urgent:
+        c.emergency_contact = urgent.group(1)
+
+
+SECTION = Section("plan", SPEC, write, read, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.36")

@@ -1,9 +1,18 @@
-"""Section « Motif de l'hospitalisation » (42349-1)."""
+"""Section « Motif de l'hospitalisation » (42349-1).
+
+Its codes, its writer (`write`) and its reader (`read`), registered in `sections.REGISTRY`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
+from liaison.documents.cda.reading import (
+    ReadState,
+    first,
+    node_text,
+)
 from liaison.documents.cda.writer import Section, SectionSpec, Writer
 from liaison.documents.cda.xml import el, narrative
 
@@ -19,4 +28,8 @@ def write(w: Writer, body: etree._Element) -> None:
     narrative(el(text, "paragraph"), w.c.reason)
 
 
-SECTION = Section("reason", SPEC, write, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.1")
+def read(s: ReadState, section: Any | None) -> None:
+    s.content.reason = node_text(first(section, "cda:text")) if section is not None else ""
+
+
+SECTION = Section("reason", SPEC, write, read, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.1")

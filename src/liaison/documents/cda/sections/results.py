@@ -1,11 +1,25 @@
-"""Section « Résultats d'examens » (30954-2): the results and information still expected."""
+"""Section « Résultats d'examens » (30954-2): the results and information still expected.
+
+Its codes, its writer (`write`) and its reader (`read`), registered in `sections.REGISTRY`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
+from liaison.core.content import (
+    PendingResult,
+)
+from liaison.documents.cda.reading import (
+    ReadState,
+    first,
+    node_text,
+    xpath,
+)
 from liaison.documents.cda.writer import Section, SectionSpec, Writer
 from liaison.documents.cda.xml import el, fr_date
+from liaison.quality.rules import says_none
 
 SPEC = SectionSpec(
     ("1.3.6.1.4.1.19376.1.5.3.1.3.27", "1.2.250.1.213.1.1.2.150"), "30954-2", "Résultats d'examens"
@@ -28,4 +42,20 @@ def write(w: Writer, body: etree._Element) -> None:
         el(tr, "td", text=r.followed_by)
 
 
-SECTION = Section("results", SPEC, write, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.27")
+def read(s: ReadState, section: Any | None) -> None:
+    if section is None:
+        return
+    cells = [
+        node_text(x)
+        for x in xpath(section, "cda:text//cda:td | cda:text//cda:content[not(ancestor::cda:td)]")
+    ]
+    cells = [x for x in cells if x] or (
+        [t] if (t := node_text(first(section, "cda:text/cda:paragraph"))) else []
+    )
+    if cells and all(says_none(x) or x.lower().startswith("aucun") for x in cells):
+        s.content.no_pending_results = True
+    else:
+        s.content.pending_results = [PendingResult(description=x) for x in cells]
+
+
+SECTION = Section("results", SPEC, write, read, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.27")

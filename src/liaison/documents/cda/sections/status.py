@@ -30,4 +30,4 @@ def write(w: Writer, body: etree._Element) -> None:
     )
 
 
-SECTION = Section("status", SPEC, write, key_template="1.2.250.1.213.1.1.2.35")
+SECTION = Section("status", SPEC, write, None, key_template="1.2.250.1.213.1.1.2.35")

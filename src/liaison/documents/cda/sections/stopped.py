@@ -1,10 +1,21 @@
-"""Section « Traitements administrés » (18610-6): the drugs stopped or suspended during the stay."""
+"""Section « Traitements administrés » (18610-6): the drugs stopped or suspended during the stay.
+
+Its codes, its writer (`write`) and its reader (`read`), registered in `sections.REGISTRY`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
-from liaison.documents.cda.sections.medications import medication_section
+from liaison.documents.cda.reading import (
+    ReadState,
+    xpath,
+)
+from liaison.documents.cda.sections.medications import (
+    medication_line,
+    medication_section,
+)
 from liaison.documents.cda.writer import Section, SectionSpec, Writer
 
 SPEC = SectionSpec(
@@ -20,4 +31,13 @@ def write(w: Writer, body: etree._Element) -> None:
         medication_section(w, body, SPEC, "Traitements arrêtés ou suspendus durant le séjour", lines, None)
 
 
-SECTION = Section("stopped", SPEC, write, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.21")
+def read(s: ReadState, section: Any | None) -> None:
+    """The drugs stopped during the stay; the discharge section (read next) puts its lines first."""
+    if section is not None:
+        s.content.medications = [
+            medication_line(s.doc, sa, stopped=True)
+            for sa in xpath(section, "cda:entry/cda:substanceAdministration")
+        ]
+
+
+SECTION = Section("stopped", SPEC, write, read, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.21")

@@ -1,7 +1,11 @@
 """Section « Synthèse médicale du séjour » (42545-4): narrative table and the section-3 entries
-(ORG-070, ORG-074, MED-142 to MED-148, MED-309)."""
+(ORG-070, ORG-074, MED-142 to MED-148, MED-309).
+
+Its codes, its writer (`write`) and its reader (`read`), registered in `sections.REGISTRY`."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from lxml import etree
 
@@ -11,8 +15,25 @@ from liaison.core.content import (
     EXIT_MODE_CODES,
     EXIT_MODE_LABELS,
     LetterContent,
+    Presence,
 )
 from liaison.documents.cda.codes import NO_PROCEDURES_TEXT, XSI_TYPE
+from liaison.documents.cda.reading import (
+    ENTRY_WORDS,
+    EXIT_WORDS,
+    ReadState,
+    attr,
+    coded_mode,
+    first,
+    mode_from_words,
+    node_text,
+    obs_bool,
+    obs_detail,
+    obs_text,
+    observations,
+    presence_from_text,
+    referenced_text,
+)
 from liaison.documents.cda.writer import Section, SectionSpec, Writer
 from liaison.documents.cda.xml import bl, fr_date, text_lines
 
@@ -174,4 +195,70 @@ def bmr_screened(c: LetterContent) -> bool | None:
     return True if c.resistant_organisms.present else None
 
 
-SECTION = Section("summary", SPEC, write, key_template="1.3.6.1.4.1.19376.1.7.3.1.1.13.7")
+def read(s: ReadState, section: Any | None) -> None:
+    """Modalities, summary and the « le cas échéant » items, from the entries, else the narrative."""
+    c, doc = s.content, s.doc
+    obs = observations(section)
+    c.entry_mode = coded_mode(obs.get("ORG-070"), ENTRY_MODE_CODES)
+    c.exit_mode = coded_mode(obs.get("ORG-074"), EXIT_MODE_CODES)
+    if c.entry_mode is None and (text := obs_text(doc, obs.get("ORG-070"))):
+        c.entry_mode = mode_from_words(text, ENTRY_WORDS)
+        s.notes.append("Modalité d'entrée lue dans le texte libre.")
+    exit_text = attr(obs.get("ORG-074"), "cda:value", "displayName") if "ORG-074" in obs else ""
+    exit_text = exit_text or obs_text(doc, obs.get("ORG-074"))
+    if c.exit_mode is None and exit_text:
+        c.exit_mode = mode_from_words(exit_text, EXIT_WORDS)
+        s.notes.append("Modalité de sortie lue dans le texte libre.")
+    c.destination = exit_text
+    if "MED-142" in obs:
+        c.medical_summary = obs_text(doc, obs["MED-142"])
+    elif section is not None:
+        c.medical_summary = node_text(first(section, "cda:text"))
+        if c.medical_summary:
+            s.notes.append("Synthèse médicale lue dans le texte de la section (entrée MED-142 absente).")
+    c.adverse_events = presence_from_text(obs_text(doc, obs.get("MED-143")))
+    procedures = referenced_text(doc, "#actes-examens")  # Liaison's own narrative row
+    if procedures and procedures.lower().startswith("aucun"):
+        c.no_procedures_and_exams = True
+    elif procedures:
+        c.procedures_and_exams = procedures
+    # MED-309 (search done, BL; nullFlavor = not said) and MED-144 (organisms identified, ST).
+    c.resistant_organisms_screened = obs_bool(obs.get("MED-309"))
+    organisms = obs_text(doc, obs.get("MED-144"))
+    if organisms:
+        c.resistant_organisms = presence_from_text(organisms)
+    elif "MED-309" in obs:  # the question was answered and nothing was identified
+        c.resistant_organisms = Presence(present=False)
+    for code, detail_code, name, incident, label, incident_label in (
+        (
+            "MED-145",
+            "MED-146",
+            "transfusion",
+            "transfusion_incident",
+            "Transfusion de produits sanguins",
+            "Accident transfusionnel",
+        ),
+        (
+            "MED-147",
+            "MED-148",
+            "blood_derivatives",
+            "blood_derivatives_incident",
+            "Administration de dérivés du sang",
+            "Événement indésirable suite aux dérivés du sang",
+        ),
+    ):
+        given = obs_bool(obs.get(code))
+        if given is not None:
+            setattr(
+                c, name, Presence(present=given, details=f"{label} (déclarée dans le CDA)" if given else "")
+            )
+        detail = obs_detail(doc, obs.get(detail_code))
+        setattr(c, incident, detail)
+        if detail and not given:
+            s.notes.append(
+                f"{incident_label} ({detail_code}) décrit alors que « {label.lower()} » ({code}) "
+                "n'est pas déclarée."
+            )
+
+
+SECTION = Section("summary", SPEC, write, read, key_template="1.3.6.1.4.1.19376.1.7.3.1.1.13.7")

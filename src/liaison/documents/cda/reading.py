@@ -1,0 +1,172 @@
+"""Reading helpers of the CDA (lxml, XPath in the `cda` namespace) and the state a reading
+fills section by section (`ReadState`), shared by the reader's header part and the sections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from liaison.core.content import (
+    EntryMode,
+    ExitMode,
+    LetterContent,
+    Presence,
+)
+from liaison.documents.cda.codes import LOINC
+from liaison.quality.rules import PARIS, says_none
+
+NS = {"cda": "urn:hl7-org:v3", "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
+
+
+@dataclass
+class ReadState:
+    """What a reading has found so far: each section's reader sets the content's fields it reads."""
+
+    doc: etree._Element
+    content: LetterContent
+    notes: list[str] = field(default_factory=list)  # French: where the reader fell back to narrative
+    medication_source: str = "absent"  # see `CdaReading.medication_source`
+
+
+def xpath(node: Any, path: str) -> list[Any]:
+    return node.xpath(path, namespaces=NS)
+
+
+def first(node: Any, path: str) -> Any | None:
+    found = xpath(node, path)
+    return found[0] if found else None
+
+
+def node_text(node: Any | None) -> str:
+    """Normalised text of a node and its descendants (narrative blocks included)."""
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return " ".join(node.split())
+    return " ".join(" ".join(node.itertext()).split())
+
+
+def attr(node: Any, path: str, name: str) -> str:
+    found = first(node, path)
+    return (found.get(name) or "").strip() if found is not None else ""
+
+
+def parse_ts(value: str | None) -> dt.datetime | None:
+    """HL7 TS (`aaaa[mm[jj[hh[mm[ss]]]]][±zzzz]`) → aware datetime; no offset = Europe/Paris."""
+    if not value:
+        return None
+    m = re.fullmatch(r"(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?([+-]\d{4})?", value.strip())
+    if not m:
+        return None
+    year, month, day, hour, minute, second, offset = m.groups()
+    try:
+        moment = dt.datetime(
+            int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0)
+        )
+    except ValueError:
+        return None
+    if offset:
+        sign = 1 if offset[0] == "+" else -1
+        delta = dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
+        return moment.replace(tzinfo=dt.timezone(sign * delta))
+    return moment.replace(tzinfo=PARIS)
+
+
+def referenced_text(doc: Any, ref: str | None) -> str:
+    """Text of the narrative element whose ID the entry's `text/reference` points to."""
+    if not ref:
+        return ""
+    target = first(doc, f"//*[@ID='{ref.lstrip('#')}']") if re.fullmatch(r"#?[\w.\-]+", ref) else None
+    return node_text(target)
+
+
+def observations(section: Any | None) -> dict[str, Any]:
+    if section is None:
+        return {}
+    return {attr(o, "cda:code", "code"): o for o in xpath(section, "cda:entry/cda:observation")}
+
+
+def obs_text(doc: Any, obs: Any | None) -> str:
+    if obs is None:
+        return ""
+    value = first(obs, "cda:value")
+    text = node_text(value) if value is not None else ""
+    return text or referenced_text(doc, attr(obs, "cda:text/cda:reference", "value"))
+
+
+def obs_bool(obs: Any | None) -> bool | None:
+    """A BL value; None when the entry is absent, has a nullFlavor or an unreadable value."""
+    value = attr(obs, "cda:value", "value").lower() if obs is not None else ""
+    return {"true": True, "false": False}.get(value)
+
+
+def obs_detail(doc: Any, obs: Any | None) -> str:
+    """An optional ST detail entry (MED-146, MED-148); "" when absent or saying "aucun"."""
+    text = obs_text(doc, obs)
+    return "" if not text or says_none(text) else text
+
+
+def presence_from_text(text: str) -> Presence:
+    if not text:
+        return Presence()
+    if says_none(text):
+        return Presence(present=False)
+    return Presence(present=True, details=text)
+
+
+def coded_mode(obs: Any | None, codes: dict[Any, tuple[str, str, str]]) -> Any | None:
+    """Map a coded modality back through ENTRY_MODE_CODES / EXIT_MODE_CODES (first match wins)."""
+    if obs is None:
+        return None
+    code, system = attr(obs, "cda:value", "code"), attr(obs, "cda:value", "codeSystem")
+    for mode, (c, s, _label) in codes.items():
+        if c == code and (not system or s == system):
+            return mode
+    return None
+
+
+ENTRY_WORDS = {
+    "urgence": EntryMode.URGENCE,
+    "programm": EntryMode.PROGRAMMEE,
+    "transfert": EntryMode.TRANSFERT,
+}
+EXIT_WORDS = {
+    "domicile": ExitMode.DOMICILE,
+    "had": ExitMode.HAD,
+    "ehpad": ExitMode.EHPAD,
+    "ssr": ExitMode.SMR,
+    "smr": ExitMode.SMR,
+    "décès": ExitMode.DECES,
+    "deces": ExitMode.DECES,
+    "établissement": ExitMode.AUTRE_ES,
+}
+
+
+def mode_from_words(text: str, words: dict[str, Any]) -> Any | None:
+    lowered = text.lower()
+    return next((mode for word, mode in words.items() if re.search(rf"\b{word}", lowered)), None)
+
+
+def find_sections(doc: Any, registry: Any) -> dict[str, Any]:
+    """Each registered section (at any depth) by name: the first with its key templateId, else the
+    first with its LOINC code; never by its title, which each software words its own way."""
+    found = xpath(doc, "//cda:structuredBody//cda:section")
+    out: dict[str, Any] = {}
+    for section in registry:
+        match = next((s for s in found if section.key_template in xpath(s, "cda:templateId/@root")), None)
+        if match is None:
+            match = next((s for s in found if _loinc_code(s) == section.spec.code), None)
+        if match is not None:
+            out[section.name] = match
+    return out
+
+
+def _loinc_code(section: Any) -> str:
+    code = first(section, "cda:code")
+    if code is None or code.get("codeSystem", LOINC) != LOINC:
+        return ""
+    return (code.get("code") or "").strip()
