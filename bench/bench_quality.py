@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/bench_quality.py [--letters N] [--runs R] [--seed S]
 
-Letters are built in-process from a seeded generator (liaison.quality.synthetic), outside the
+Letters are built in-process from a seeded generator (liaison.demo.synthetic.letters), outside the
 timed section. Each run grades every letter once; the median run is reported with letters per
 second. Target: under 10 s for 100,000 letters.
 """
@@ -14,9 +14,9 @@ import random
 import statistics
 import time
 
+from liaison.demo.synthetic.letters import random_letter
 from liaison.quality.evaluate import evaluate
 from liaison.quality.grid import load_grid
-from liaison.quality.synthetic import random_letter
 
 TARGET_SECONDS = 10.0
 

@@ -23,7 +23,7 @@ from django.urls import reverse
 from liaison import cli
 from liaison.campaign.models import ImportBatch
 from liaison.delivery import iti41, vihf
-from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
+from liaison.demo.sandboxes.dmp import Sandbox, StaticPatients, Store, start
 from liaison.ingest.models import InboundMessage
 from liaison.letters import lifecycle
 from liaison.paths import ldl_ses_dir

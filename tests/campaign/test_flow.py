@@ -9,10 +9,11 @@ import pypdf
 import pytest
 from django.core.management import call_command
 
-from liaison.campaign import services, synthetic
+from liaison.campaign import services
 from liaison.campaign.models import ActionItem, ActionPlan, Campaign, Establishment, Target
 from liaison.campaign.profile_pdf import render_profile_pdf
 from liaison.campaign.reader import ImportRefused
+from liaison.demo.synthetic import campaign as synthetic
 
 
 def test_targeting_below_the_national_mean_with_reasons(imported):

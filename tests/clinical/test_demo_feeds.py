@@ -8,11 +8,11 @@ import random
 import pytest
 from django.db.models import Count
 
-from liaison.clinical.demo_feeds import feed_stays
 from liaison.clinical.models import Diagnosis, LabResult, Prescription
-from liaison.clinical.synthetic import stay_messages
+from liaison.demo.clinical_feeds import feed_stays
+from liaison.demo.hospital import generate
+from liaison.demo.synthetic.clinical import stay_messages
 from liaison.ingest.apply import clear_caches
-from liaison.letters.demo import generate
 from liaison.letters.models import Stay
 
 AT = dt.datetime(2026, 11, 10, 9, tzinfo=dt.UTC)

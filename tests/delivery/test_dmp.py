@@ -22,9 +22,9 @@ from django.utils import timezone
 from liaison.core.content import Confidentiality, Recipient, RecipientRole
 from liaison.delivery import dmp, outbox, vihf, worker
 from liaison.delivery import xds_metadata as xds
-from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
-from liaison.delivery.dmp_sandbox.server import SandboxServer
 from liaison.delivery.models import Delivery
+from liaison.demo.sandboxes.dmp import Sandbox, StaticPatients, Store, start
+from liaison.demo.sandboxes.dmp.server import SandboxServer
 from liaison.letters import lifecycle
 from liaison.letters.models import LetterDocument, Stay
 from tests.conftest import complete_content_updates

@@ -12,9 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from liaison.delivery import dmp, vihf, worker
-from liaison.delivery.dmp_sandbox.server import MAX_REQUEST_BYTES
 from liaison.delivery.models import Delivery
-from liaison.letters.management.commands.demo import background
+from liaison.demo.management.commands.demo import background
+from liaison.demo.sandboxes.dmp.server import MAX_REQUEST_BYTES
 from tests.delivery.test_dmp import _sign, sandbox  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +87,7 @@ def test_an_oversized_request_is_refused_without_being_read(sandbox):  # noqa: F
 
 
 def test_a_silent_client_does_not_hold_a_thread_forever(sandbox, monkeypatch):  # noqa: F811
-    from liaison.delivery.dmp_sandbox import server
+    from liaison.demo.sandboxes.dmp import server
 
     monkeypatch.setattr(server.Handler, "timeout", 0.5)
     _, url = sandbox

@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from liaison.delivery import dmp, vihf, worker
-from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
-from liaison.delivery.dmp_sandbox.server import tls_context
 from liaison.delivery.models import Delivery
+from liaison.demo.sandboxes.dmp import Sandbox, StaticPatients, Store, start
+from liaison.demo.sandboxes.dmp.server import tls_context
 from liaison.letters import lifecycle
 from tests.conftest import complete_content_updates
 from tests.delivery.mailpeers import make_ca, make_cert

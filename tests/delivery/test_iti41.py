@@ -11,7 +11,7 @@ from lxml import etree
 from liaison.core.content import IdentityStatus, LetterContent
 from liaison.delivery import iti41, vihf
 from liaison.delivery import xds_metadata as xds
-from liaison.delivery.dmp_sandbox import checks
+from liaison.demo.sandboxes.dmp import checks
 from liaison.paths import ldl_ses_dir
 
 CDA = (ldl_ses_dir() / "ExemplesCDA" / "LDL-SES_2022.01.xml").read_bytes()

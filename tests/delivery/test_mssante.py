@@ -7,9 +7,10 @@ import socket
 import pytest
 from django.utils import timezone
 
-from liaison.delivery import acks, mail_sandbox, mssante, outbox, worker
+from liaison.delivery import acks, mssante, outbox, worker
 from liaison.delivery.models import Delivery
 from liaison.delivery.xdm import read_xdm_zip
+from liaison.demo.sandboxes import mail as mail_sandbox
 from liaison.letters.lifecycle import LifecycleError
 from tests.delivery.test_outbox import _signed
 

@@ -21,9 +21,10 @@ from django.db import connection
 from django.utils import timezone
 from lxml import etree
 
-from liaison.delivery import acks, mail_sandbox, mssante, outbox, worker
+from liaison.delivery import acks, mssante, outbox, worker
 from liaison.delivery.models import Delivery
 from liaison.delivery.xdm import metadata_of, read_xdm_zip
+from liaison.demo.sandboxes import mail as mail_sandbox
 from liaison.paths import ihe_xds_dir
 from tests.delivery.mailpeers import MailPeers
 from tests.delivery.test_outbox import _signed

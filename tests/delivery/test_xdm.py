@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from liaison.core.content import Confidentiality, LetterContent
-from liaison.delivery import acks, mail_sandbox, xdm
+from liaison.delivery import acks, xdm
 from liaison.delivery.xds_metadata import (
     DE_CONFIDENTIALITY,
     RPLC,
@@ -22,6 +22,7 @@ from liaison.delivery.xds_metadata import (
     entry_uuid_for,
     submit_objects_request,
 )
+from liaison.demo.sandboxes import mail as mail_sandbox
 from liaison.documents.cda import build_cda
 from liaison.paths import ihe_xds_dir
 from tests.documents.sample_letters import complete, meta

@@ -13,8 +13,8 @@ import random
 from collections.abc import Callable
 
 from liaison.core.content import ExitMode, IdentityStatus, LetterContent, PlannedDischarge
+from liaison.demo.synthetic.letters import complete_letter, random_letter
 from liaison.documents.cda import CdaBuildError, DocumentId, DocumentMeta, build_cda
-from liaison.quality.synthetic import complete_letter, random_letter
 from tests.conftest import complete_content_updates
 from tests.documents import sample_letters as letters
 from tests.documents.test_cda import SHAPES

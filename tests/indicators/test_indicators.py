@@ -14,9 +14,9 @@ import pytest
 from django.core.management import call_command
 
 from liaison.delivery.models import Delivery
+from liaison.demo.hospital import generate
 from liaison.indicators import compute, exports
 from liaison.indicators import definitions as d
-from liaison.letters.demo import generate
 from liaison.letters.models import PARIS, Establishment, Letter, Stay
 from tests.conftest import paris
 

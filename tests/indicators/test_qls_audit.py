@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from liaison.letters.demo import generate
+from liaison.demo.hospital import generate
 from liaison.letters.models import Letter, Stay
 from liaison.paths import ldl_ses_dir
 

@@ -10,9 +10,9 @@ import datetime as dt
 import pytest
 from django.contrib.auth.models import User
 
+from liaison.demo.hospital import generate
 from liaison.indicators import qls
 from liaison.indicators.models import QlsAudit, QlsCampaign
-from liaison.letters.demo import generate
 from liaison.letters.models import Letter
 
 pytestmark = pytest.mark.django_db

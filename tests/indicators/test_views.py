@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 from django.contrib.auth.models import User
 
+from liaison.demo.hospital import generate
 from liaison.indicators import compute
-from liaison.letters.demo import generate
 from liaison.letters.models import PARIS, AuditEvent, Establishment, Patient
 
 pytestmark = pytest.mark.django_db

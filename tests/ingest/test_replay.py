@@ -7,9 +7,9 @@ import io
 import pytest
 from django.core.management import call_command
 
+from liaison.demo.hospital import generate
 from liaison.ingest.mllp import MLLPServer
 from liaison.ingest.models import InboundMessage
-from liaison.letters.demo import generate
 from liaison.letters.models import Letter, Patient, Stay
 
 pytestmark = pytest.mark.django_db(transaction=True)

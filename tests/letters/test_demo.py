@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from liaison.core.identifiers import OID_INS_NIR_TEST, validate_ins, validate_rpps
-from liaison.letters.demo import generate
+from liaison.demo.hospital import generate
 from liaison.letters.models import Letter, Patient, Practitioner, Stay
 
 pytestmark = pytest.mark.django_db

@@ -13,12 +13,12 @@ import pytest
 from django.utils import timezone
 
 from liaison.delivery import dmp, worker
-from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
-from liaison.delivery.mail_sandbox import list_mailbox
 from liaison.delivery.models import Delivery
+from liaison.demo.history import trust_store
+from liaison.demo.hospital import generate
+from liaison.demo.sandboxes.dmp import Sandbox, StaticPatients, Store, start
+from liaison.demo.sandboxes.mail import list_mailbox
 from liaison.letters import lifecycle
-from liaison.letters.demo import generate
-from liaison.letters.demo_history import trust_store
 from liaison.letters.models import PARIS, Letter, Patient
 
 pytestmark = pytest.mark.django_db

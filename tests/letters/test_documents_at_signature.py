@@ -12,10 +12,10 @@ from django.core.management import CommandError, call_command
 from lxml import etree
 
 from liaison.core.content import Presence
+from liaison.demo.hospital import generate
 from liaison.documents.pdf import extract_cda
 from liaison.documents.validation import LdlSesValidator, errors
 from liaison.letters import lifecycle
-from liaison.letters.demo import generate
 from liaison.letters.models import AuditEvent, Letter, LetterDocument
 from tests.conftest import complete_content_updates
 

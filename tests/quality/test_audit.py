@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from liaison.demo.synthetic.letters import complete_letter, paris
 from liaison.quality.audit import AuditRecord, Override, apply_overrides, run_audit
 from liaison.quality.evaluate import evaluate
 from liaison.quality.export import audit_to_csv, write_audit_csv, write_audit_xlsx
@@ -18,7 +19,6 @@ from liaison.quality.grid import load_grid
 from liaison.quality.rules import Result
 from liaison.quality.sampling import StayRecord
 from liaison.quality.stats import wilson
-from liaison.quality.synthetic import complete_letter, paris
 
 V2 = load_grid("qls/mco/v2-2022")
 

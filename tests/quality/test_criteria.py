@@ -24,10 +24,10 @@ from liaison.core.content import (
     Presence,
     Professional,
 )
+from liaison.demo.synthetic.letters import complete_letter, paris
 from liaison.quality.evaluate import evaluate
 from liaison.quality.grid import GRIDS_DIR, all_grids, load_grid, parse_grid
 from liaison.quality.rules import Result
-from liaison.quality.synthetic import complete_letter, paris
 
 MET, NOT_MET, NA = Result.MET, Result.NOT_MET, Result.NOT_APPLICABLE
 V1, V2, CA, DEC = "qls/mco/v1-2016", "qls/mco/v2-2022", "qls/ca/v2-2022", "decret/all/r1112-1-2"

@@ -9,12 +9,12 @@ import datetime as dt
 
 import pytest
 
+from liaison.demo.synthetic.letters import complete_letter, paris
 from liaison.quality.audit import AuditRecord, run_audit
 from liaison.quality.evaluate import evaluate
 from liaison.quality.grid import GridError, load_grid
 from liaison.quality.rules import Result
 from liaison.quality.sampling import StayRecord, exclusion_reason
-from liaison.quality.synthetic import complete_letter, paris
 
 MCO22, MCO26 = load_grid("qls/mco/v2-2022"), load_grid("qls/mco/v2-2026")
 SMR, PSY = load_grid("qls/smr/v2-2026"), load_grid("qls/psy/v2-2026")

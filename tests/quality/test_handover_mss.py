@@ -6,9 +6,9 @@ import datetime as dt
 
 import yaml
 
+from liaison.demo.synthetic.letters import complete_letter, paris
 from liaison.quality.evaluate import evaluate
 from liaison.quality.grid import _grid_path, parse_grid
-from liaison.quality.synthetic import complete_letter, paris
 
 
 def grid_with_mss(on: bool):

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from liaison.demo.synthetic.letters import paris
 from liaison.quality.grid import load_grid
 from liaison.quality.sampling import StayRecord, draw_sample, exclusion_reason, rank_key, split_eligible
-from liaison.quality.synthetic import paris
 
 MCO = load_grid("qls/mco/v2-2022").eligibility
 CA = load_grid("qls/ca/v2-2022").eligibility

@@ -24,7 +24,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from liaison.delivery import dmp, vihf, worker
-from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
+from liaison.demo.sandboxes.dmp import Sandbox, StaticPatients, Store, start
 from liaison.ingest.apply import process
 from liaison.letters import lifecycle
 from liaison.letters.models import PARIS, DischargeCheck, Letter, Stay

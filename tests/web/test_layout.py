@@ -146,10 +146,11 @@ def seed_demo(tmp_path: Path, sandboxes: Path | None = None) -> None:
     synthetic QLS campaign, and stays of every clinical role leaving today."""
     import random
 
-    from liaison.campaign import services, synthetic
+    from liaison.campaign import services
     from liaison.campaign.models import ActionItem, ActionPlan
+    from liaison.demo import hospital as demo
+    from liaison.demo.synthetic import campaign as synthetic
     from liaison.indicators import qls
-    from liaison.letters import demo
     from liaison.letters.models import Letter, Stay
 
     today = timezone.localdate()

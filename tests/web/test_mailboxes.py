@@ -9,8 +9,8 @@ from email.message import EmailMessage
 import pytest
 from django.utils import timezone
 
-from liaison.delivery.mail_sandbox import SandboxHandler, build_dsn, list_mailbox
 from liaison.delivery.models import Delivery
+from liaison.demo.sandboxes.mail import SandboxHandler, build_dsn, list_mailbox
 from liaison.letters import lifecycle
 from liaison.letters.models import AuditEvent
 from liaison.letters.permissions import Role

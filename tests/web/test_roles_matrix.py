@@ -16,8 +16,8 @@ from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from liaison.delivery.mail_sandbox import SandboxHandler, list_mailbox
 from liaison.delivery.models import Delivery
+from liaison.demo.sandboxes.mail import SandboxHandler, list_mailbox
 from liaison.letters import lifecycle
 from liaison.letters.models import Patient, Stay
 from liaison.letters.permissions import CLINICAL_ROLES, Role, ensure_groups

@@ -216,10 +216,15 @@ def process_raw(raw: bytes) -> tuple[bool, int]:
 # --- Maildir source ---------------------------------------------------------------------------
 
 
+def mailbox_dir(root: Path | str, address: str) -> Path:
+    """The Maildir of one address in a tree of mailboxes: `<root>/<address in lower case>` (the
+    layout the demo's mail sandbox writes)."""
+    safe = re.sub(r"[^a-z0-9@._+-]", "_", address.strip().lower())
+    return Path(root) / safe
+
+
 def maildir_boxes(root: Path | str, addresses: list[str]) -> list[Path]:
     """The mailbox itself if `root` is a Maildir, else `<root>/<address>` for each address."""
-    from liaison.delivery.mail_sandbox import mailbox_dir
-
     root = Path(root)
     if (root / "new").is_dir():
         return [root]

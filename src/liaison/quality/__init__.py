@@ -7,5 +7,4 @@
 - `sampling`: eligibility from grid data, seeded reproducible draw with a reserve list.
 - `audit.run_audit(grid, records, seed=...)`: HAS-style audit with auditor overrides and the
   full picture; `export` writes it as CSV or XLSX.
-- `synthetic`: synthetic letters for tests and benchmarks.
 """

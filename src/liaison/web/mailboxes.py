@@ -19,7 +19,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from liaison.delivery.mail_sandbox import (
+from liaison.delivery.models import Delivery
+from liaison.demo.sandboxes.mail import (
     MailSummary,
     is_mailbox_name,
     is_maildir_key,
@@ -27,7 +28,6 @@ from liaison.delivery.mail_sandbox import (
     mailbox_dir,
     read_message,
 )
-from liaison.delivery.models import Delivery
 from liaison.letters import audit
 from liaison.letters.models import Letter
 from liaison.letters.permissions import User, stays_visible_to

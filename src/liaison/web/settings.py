@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "liaison.campaign",
     "liaison.delivery",
     "liaison.web",
+    "liaison.demo",  # the demo's commands and sandboxes (top floor)
 ]
 
 MIDDLEWARE = [

@@ -36,10 +36,10 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from liaison.delivery import iti41, vihf
-from liaison.delivery.dmp_sandbox import checks
-from liaison.delivery.dmp_sandbox.store import STATUS_LABELS, NewDocument, Store
 from liaison.delivery.iti41 import NS, RegistryError
 from liaison.delivery.xds_metadata import entry_uuid_for
+from liaison.demo.sandboxes.dmp import checks
+from liaison.demo.sandboxes.dmp.store import STATUS_LABELS, NewDocument, Store
 from liaison.documents.xmlsafe import XmlInputError, parse_xml
 
 log = logging.getLogger(__name__)

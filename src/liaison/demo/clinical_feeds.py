@@ -1,5 +1,5 @@
 """The demo hospital's clinical traffic: every stay of `liaison demo-data` gets its laboratory,
-pharmacy and coding messages (`liaison.clinical.synthetic`), applied through the same entry
+pharmacy and coding messages (`liaison.demo.synthetic.clinical`), applied through the same entry
 point as the listener (`ingest.apply.process`), so the raw messages are kept and acknowledged."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from liaison.clinical import feeds
-from liaison.clinical.synthetic import stay_messages
+from liaison.demo.synthetic.clinical import stay_messages
 from liaison.ingest import hl7v2
 from liaison.ingest.apply import process
 from liaison.ingest.models import InboundMessage

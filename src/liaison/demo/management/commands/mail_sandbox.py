@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from liaison.cliutil import make_dir, os_reason, port
-from liaison.delivery import mail_sandbox
+from liaison.demo.sandboxes import mail as mail_sandbox
 
 
 class Command(BaseCommand):

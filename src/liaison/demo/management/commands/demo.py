@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from liaison import cliutil
-from liaison.letters import demo_history
-from liaison.letters.demo import account_lines
+from liaison.demo import history as demo_history
+from liaison.demo.hospital import account_lines
 from liaison.letters.models import Establishment
 
 

@@ -32,10 +32,10 @@ from liaison.core.content import (
 from liaison.core.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
 from liaison.delivery.models import Delivery, DeliveryEvent
 from liaison.delivery.routing import DeliveryChannel, plan
-from liaison.letters import demo_history
-from liaison.letters.demo_discharge_day import PATIENTS as DISCHARGE_DAY
-from liaison.letters.demo_discharge_day import discharge_day
-from liaison.letters.demo_history import Past
+from liaison.demo import history as demo_history
+from liaison.demo.discharge_day import PATIENTS as DISCHARGE_DAY
+from liaison.demo.discharge_day import discharge_day
+from liaison.demo.history import Past
 from liaison.letters.lifecycle import content_sha256
 from liaison.letters.medicine_search import search as search_medicines
 from liaison.letters.models import (

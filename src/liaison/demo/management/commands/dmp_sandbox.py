@@ -25,8 +25,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 
 from liaison import cliutil
-from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store, start
-from liaison.delivery.dmp_sandbox.server import tls_context
+from liaison.demo.sandboxes.dmp import Sandbox, StaticPatients, Store, start
+from liaison.demo.sandboxes.dmp.server import tls_context
 
 
 class DatabasePatients:

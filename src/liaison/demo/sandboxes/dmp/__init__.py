@@ -7,7 +7,7 @@ previous version) and shows them in a "Mon espace santé" page. dmp-and-mssante.
 Run it with `liaison dmp-sandbox --port P [--store DIR] [--patients FILE]`.
 """
 
-from liaison.delivery.dmp_sandbox.server import AnyPatient, Sandbox, SandboxServer, StaticPatients, start
-from liaison.delivery.dmp_sandbox.store import Store
+from liaison.demo.sandboxes.dmp.server import AnyPatient, Sandbox, SandboxServer, StaticPatients, start
+from liaison.demo.sandboxes.dmp.store import Store
 
 __all__ = ["AnyPatient", "Sandbox", "SandboxServer", "StaticPatients", "Store", "start"]

@@ -1,7 +1,7 @@
 """`liaison demo-data --stays N --seed S`: create the synthetic demo hospital.
 
 The letters signed before today are sent for real to the demo's DMP and MSSanté sandboxes kept
-under `--sandboxes` (default `var/`, where `liaison demo` serves them): see `demo_history`."""
+under `--sandboxes` (default `var/`, where `liaison demo` serves them): see `liaison.demo.history`."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from liaison import cliutil
-from liaison.clinical.demo_feeds import feed_stays
 from liaison.delivery.models import Delivery
-from liaison.letters.demo import account_lines, generate
+from liaison.demo.clinical_feeds import feed_stays
+from liaison.demo.hospital import account_lines, generate
 from liaison.letters.models import Establishment
 
 

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from django.contrib.auth.models import User
 
 from liaison.core.content import FollowUpItem, FollowUpKind
+from liaison.demo.synthetic.letters import complete_letter
 from liaison.letters import lifecycle, review
 from liaison.letters.models import Patient, Practitioner, Stay, Unit
 from liaison.letters.permissions import Role
 from liaison.letters.reconcile import reconcile
-from liaison.quality.synthetic import complete_letter
 
 # (family name, given name, sex, planned mode, recorded mode and destination or None, step)
 PATIENTS = [

@@ -12,7 +12,7 @@ units, physicians and médecins traitants), over the last 24 hours:
 - one identity update (A08) of a new patient (name used, phone);
 - one message sent twice (same MSH-10: applied once, acknowledged twice);
 - one malformed message (no PID segment), to show the refusal (NACK);
-- the clinical traffic of each stay (`liaison.clinical.synthetic`): after an admission, the
+- the clinical traffic of each stay (`liaison.demo.synthetic.clinical`): after an admission, the
   treatment at entry (RDE^O11), prescriptions (OMP^O09) and laboratory results (ORU^R01);
   before a discharge, the stay's results, its discharge prescription (RDE^O11) and its coding
   (DG1/PR1/AL1 in an ADT^A08). A stay draws the same medicines here as in `demo-data`.
@@ -43,9 +43,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from faker import Faker
 
-from liaison.clinical.synthetic import stay_messages
 from liaison.cliutil import port, write_bytes
 from liaison.core.identifiers import OID_INS_NIR_TEST, OID_RPPS, nir_key
+from liaison.demo.synthetic.clinical import stay_messages
 from liaison.ingest import hl7v2
 from liaison.ingest.mllp import MLLPClient
 from liaison.ingest.models import InboundMessage

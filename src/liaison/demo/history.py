@@ -27,13 +27,14 @@ from pathlib import Path
 
 from django.db import transaction
 
-from liaison.delivery import acks, mail_sandbox, worker
+from liaison.delivery import acks, worker
 from liaison.delivery.dmp import DmpConfig, DmpSender
-from liaison.delivery.dmp_sandbox import Sandbox, StaticPatients, Store
-from liaison.delivery.dmp_sandbox import start as start_dmp
 from liaison.delivery.models import Delivery, DeliveryEvent
 from liaison.delivery.mssante import SmtpConfig, SmtpSender
 from liaison.delivery.vihf import demo_authority
+from liaison.demo.sandboxes import mail as mail_sandbox
+from liaison.demo.sandboxes.dmp import Sandbox, StaticPatients, Store
+from liaison.demo.sandboxes.dmp import start as start_dmp
 from liaison.letters.models import Patient
 
 

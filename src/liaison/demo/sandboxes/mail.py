@@ -30,6 +30,8 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from liaison.delivery.acks import mailbox_dir
+
 HOSTNAME = "mss-sandbox.localhost"
 PATIENT_DOMAIN = "patient.mssante.fr"
 TRUST_SUFFIX = ".mssante.fr"
@@ -49,12 +51,6 @@ def is_mailbox_name(address: str) -> bool:
 def is_maildir_key(key: str) -> bool:
     """True for a key `mailbox.Maildir` makes (time.Mseq Ppid Qn.host), nothing with a slash or `..`."""
     return bool(_MAILDIR_KEY.fullmatch(key)) and ".." not in key
-
-
-def mailbox_dir(root: Path | str, address: str) -> Path:
-    """The Maildir of one address in the sandbox tree: `<root>/<address in lower case>`."""
-    safe = re.sub(r"[^a-z0-9@._+-]", "_", address.strip().lower())
-    return Path(root) / safe
 
 
 def _open(root: Path | str, address: str, create: bool = True) -> mailbox.Maildir:
