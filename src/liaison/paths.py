@@ -43,3 +43,12 @@ def reference_dir() -> Path:
 
 def opendata_dir() -> Path:
     return shared_dir() / "opendata"
+
+
+def default_cache_dir() -> Path:
+    """Where compiled schematrons and the demo's DMP certificates are kept: `$LIAISON_CACHE_DIR`,
+    else `$XDG_CACHE_HOME/liaison`, else `~/.cache/liaison`."""
+    if env := os.environ.get("LIAISON_CACHE_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "liaison"

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from liaison.core.paris import PARIS, paris_day
 from liaison.demo.synthetic.letters import complete_letter, paris, random_letter
 from liaison.quality.evaluate import evaluate
 from liaison.quality.grid import GRIDS_DIR, GridError, Status, all_grids, grid_ids, load_grid, parse_grid
-from liaison.quality.rules import PARIS, Result, paris_day, registered_rules
+from liaison.quality.rules import Result, registered_rules
 
 UTC = dt.UTC
 V1, V2, CA = "qls/mco/v1-2016", "qls/mco/v2-2022", "qls/ca/v2-2022"

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,8 +36,7 @@ from liaison.core.content import (
     Presence,
     SectionPrefill,
 )
-
-PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+from liaison.core.paris import PARIS
 
 FLAG_LABELS = {
     "L": "bas",

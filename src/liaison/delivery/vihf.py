@@ -29,12 +29,12 @@ from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod, XM
 from signxml.exceptions import InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration
 
-from liaison.documents.validation import default_cache_dir
+from liaison.core.codes import HL7_V3 as V3
+from liaison.core.codes import XSI
+from liaison.paths import default_cache_dir
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 DS = "http://www.w3.org/2000/09/xmldsig#"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-V3 = "urn:hl7-org:v3"
 X509_SUBJECT = "urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName"
 RESOURCE_ID = "urn:oasis:names:tc:xacml:2.0:resource:resource-id"
 SUBJECT_ID = "urn:oasis:names:tc:xspa:1.0:subject:subject-id"

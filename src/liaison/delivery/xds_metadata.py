@@ -25,13 +25,14 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from liaison.core.codes import HL7_V3 as V3
+from liaison.core.codes import LDL_SES_DOCUMENT_CODE
 from liaison.core.content import IdentityStatus, LetterContent
 from liaison.core.identifiers import INS_OIDS, OID_FINESS, OID_RPPS
 from liaison.documents.xmlsafe import XmlInputError, parse_xml
 
 LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
-V3 = "urn:hl7-org:v3"
 NSMAP = {"lcm": LCM, "rim": RIM}
 _NS = {"h": V3}
 
@@ -56,7 +57,7 @@ HAS_MEMBER = "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember"
 RPLC = "urn:ihe:iti:2007:AssociationType:RPLC"
 
 # LDL-SES values (§2.5): (code, codingScheme, display name).
-TYPE_CODE = ("11490-0", "2.16.840.1.113883.6.1", "Lettre de liaison à la sortie d'un établissement de soins")
+TYPE_CODE = LDL_SES_DOCUMENT_CODE
 CLASS_CODE = ("10", "1.2.250.1.213.1.1.4.1", "Compte rendu")
 FORMAT_CODE = ("urn:asip:ci-sis:ldl-ses:2017", "1.2.250.1.213.1.1.4.2.282", "Lettre de liaison de sortie")
 CONFIDENTIALITY_SCHEME = "2.16.840.1.113883.5.25"

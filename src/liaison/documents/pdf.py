@@ -22,10 +22,10 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import typst
 
+from liaison.core.codes import HL7_V3
 from liaison.core.content import (
     ENTRY_MODE_LABELS,
     EXIT_MODE_LABELS,
@@ -37,12 +37,12 @@ from liaison.core.content import (
     Presence,
     Professional,
 )
+from liaison.core.paris import PARIS
 from liaison.documents.cda import NO_PROCEDURES_TEXT, DocumentMeta
 
 TEMPLATE = Path(__file__).with_name("letter.typ")
 PDF_STANDARDS = ["a-3b"]  # typst 0.14+: "a-3b" allows attachments (PDF/A-2 forbids them)
 CDA_NAME = "lettre-de-liaison-cda.xml"
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class PdfError(ValueError):
@@ -337,7 +337,7 @@ def render_cda_pdf(cda_bytes: bytes) -> bytes:
 
     reading = read_cda(cda_bytes)
     doc = parse_xml(cda_bytes, "Le document CDA")
-    ns = {"h": "urn:hl7-org:v3"}
+    ns = {"h": HL7_V3}
 
     def ii(path: str) -> DocumentId | None:
         el = doc.find(path, ns)
@@ -366,7 +366,7 @@ def _attr(doc: object, path: str, ns: dict[str, str], name: str = "value") -> st
 
 # --- what a patient's viewer shows ------------------------------------------------------------
 
-_CDA_NS = {"h": "urn:hl7-org:v3"}
+_CDA_NS = {"h": HL7_V3}
 # A PDF copy inside a CDA: an unstructured body (nonXMLBody), or the CI-SIS section « Copie du
 # document » (LOINC 55108-5, templateId 1.2.250.1.213.1.1.2.243) whose FR-Document-attache entry
 # holds an observationMedia; both base64 (representation B64).

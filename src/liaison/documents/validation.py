@@ -27,8 +27,10 @@ import lxml
 from lxml import etree
 from saxonche import PySaxonProcessor
 
+from liaison.core.codes import HL7_V3 as V3
+from liaison.core.codes import LDL_SES_LOINC, XSI
 from liaison.documents.xmlsafe import XmlInputError, parse_xml, read_xml_file
-from liaison.paths import ldl_ses_dir
+from liaison.paths import default_cache_dir, ldl_ses_dir
 
 SCHEMATRON_FILES = {
     "volet": "CI-SIS_LDL-SES_2022.01.sch",
@@ -53,8 +55,6 @@ SKELETON = Path(lxml.__file__).parent / "isoschematron/resources/xsl/iso-schemat
 SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
 SVRL = "{" + SVRL_NS + "}"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
-V3 = "urn:hl7-org:v3"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
 NS = {"hl7": V3, "xsi": XSI}
 TA_ASIP = "1.2.250.1.213.1.1.4.322"
 _COMPILER_VERSION = "3"  # bump when the .sch → .xsl steps change (invalidates the cache)
@@ -73,13 +73,6 @@ class Finding:
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
-
-
-def default_cache_dir() -> Path:
-    if env := os.environ.get("LIAISON_CACHE_DIR"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "liaison"
 
 
 def errors(findings: Iterable[Finding]) -> list[Finding]:
@@ -482,7 +475,7 @@ def liaison_findings(tree: etree._ElementTree, standards: Path | None = None) ->
     standards = standards or ldl_ses_dir()
     out: list[Finding] = []
     root = tree.getroot()
-    is_ldl = root.find("hl7:code", NS) is not None and root.find("hl7:code", NS).get("code") == "11490-0"
+    is_ldl = root.find("hl7:code", NS) is not None and root.find("hl7:code", NS).get("code") == LDL_SES_LOINC
     if is_ldl:
         # The volet's rules key on this templateId: without it they silently do not apply.
         if root.find("hl7:templateId[@root='1.2.250.1.213.1.1.1.29']", NS) is None:

@@ -30,6 +30,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncMonth
 
+from liaison.core.paris import paris_days
 from liaison.delivery.models import Delivery
 from liaison.indicators import definitions as d
 from liaison.letters.models import (
@@ -40,7 +41,6 @@ from liaison.letters.models import (
     Practitioner,
     Stay,
     Unit,
-    paris_days,
 )
 
 SIGNED_STATES = [Letter.Status.SIGNED, Letter.Status.SUPERSEDED]

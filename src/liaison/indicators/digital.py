@@ -16,7 +16,6 @@ import datetime as dt
 import io
 import os
 import re
-import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +24,12 @@ from typing import Any
 import yaml
 
 from liaison.cells import safe_row, safe_rows
+from liaison.core.codes import LDL_SES_LOINC
+from liaison.core.paris import PARIS
 
-PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 DEFAULT_PATH = Path(__file__).with_name("digital.yaml")
 ENV_PATH = "LIAISON_DIGITAL_CONFIG"
-LLS_LOINC = "11490-0"
+LLS_LOINC = LDL_SES_LOINC
 STATUS_LABELS = {"confirmed": "définition publique", "our_choice": "choix de Liaison (paramétrable)"}
 KINDS = ("dmp_cme", "mss_correspondents", "dmp_lls")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from liaison.core.paris import paris_days
 from liaison.delivery.models import Delivery
 from liaison.indicators import definitions as d
 from liaison.indicators import digital
 from liaison.indicators.exports import pseudonym
-from liaison.letters.models import Correspondent, Establishment, Letter, Stay, paris_days
+from liaison.letters.models import Correspondent, Establishment, Letter, Stay
 
 SIGNED_STATES = [Letter.Status.SIGNED, Letter.Status.SUPERSEDED]
 

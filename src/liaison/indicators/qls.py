@@ -9,8 +9,9 @@ from django.db import transaction
 from django.db.models import Prefetch
 
 from liaison.core.content import LetterContent, LetterFacts, RecipientRole, Sector
+from liaison.core.paris import paris_days
 from liaison.delivery.models import Delivery
-from liaison.letters.models import Establishment, Letter, Stay, paris_days
+from liaison.letters.models import Establishment, Letter, Stay
 from liaison.quality.audit import Audit, AuditRecord, Override, run_audit
 from liaison.quality.grid import Grid, load_grid
 from liaison.quality.rules import Result

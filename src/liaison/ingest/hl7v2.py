@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zoneinfo
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,11 +45,11 @@ import hl7
 
 from liaison.core.controls import ONE_LINE, describe
 from liaison.core.identifiers import INS_OIDS, IdentifierError, validate_finess, validate_ins, validate_rpps
+from liaison.core.paris import PARIS
 
 if TYPE_CHECKING:
     from liaison.ingest.clinical import ClinicalFacts
 
-PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 
 START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\x0d"

@@ -12,7 +12,8 @@ import datetime as dt
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from liaison.letters.models import PARIS, Establishment, Stay, paris_days
+from liaison.core.paris import paris_days
+from liaison.letters.models import PARIS, Establishment, Stay
 
 
 def discharges_of_day(

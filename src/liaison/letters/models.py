@@ -6,9 +6,7 @@ indicators aggregate (signed_at, handed_over_at, …) are real columns. Times ar
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,16 +23,7 @@ from liaison.core.content import (
     IdentityStatus,
     LetterContent,
 )
-
-PARIS = zoneinfo.ZoneInfo("Europe/Paris")
-
-
-def paris_days(first: dt.date, last: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
-    """[midnight of `first`, midnight after `last`) in Europe/Paris, `last` being `first` by
-    default: "the day of discharge", or a period of whole days, as aware datetimes."""
-    after = (last or first) + dt.timedelta(days=1)
-    return dt.datetime.combine(first, dt.time(), PARIS), dt.datetime.combine(after, dt.time(), PARIS)
-
+from liaison.core.paris import PARIS
 
 SECTOR_CHOICES = [(k.value, v) for k, v in SECTOR_LABELS.items()]
 ENTRY_MODE_CHOICES = [(k.value, v) for k, v in ENTRY_MODE_LABELS.items()]

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 from typing import Any, Literal, NamedTuple
-from zoneinfo import ZoneInfo
 
 from pydantic import ConfigDict, ValidationError, create_model
 
@@ -34,8 +33,7 @@ from liaison.core.content import (
     Presence,
     Professional,
 )
-
-PARIS = ZoneInfo("Europe/Paris")
+from liaison.core.paris import paris_day
 
 
 class Result(StrEnum):
@@ -55,15 +53,6 @@ class Outcome(NamedTuple):
 
 MET = Outcome(Result.MET)
 NOT_APPLICABLE = Outcome(Result.NOT_APPLICABLE)
-
-
-def paris_day(moment: dt.datetime | None) -> dt.date | None:
-    """Calendar day of `moment` in Europe/Paris. A naive datetime is read as Paris wall time."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return moment.date()
-    return moment.astimezone(PARIS).date()
 
 
 @dataclass(slots=True)

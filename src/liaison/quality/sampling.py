@@ -19,8 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from liaison.core.paris import paris_day
 from liaison.quality.grid import Eligibility
-from liaison.quality.rules import paris_day
 
 METHOD = "sha256(graine:id_séjour) croissant sur les séjours éligibles triés par id"
 

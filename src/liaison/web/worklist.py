@@ -3,7 +3,7 @@
 Rows: stays discharged today (or planned to leave today), plus yesterday's discharges whose
 letter is not yet signed and handed over, plus every stay whose signed letter must be corrected
 because the recorded discharge differs from it (`letters.reconcile`). "Today" is the calendar
-day in Europe/Paris (`liaison.letters.models.paris_days`).
+day in Europe/Paris (`liaison.core.paris.paris_days`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from liaison.letters.models import PARIS, DischargeCheck, Letter, LetterReview, Stay, paris_days
+from liaison.core.paris import paris_days
+from liaison.letters.models import PARIS, DischargeCheck, Letter, LetterReview, Stay
 from liaison.web import deliveries
 from liaison.web.live import Panel, build_panel
 

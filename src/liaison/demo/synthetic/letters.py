@@ -27,7 +27,7 @@ from liaison.core.content import (
     Sector,
     Sex,
 )
-from liaison.quality.rules import PARIS
+from liaison.core.paris import PARIS
 
 OID_INS_NIR_TEST = "1.2.250.1.213.1.4.10"
 

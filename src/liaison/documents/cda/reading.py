@@ -16,8 +16,9 @@ from liaison.core.content import (
     LetterContent,
     Presence,
 )
+from liaison.core.paris import PARIS
 from liaison.documents.cda.codes import LOINC
-from liaison.quality.rules import PARIS, says_none
+from liaison.quality.rules import says_none
 
 NS = {"cda": "urn:hl7-org:v3", "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
 
