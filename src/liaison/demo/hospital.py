@@ -18,7 +18,13 @@ from pathlib import Path
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
-from faker import Faker
+
+try:
+    from faker import Faker
+except ModuleNotFoundError as exc:  # the optional extra: production installs no Faker
+    raise ModuleNotFoundError(
+        "Faker manque : la démonstration demande ses dépendances, pip install 'liaison[demo]'."
+    ) from exc
 
 from liaison.core.content import (
     FollowUpItem,

@@ -41,7 +41,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
-from faker import Faker
+
+try:
+    from faker import Faker
+except ModuleNotFoundError as exc:  # the optional extra: production installs no Faker
+    raise ModuleNotFoundError(
+        "Faker manque : la démonstration demande ses dépendances, pip install 'liaison[demo]'."
+    ) from exc
 
 from liaison.cliutil import port, write_bytes
 from liaison.core.identifiers import OID_INS_NIR_TEST, OID_RPPS, nir_key
