@@ -5,18 +5,14 @@ Section templateIds and LOINC codes live in their section's module (`sections/`)
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
+from liaison.core.codes import HL7_V3, LDL_SES_DOCUMENT_CODE, XSI
 from liaison.core.content import Sex
 
-PARIS = ZoneInfo("Europe/Paris")
-V3 = "urn:hl7-org:v3"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
+V3 = HL7_V3
 NSMAP = {None: V3, "xsi": XSI}
 XSI_TYPE = f"{{{XSI}}}type"
 
 # Code systems (ldl-ses-cda.md §0–3).
-LOINC = "2.16.840.1.113883.6.1"
 SNOMED = "2.16.840.1.113883.6.96"
 TA_ASIP = "1.2.250.1.213.1.1.4.322"
 ACT_CODE = "2.16.840.1.113883.5.4"
@@ -48,7 +44,7 @@ DOCUMENT_TEMPLATE_IDS = (
     ("1.2.250.1.213.1.1.1.1", None),
     ("1.2.250.1.213.1.1.1.29", "2022.01"),
 )
-DOCUMENT_CODE = ("11490-0", LOINC, "Lettre de liaison à la sortie d'un établissement de soins")
+DOCUMENT_CODE = LDL_SES_DOCUMENT_CODE
 DOCUMENT_TITLE = "Lettre de liaison à la sortie d'un établissement de santé"
 
 # JDV_StatutDoc_CISIS (1.2.250.1.213.1.1.5.93).

@@ -1,12 +1,32 @@
 """The CDA header of the letter: ids, codes, patient, author, custodian, recipients, legal
-authenticator, médecin traitant, service event, replaced version, encounter (ldl-ses-cda.md §1)."""
+authenticator, médecin traitant, service event, replaced version, encounter (ldl-ses-cda.md §1).
+
+Written by `write_header`; read back (also from a CDA another software wrote) by `read_header`
+and `read_facts`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
-from liaison.core.content import Professional, RecipientRole
-from liaison.core.identifiers import OID_FINESS, OID_RPPS, idnat_ps, idnat_struct, patient_mssante_address
+from liaison.core.content import (
+    EstablishmentInfo,
+    LetterFacts,
+    PatientIdentity,
+    Professional,
+    Recipient,
+    RecipientRole,
+    Sex,
+)
+from liaison.core.identifiers import (
+    INS_OIDS,
+    OID_FINESS,
+    OID_RPPS,
+    idnat_ps,
+    idnat_struct,
+    patient_mssante_address,
+)
 from liaison.documents.cda.checks import uses_ins
 from liaison.documents.cda.codes import (
     ACT_CODE,
@@ -25,6 +45,7 @@ from liaison.documents.cda.codes import (
     TITLE_CODES,
 )
 from liaison.documents.cda.model import DocumentId
+from liaison.documents.cda.reading import ReadState, attr, first, node_text, parse_ts, xpath
 from liaison.documents.cda.writer import Writer
 from liaison.documents.cda.xml import el, hl7_date, tel, text_lines, ts
 
@@ -255,4 +276,189 @@ def encounter(w: Writer, doc: etree._Element) -> None:
             "codeSystem": FACILITY_TYPE,
             "displayName": e.facility_type_label.strip(),
         },
+    )
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+# TRE_G15 profession codes ("G15_10/SM27" = médecin, spécialité …).
+PROFESSIONS = {"10": "medecin", "50": "sage_femme", "21": "pharmacien", "60": "infirmier"}
+
+
+def _name_parts(name: Any | None) -> dict[str, str]:
+    if name is None:
+        return {}
+    suffix = node_text(first(name, "cda:suffix")).upper()
+    return {
+        "family_name": node_text(first(name, "cda:family")),
+        "given_name": node_text(first(name, "cda:given")),
+        "title": {"DR": "Dr", "PR": "Pr"}.get(suffix, ""),
+    }
+
+
+def _read_addr(node: Any | None) -> str:
+    if node is None or node.get("nullFlavor"):
+        return ""
+    return ", ".join(node_text(child) for child in node if isinstance(child.tag, str) and node_text(child))
+
+
+def _read_phone(node: Any) -> str:
+    for t in xpath(node, "cda:telecom/@value"):
+        if t.startswith("tel:"):
+            return t[4:]
+    return ""
+
+
+def _read_mssante(node: Any) -> str | None:
+    for t in xpath(node, "cda:telecom/@value"):
+        if t.startswith("mailto:"):
+            return t[7:]
+    return None
+
+
+def _read_professional(entity: Any | None, person_tag: str, org_tag: str) -> Professional | None:
+    """A Professional from an assignedEntity / associatedEntity / assignedAuthor element."""
+    if entity is None:
+        return None
+    person = first(entity, f"cda:{person_tag}/cda:name")
+    org = first(entity, f"cda:{org_tag}")
+    rpps = next((i.get("extension") for i in xpath(entity, "cda:id") if i.get("root") == OID_RPPS), None)
+    rpps = rpps[1:] if rpps and len(rpps) == 12 and rpps.startswith("8") else rpps
+    code = attr(entity, "cda:code", "code")
+    phone = _read_phone(entity) or (_read_phone(org) if org is not None else "")
+    address = _read_addr(first(entity, "cda:addr")) or (
+        _read_addr(first(org, "cda:addr")) if org is not None else ""
+    )
+    p = Professional(
+        rpps=rpps,
+        **_name_parts(person),
+        profession=PROFESSIONS.get(code.split("/")[0].removeprefix("G15_"), "") if code else "",
+        specialty=attr(entity, "cda:code", "displayName"),
+        organisation=node_text(first(org, "cda:name")) if org is not None else "",
+        address=address,
+        phone=phone,
+        mssante=_read_mssante(entity),
+    )
+    return p if p.display_name or rpps else None
+
+
+def _read_patient(doc: Any) -> PatientIdentity:
+    role = first(doc, "cda:recordTarget/cda:patientRole")
+    if role is None:
+        return PatientIdentity()
+    values: dict[str, Any] = {}
+    for i in xpath(role, "cda:id"):
+        root, ext = i.get("root", ""), i.get("extension", "")
+        if root in INS_OIDS and "ins_matricule" not in values:
+            values.update(ins_matricule=ext, ins_oid=root)
+        elif ext and "ipp" not in values:
+            values.update(ipp=ext, ipp_oid=root)
+    patient = first(role, "cda:patient")
+    name = first(patient, "cda:name") if patient is not None else None
+    if name is not None:
+        fam = {f.get("qualifier", ""): node_text(f) for f in xpath(name, "cda:family")}
+        giv = {g.get("qualifier", ""): node_text(g) for g in xpath(name, "cda:given")}
+        values["birth_family_name"] = fam.get("BR") or fam.get("") or next(iter(fam.values()), "")
+        values["used_family_name"] = fam.get("CL", "")
+        values["given_names"] = giv.get("", "")
+        first_given = giv.get("BR") or (giv.get("") or next(iter(giv.values()), "")).split(" ")[0]
+        values["first_given_name"] = first_given
+        values["used_given_name"] = giv.get("CL", "")
+    if patient is not None:
+        birth = parse_ts(attr(patient, "cda:birthTime", "value"))
+        values["birth_date"] = birth.date() if birth else None
+        values["sex"] = {"M": Sex.M, "F": Sex.F}.get(
+            attr(patient, "cda:administrativeGenderCode", "code"), Sex.U
+        )
+        values["birth_place_cog"] = (
+            node_text(first(patient, "cda:birthplace/cda:place/cda:addr/cda:county")) or None
+        )
+    values["address"] = _read_addr(first(role, "cda:addr"))
+    values["phone"] = _read_phone(role)
+    return PatientIdentity(**values)
+
+
+def _read_establishment(doc: Any) -> EstablishmentInfo:
+    org = first(doc, "cda:custodian/cda:assignedCustodian/cda:representedCustodianOrganization")
+    unit = node_text(
+        first(doc, "cda:documentationOf/cda:serviceEvent/cda:performer//cda:representedOrganization/cda:name")
+    )
+    facility: dict[str, str] = {}
+    code = first(
+        doc, "cda:componentOf/cda:encompassingEncounter/cda:location/cda:healthCareFacility/cda:code"
+    )
+    if code is not None and code.get("code"):  # absent: EstablishmentInfo's default type is kept
+        facility["facility_type_code"] = code.get("code", "").strip()
+        facility["facility_type_label"] = (code.get("displayName") or "").strip()  # never the default's
+    if org is None:
+        return EstablishmentInfo(unit_name=unit, **facility)
+    finess = next((i.get("extension", "") for i in xpath(org, "cda:id") if i.get("root") == OID_FINESS), "")
+    finess = finess[1:] if len(finess) == 10 and finess.startswith("1") else finess
+    return EstablishmentInfo(
+        finess_eg=finess,
+        name=node_text(first(org, "cda:name")),
+        unit_name=unit,
+        address=_read_addr(first(org, "cda:addr")),
+        phone=_read_phone(org),
+        **facility,
+    )
+
+
+def read_header(s: ReadState) -> None:
+    """The patient, the establishment, the people (signer or author, médecin traitant, adresseur,
+    recipients) and the stay's dates, into the content being read."""
+    doc, c = s.doc, s.content
+    c.patient = _read_patient(doc)
+    c.establishment = _read_establishment(doc)
+    legal = first(doc, "cda:legalAuthenticator/cda:assignedEntity")
+    author = first(doc, "cda:author/cda:assignedAuthor")
+    signer = _read_professional(legal, "assignedPerson", "representedOrganization")
+    c.responsible_physician = signer or _read_professional(
+        author, "assignedPerson", "representedOrganization"
+    )
+    mt = first(doc, "cda:participant[@typeCode='INF'][cda:functionCode/@code='PCP']/cda:associatedEntity")
+    c.medecin_traitant = _read_professional(mt, "associatedPerson", "scopingOrganization")
+    ref = first(doc, "cda:participant[@typeCode='REF']/cda:associatedEntity")
+    c.adresseur = _read_professional(ref, "associatedPerson", "scopingOrganization")
+    recipients = []
+    for r in xpath(doc, "cda:informationRecipient/cda:intendedRecipient"):
+        prof = _read_professional(r, "informationRecipient", "receivedOrganization")
+        if prof is None:
+            continue
+        is_mt = c.medecin_traitant is not None and prof.rpps and prof.rpps == c.medecin_traitant.rpps
+        role = RecipientRole.MEDECIN_TRAITANT if is_mt else RecipientRole.AUTRE
+        recipients.append(Recipient(role=role, name=prof.display_name, rpps=prof.rpps, mssante=prof.mssante))
+    c.recipients = recipients
+
+    span = first(doc, "cda:documentationOf/cda:serviceEvent/cda:effectiveTime")
+    if span is None or not attr(span, "cda:high", "value"):
+        span = first(doc, "cda:componentOf/cda:encompassingEncounter/cda:effectiveTime")
+    if span is not None:
+        c.admission_at = parse_ts(attr(span, "cda:low", "value"))
+        c.discharge_at = parse_ts(attr(span, "cda:high", "value"))
+
+
+def read_facts(doc: Any) -> LetterFacts:
+    """What the header says about the letter itself: its id, its signature time, the signer's profession."""
+    legal = first(doc, "cda:legalAuthenticator/cda:assignedEntity")
+    author = first(doc, "cda:author/cda:assignedAuthor")
+    signer = _read_professional(legal, "assignedPerson", "representedOrganization")
+    author_p = _read_professional(author, "assignedPerson", "representedOrganization")
+    doc_id = first(doc, "cda:id")
+    letter_id = None
+    if doc_id is not None:
+        letter_id = ".".join(p for p in (doc_id.get("root"), doc_id.get("extension")) if p) or None
+    legal_code = attr(legal, "cda:code", "code") if legal is not None else ""
+    signer_profession = PROFESSIONS.get(legal_code.split("/")[0].removeprefix("G15_")) if legal_code else None
+    if (
+        signer_profession is None
+        and signer is not None
+        and author_p is not None
+        and signer.rpps == author_p.rpps
+    ):
+        signer_profession = author_p.profession or None  # same RPPS as the author, whose code is given
+    return LetterFacts(
+        letter_id=letter_id,
+        signed_at=parse_ts(attr(doc, "cda:legalAuthenticator/cda:time", "value")),
+        signer_profession=signer_profession,
     )

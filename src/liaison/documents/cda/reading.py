@@ -10,6 +10,7 @@ from typing import Any
 
 from lxml import etree
 
+from liaison.core.codes import HL7_V3, LOINC, XSI
 from liaison.core.content import (
     EntryMode,
     ExitMode,
@@ -17,10 +18,9 @@ from liaison.core.content import (
     Presence,
 )
 from liaison.core.paris import PARIS
-from liaison.documents.cda.codes import LOINC
 from liaison.quality.rules import says_none
 
-NS = {"cda": "urn:hl7-org:v3", "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
+NS = {"cda": HL7_V3, "xsi": XSI}
 
 
 @dataclass

@@ -15,7 +15,8 @@ from liaison.core.content import LetterContent
 
 if TYPE_CHECKING:
     from liaison.documents.cda.reading import ReadState
-from liaison.documents.cda.codes import LOINC, SIMPLE_OBS, SUMMARY_ENTRIES, TA_ASIP, XSI_TYPE
+from liaison.core.codes import LOINC
+from liaison.documents.cda.codes import SIMPLE_OBS, SUMMARY_ENTRIES, TA_ASIP, XSI_TYPE
 from liaison.documents.cda.model import DocumentMeta
 from liaison.documents.cda.xml import el, hl7_date, narrative, ts
 

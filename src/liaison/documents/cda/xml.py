@@ -8,7 +8,8 @@ import re
 
 from lxml import etree
 
-from liaison.documents.cda.codes import PARIS, V3
+from liaison.core.paris import PARIS
+from liaison.documents.cda.codes import V3
 
 
 def el(

@@ -116,9 +116,6 @@ def no_medication(w: Writer, sec: etree._Element) -> None:
 
 # --- reading ---------------------------------------------------------------------------------
 
-OID_CIS = "1.2.250.1.213.2.3.1"
-OID_ATC = "2.16.840.1.113883.6.73"
-
 # Narrative medication table columns, recognised by their header (accents and case ignored).
 _COLUMNS = {
     "medicine": ("medicament", "traitement", "specialite", "dci", "produit", "molecule"),
@@ -234,12 +231,12 @@ def medication_line(doc: Any, sa: Any, stopped: bool) -> MedicationLine:
     code = first(material, "cda:code") if material is not None else None
     name = node_text(first(material, "cda:name")) if material is not None else ""
     name = name or (code.get("displayName", "") if code is not None else "") or referenced_text(doc, ref)
-    cis = code.get("code") if code is not None and code.get("codeSystem") == OID_CIS else None
+    cis = code.get("code") if code is not None and code.get("codeSystem") == CIS else None
     atc = next(
         (
             t.get("code")
             for t in (xpath(code, "cda:translation") if code is not None else [])
-            if t.get("codeSystem") == OID_ATC
+            if t.get("codeSystem") == ATC
         ),
         None,
     )
