@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from liaison.clinical import codes, feeds
-
-PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+from liaison.core.paris import PARIS
 
 
 @dataclass(frozen=True)

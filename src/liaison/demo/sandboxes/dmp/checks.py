@@ -20,6 +20,7 @@ from functools import cache
 
 from lxml import etree
 
+from liaison.core.codes import HL7_V3
 from liaison.core.identifiers import INS_OIDS, OID_FINESS, OID_RPPS, IdentifierError, validate_ins
 from liaison.delivery import xds_metadata as x
 from liaison.delivery.iti41 import NS, RegistryError
@@ -29,7 +30,7 @@ from liaison.paths import ihe_xds_dir, ldl_ses_dir
 
 MISSING = "XDSMissingDocumentMetadata"
 WRONG = "XDSRegistryMetadataError"
-V3 = "urn:hl7-org:v3"
+V3 = HL7_V3
 _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 _DTM = re.compile(r"^[0-9]{4}([0-9]{2}){0,5}$")
 _CX = re.compile(r"^(?P<id>[^^]+)\^\^\^&(?P<oid>[0-9.]+)&ISO\^(?P<kind>[A-Z]+)$")

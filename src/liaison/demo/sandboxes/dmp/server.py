@@ -31,10 +31,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, quote, unquote, urlsplit
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from liaison.core.paris import PARIS
 from liaison.delivery import iti41, vihf
 from liaison.delivery.iti41 import NS, RegistryError
 from liaison.delivery.xds_metadata import entry_uuid_for
@@ -43,7 +43,6 @@ from liaison.demo.sandboxes.dmp.store import STATUS_LABELS, NewDocument, Store
 from liaison.documents.xmlsafe import XmlInputError, parse_xml
 
 log = logging.getLogger(__name__)
-PARIS = ZoneInfo("Europe/Paris")
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # one letter's CDA and PDF weigh a few hundred Kio
 CdaCheck = Callable[[bytes], list[str]]  # French error messages; empty = valid
 
