@@ -93,6 +93,19 @@ def test_worklist_shows_state_missing_and_who_acts(client, today):
     assert "Signée" in page and "remettre la lettre au patient" in page and "Imprimer (PDF)" in page
 
 
+def test_french_whatever_the_browsers_language(client, today):
+    """A ward computer whose browser asks for English still gets the French screens and dates."""
+    _login(client, today, "medecin")
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    months = [
+        "janvier", "février", "mars", "avril", "mai", "juin",
+        "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+    ]  # fmt: skip
+    day = timezone.localdate()
+    assert f"{day.day} {months[day.month - 1]} {day.year}" in page
+    assert '<html lang="fr' in page
+
+
 def test_worklist_filters_and_htmx_fragment(client, today):
     _login(client, today, "medecin")
     physician = today["users"]["medecin"].practitioner
