@@ -43,7 +43,15 @@ from joserfc.jws import JWSRegistry
 from liaison.core import identifiers
 from liaison.letters.models import Practitioner
 from liaison.letters.permissions import role_of
-from liaison.web.authentication import PSC, auth_info, psc_configured, safe_next, stamp, trace_refusal
+from liaison.web.authentication import (
+    PSC,
+    auth_info,
+    max_age_seconds,
+    psc_configured,
+    safe_next,
+    stamp,
+    trace_refusal,
+)
 
 log = logging.getLogger("liaison.auth")
 
@@ -125,19 +133,18 @@ def professional(userinfo: dict) -> Any:
 
 
 def _decode_jwt(c: Any, text: str) -> dict:
+    """A signed userinfo JWT: signature against PSC's keys, then issuer, audience and expiry."""
     metadata = c.load_server_metadata()
     registry = JWSRegistry(algorithms=metadata.get("id_token_signing_alg_values_supported"))
     try:
         token = jwt.decode(text, KeySet.import_key_set(c.fetch_jwk_set()), registry=registry)
     except InvalidKeyIdError:
         token = jwt.decode(text, KeySet.import_key_set(c.fetch_jwk_set(force=True)), registry=registry)
-    claims = dict(token.claims)
-    if "iss" in claims and claims["iss"] != metadata.get("issuer"):
-        raise InvalidClaimError("iss")
-    aud = claims.get("aud")
-    if aud is not None and c.client_id not in (aud if isinstance(aud, list) else [aud]):
-        raise InvalidClaimError("aud")
-    return claims
+    claims = jwt.JWTClaimsRegistry(
+        leeway=settings.PSC["LEEWAY"], iss={"value": metadata.get("issuer")}, aud={"value": c.client_id}
+    )
+    claims.validate(token.claims)
+    return dict(token.claims)
 
 
 def userinfo(c: Any, token: dict) -> dict:
@@ -162,7 +169,7 @@ def psc_login(request: HttpRequest) -> HttpResponse:
     reauth = request.GET.get("reauth") == "1" and request.user.is_authenticated
     params: dict[str, Any] = {"acr_values": settings.PSC["ACR_VALUES"]}
     if reauth:
-        params.update(prompt="login", max_age=settings.SIGN_MAX_AUTH_AGE_MINUTES * 60)
+        params.update(prompt="login", max_age=max_age_seconds())
     c = client()
     redirect_uri = request.build_absolute_uri(reverse("psc_callback"))
     try:
@@ -260,7 +267,7 @@ def psc_callback(request: HttpRequest) -> HttpResponse:
                 ),
                 keep_session=True,
             )
-        if time.time() - at > settings.SIGN_MAX_AUTH_AGE_MINUTES * 60 + settings.PSC["LEEWAY"]:
+        if time.time() - at > max_age_seconds() + settings.PSC["LEEWAY"]:
             return _refuse(
                 request,
                 Refused("auth_ancienne", "L'authentification n'a pas été renouvelée : réessayez."),
