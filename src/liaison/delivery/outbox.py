@@ -139,35 +139,30 @@ def renew(delivery: Delivery) -> bool:
 
 
 def settle(delivery: Delivery, result: SendResult) -> Delivery:
-    """Record the outcome of a send. An acknowledgement read meanwhile by `liaison read-acks`
-    (a DSN or a bounce can come back before the worker writes its result) is kept: the delivery
-    does not go back to « sent », nor is it retried."""
+    """Record the outcome of a send, in one transaction. An acknowledgement read meanwhile by
+    `liaison read-acks` (a DSN or a bounce can come back before the worker writes its result) is
+    kept: the delivery does not go back to « sent », nor is it retried."""
     with transaction.atomic():
         current = Delivery.objects.select_for_update().values_list("state", flat=True).get(pk=delivery.pk)
+        now = dbclock.now()
         if current in (Delivery.State.DELIVERED, Delivery.State.READ, Delivery.State.GIVEN_UP):
             delivery.state = current
             if result.ok:
-                delivery.sent_at, delivery.last_error, delivery.failing_since = dbclock.now(), "", None
+                delivery.sent_at, delivery.last_error, delivery.failing_since = now, "", None
                 delivery.save(update_fields=["sent_at", "last_error", "failing_since"])
             DeliveryEvent.objects.create(delivery=delivery, state=current, detail=result.detail)
             return delivery
-        return _settle(delivery, result)
-
-
-def _settle(delivery: Delivery, result: SendResult) -> Delivery:
-    now = dbclock.now()
-    if result.ok:
-        delivery.state, delivery.sent_at, delivery.last_error = Delivery.State.SENT, now, ""
-        delivery.failing_since = None
-    else:
-        delivery.failing_since = delivery.failing_since or now
-        delivery.last_error = result.detail
-        if not result.retry or gives_up(delivery.failing_since, now):
-            delivery.state = Delivery.State.GIVEN_UP
+        if result.ok:
+            delivery.state, delivery.sent_at, delivery.last_error = Delivery.State.SENT, now, ""
+            delivery.failing_since = None
         else:
-            delivery.state = Delivery.State.FAILED
-            delivery.next_attempt_at = now + backoff(delivery.attempts)
-    with transaction.atomic():
+            delivery.failing_since = delivery.failing_since or now
+            delivery.last_error = result.detail
+            if not result.retry or gives_up(delivery.failing_since, now):
+                delivery.state = Delivery.State.GIVEN_UP
+            else:
+                delivery.state = Delivery.State.FAILED
+                delivery.next_attempt_at = now + backoff(delivery.attempts)
         delivery.save(update_fields=["state", "sent_at", "last_error", "next_attempt_at", "failing_since"])
         DeliveryEvent.objects.create(delivery=delivery, state=delivery.state, detail=result.detail)
         if result.ok and result.acknowledgement:
