@@ -25,6 +25,7 @@ from liaison.core.content import (
     LetterFacts,
     Sector,
 )
+from liaison.documents.cda.codes import LDL_SES_TEMPLATE_ID
 from liaison.documents.cda.header import read_facts, read_header
 from liaison.documents.cda.reading import (
     NS,
@@ -38,9 +39,6 @@ from liaison.documents.cda.sections import REGISTRY
 from liaison.documents.xmlsafe import XmlInputError, parse_xml, read_xml_file
 from liaison.quality.evaluate import evaluate
 from liaison.quality.grid import load_grid
-
-LDL_SES_CODE = LDL_SES_LOINC
-LDL_SES_TEMPLATE = "1.2.250.1.213.1.1.1.29"
 
 
 class CdaReadError(ValueError):
@@ -75,15 +73,15 @@ def _parse(source: bytes | str | Path) -> Any:
             "Ce fichier n'est pas un document CDA (élément racine ClinicalDocument HL7 v3 absent)."
         )
     code = attr(root, "cda:code", "code")
-    if code != LDL_SES_CODE:
+    if code != LDL_SES_LOINC:
         label = attr(root, "cda:code", "displayName") or "sans libellé"
         raise CdaReadError(
             f"Ce document n'est pas une lettre de liaison à la sortie : code {code or 'absent'} ({label}), "
-            f"{LDL_SES_CODE} attendu."
+            f"{LDL_SES_LOINC} attendu."
         )
-    if LDL_SES_TEMPLATE not in xpath(root, "cda:templateId/@root"):
+    if LDL_SES_TEMPLATE_ID not in xpath(root, "cda:templateId/@root"):
         raise CdaReadError(
-            f"Ce document n'est pas conforme au modèle LDL-SES : templateId {LDL_SES_TEMPLATE} absent."
+            f"Ce document n'est pas conforme au modèle LDL-SES : templateId {LDL_SES_TEMPLATE_ID} absent."
         )
     return root
 

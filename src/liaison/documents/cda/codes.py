@@ -5,7 +5,7 @@ Section templateIds and LOINC codes live in their section's module (`sections/`)
 
 from __future__ import annotations
 
-from liaison.core.codes import HL7_V3, LDL_SES_DOCUMENT_CODE, XSI
+from liaison.core.codes import HL7_V3, XSI
 from liaison.core.content import Sex
 
 V3 = HL7_V3
@@ -39,12 +39,12 @@ FACILITY_TYPE = "1.2.250.1.71.4.2.4"  # TRE_R02-SecteurActivite
 FACILITY_TYPE_CODES = frozenset(f"SA{n:02d}" for n in range(1, 70)) - {"SA11", "SA62"}
 ABSENT_UNKNOWN = "2.16.840.1.113883.5.1150.1"  # JDV_AbsentOrUnknownMedication_CISIS
 
+LDL_SES_TEMPLATE_ID = "1.2.250.1.213.1.1.1.29"  # the templateId that makes a CDA an LDL-SES
 DOCUMENT_TEMPLATE_IDS = (
     ("2.16.840.1.113883.2.8.2.1", None),
     ("1.2.250.1.213.1.1.1.1", None),
-    ("1.2.250.1.213.1.1.1.29", "2022.01"),
+    (LDL_SES_TEMPLATE_ID, "2022.01"),
 )
-DOCUMENT_CODE = LDL_SES_DOCUMENT_CODE
 DOCUMENT_TITLE = "Lettre de liaison à la sortie d'un établissement de santé"
 
 # JDV_StatutDoc_CISIS (1.2.250.1.213.1.1.5.93).

@@ -10,6 +10,7 @@ from typing import Any
 
 from lxml import etree
 
+from liaison.core.codes import LDL_SES_DOCUMENT_CODE
 from liaison.core.content import (
     EstablishmentInfo,
     LetterFacts,
@@ -32,7 +33,6 @@ from liaison.documents.cda.codes import (
     ACT_CODE,
     CONFIDENTIALITY,
     CONFIDENTIALITY_LABELS,
-    DOCUMENT_CODE,
     DOCUMENT_TEMPLATE_IDS,
     DOCUMENT_TITLE,
     FACILITY_TYPE,
@@ -57,7 +57,7 @@ def write_header(w: Writer, doc: etree._Element) -> etree._Element:
     for root, ext in DOCUMENT_TEMPLATE_IDS:
         el(doc, "templateId", {"root": root, **({"extension": ext} if ext else {})})
     ii(w, doc, "id", meta.id)
-    code, system, display = DOCUMENT_CODE
+    code, system, display = LDL_SES_DOCUMENT_CODE
     el(
         doc,
         "code",
