@@ -1,6 +1,6 @@
 """The demo's discharge day in cardiology: today's discharges in every state of issue 13.
 
-Four patients of `dr.martin` leave today, each at one step of the ward's day, made through the
+Five patients of `dr.martin` leave today, each at one step of the ward's day, made through the
 real lifecycle (`letters.lifecycle`) and the real reconciliation (`letters.reconcile`):
 
 1. planned this afternoon (the GAM's A16), letter drafted, planned discharge not yet confirmed;
@@ -103,9 +103,8 @@ def discharge_day(
         content = content.model_copy(update={**clinical, "planned_discharge": planned})
         letter = lifecycle.save_draft(letter.pk, content, letter.revision, author, why="démonstration")
         if step == "intern":
-            if author is intern:
-                note = "Conciliation faite avec la pharmacie."
-                review.submit(letter.pk, intern, to=physician.pk, note=note)
+            if author is not user:  # the unit has an intern: « à valider » for the senior
+                review.submit(letter.pk, author, to=physician.pk, note="Conciliation faite avec la pharmacie")
         elif step != "draft":
             signed_at = max(stay.admission_at, min(now, planned_at) - dt.timedelta(hours=1, minutes=30))
             letter = lifecycle.sign(letter.pk, user, at=signed_at)
@@ -118,4 +117,3 @@ def discharge_day(
             reconcile(stay, "A03", lambda e: e.save(), "démonstration : sortie enregistrée (A03)")
         out.append(stay)
     return out
-
