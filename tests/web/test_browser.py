@@ -8,6 +8,7 @@ Plus keyboard-only use and an axe-core check (no serious or critical violation).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,32 +60,45 @@ def page(monkeypatch):
         connections.close_all()
 
 
-@pytest.fixture
-def server_url(transactional_db):
-    """`liaison runserver` in its own process, on the test database (what a user really runs)."""
-    db = settings.DATABASES["default"]
-    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def liaison_server(port: int | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`liaison runserver` in its own process, on the test database (what a user really runs),
+    with `env` added to its environment; yields its base URL once it answers."""
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    port = port or free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "liaison.cli", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        env={**os.environ, "DATABASE_URL": url},
+        env={**os.environ, "DATABASE_URL": url, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/connexion/", timeout=2)
-            break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, "runserver did not start"
-            time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/connexion/", timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "runserver did not start"
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server_url(transactional_db):
+    with liaison_server() as base:
+        yield base
 
 
 @pytest.fixture

@@ -5,19 +5,11 @@ hospital would configure it (LIAISON_PSC_CLIENT_ID, _SECRET, _DISCOVERY_URL)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from tests.web import psc_provider
-from tests.web.test_browser import axe_violations, page  # noqa: F401  (fixture)
+from tests.web.test_browser import axe_violations, free_port, liaison_server, page  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -25,38 +17,17 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def psc_server(transactional_db, hospital, tmp_path):
     """The provider, then Liaison's server pointed at it (each knows the other's address)."""
-    db = settings.DATABASES["default"]
-    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     with psc_provider.start(tmp_path, callbacks=(f"{base}/connexion/psc/retour/",)) as issuer:
         conf = psc_provider.settings_for(issuer)
         env = {
-            **os.environ,
-            "DATABASE_URL": url,
             "LIAISON_PSC_CLIENT_ID": conf["CLIENT_ID"],
             "LIAISON_PSC_CLIENT_SECRET": conf["CLIENT_SECRET"],
             "LIAISON_PSC_DISCOVERY_URL": conf["DISCOVERY_URL"],
         }
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "liaison.cli", "runserver", "--noreload", f"127.0.0.1:{port}"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/connexion/", timeout=2)
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "runserver did not start"
-                time.sleep(0.2)
-        yield base, issuer
-        proc.terminate()
-        proc.wait(timeout=10)
+        with liaison_server(port, env):
+            yield base, issuer
 
 
 def test_the_psc_button_leads_to_the_provider_and_back_logged_in(psc_server, page):  # noqa: F811
