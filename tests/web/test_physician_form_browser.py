@@ -126,6 +126,8 @@ def test_the_gp_named_by_the_physician_meets_the_check_and_is_mailed(
     plan = page.locator("#delivery-plan")
     expect(plan).to_contain_text("Dr Jean Durand (Médecin traitant, désigné par le médecin)")
     expect(plan).to_contain_text("jean.durand@medecin.mssante.fr")
+    # the plan fits the side column: nothing to scroll sideways, no column squeezed out of sight
+    assert plan.evaluate("e => e.scrollWidth <= e.closest('section').clientWidth")
     shoot(page, screens_dir, "signer-medecin-traitant-designe")
     page.get_by_role("button", name="Signer la lettre").click()
     expect(page.get_by_role("status").first).to_have_text("Lettre signée.")
