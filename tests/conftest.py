@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from liaison.core.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
+from liaison.core.paris import paris_days
 from liaison.ingest.apply import clear_caches
 from liaison.letters.models import PARIS
 
@@ -28,6 +29,14 @@ def valid_nir(sex: str = "2", yymm: str = "8504", place: str = "45234", order: s
 
 def paris(y: int, m: int, d: int, h: int = 12, mi: int = 0) -> dt.datetime:
     return dt.datetime(y, m, d, h, mi, tzinfo=PARIS)
+
+
+def later_today(delay: dt.timedelta) -> dt.datetime:
+    """`delay` from now, to the minute, but still today in Paris (the suite also runs late in the
+    evening, when « in two hours » is tomorrow): at most 23:59."""
+    now = dt.datetime.now(dt.UTC)
+    _, midnight = paris_days(now.astimezone(PARIS).date())
+    return min(now + delay, midnight - dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
 
 
 @pytest.fixture

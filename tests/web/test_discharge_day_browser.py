@@ -28,7 +28,7 @@ from liaison.demo.sandboxes.dmp import Sandbox, StaticPatients, Store, start
 from liaison.ingest.apply import process
 from liaison.letters import lifecycle
 from liaison.letters.models import PARIS, DischargeCheck, Letter, Stay
-from tests.conftest import complete_content_updates, valid_nir
+from tests.conftest import complete_content_updates, later_today, valid_nir
 from tests.ingest.messages import MEDECIN_RPPS, adt
 from tests.web.test_browser import login, page, server_url  # noqa: F401 (fixtures)
 
@@ -43,7 +43,7 @@ def minute(when: dt.datetime) -> dt.datetime:
     return when.replace(second=0, microsecond=0)
 
 
-PLANNED = minute(timezone.now() + dt.timedelta(minutes=45))
+PLANNED = later_today(dt.timedelta(minutes=45))
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from liaison.core.content import ExitMode
 from liaison.letters import lifecycle
 from liaison.letters.models import PARIS, DischargeCheck, Letter
 from liaison.letters.reconcile import reconcile
+from tests.conftest import later_today
 from tests.web.test_views import HTMX, complete_form, complete_updates
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,7 @@ def leaving(hospital):
     stay.admission_at = now - dt.timedelta(days=2)
     stay.discharge_at = None
     stay.exit_mode = ""
-    stay.planned_discharge_at = (now + dt.timedelta(hours=2)).replace(second=0, microsecond=0)
+    stay.planned_discharge_at = later_today(dt.timedelta(hours=2))
     stay.save()
     hospital["cardio"].usual_exit_mode = "domicile"
     hospital["cardio"].save()
