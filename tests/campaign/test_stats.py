@@ -77,6 +77,10 @@ def test_scoring_follows_the_weights_and_says_why():
         stats.ScoringConfig.from_dict({"criteria": {"taille_du_parking": {"weight": 1}}})
 
 
+def test_every_criterion_has_its_scorer_in_the_registry():
+    assert set(stats.SCORERS) == set(stats.CRITERIA)
+
+
 def test_difference_in_differences_on_a_seeded_synthetic_campaign():
     """True effect +4 points for the visited; every measure noisy, so low results regress to the mean."""
     rng = random.Random(7)

@@ -263,6 +263,96 @@ def _percentile_ranks(values: dict[str, float]) -> dict[str, float]:
     return {k: sum(1 for x in ordered if x < v) / (n - 1) for k, v in values.items()}
 
 
+@dataclass(frozen=True)
+class _Field:
+    """What the criterion scorers read about the whole field of candidates, computed once."""
+
+    gaps: dict[str, float]  # FINESS → mean distance below the national weighted means
+    max_gap: float
+    size_values: dict[str, float]  # FINESS → beds, or else the evaluated records
+    size_pct: dict[str, float]  # FINESS → percentile rank of the size
+    first: str  # the first indicator (whose evolution the « evolution » criterion reads)
+
+
+# A criterion scorer: (candidate, criterion, field) → (score 0–1, the French reason's words).
+Scorer = Callable[[Candidate, Criterion, _Field], tuple[float, str]]
+
+
+def _score_gap(c: Candidate, cr: Criterion, f: _Field) -> tuple[float, str]:
+    return f.gaps[c.finess] / f.max_gap, f"écart moyen {fr(f.gaps[c.finess])} point(s)"
+
+
+def _score_digital(c: Candidate, cr: Criterion, f: _Field) -> tuple[float, str]:
+    a = c.attributes
+    rates = [r for r in (a.dmp_rate, a.mss_rate) if r is not None]
+    if not rates:
+        return 0.5, "non renseignée (neutre)"
+    m = sum(rates) / len(rates) / 100
+    return (1 - m if cr.prefer == "low" else m), f"DMP {fr(a.dmp_rate, 0)} %, MSSanté {fr(a.mss_rate, 0)} %"
+
+
+def _score_parcours(c: Candidate, cr: Criterion, f: _Field) -> tuple[float, str]:
+    parcours = c.attributes.parcours
+    if parcours is None:
+        return 0.5, "non renseignés (neutre)"
+    m = len(parcours & set(PARCOURS_SERVICES)) / len(PARCOURS_SERVICES)
+    names = ", ".join(PARCOURS_SERVICES[p] for p in sorted(parcours) if p in PARCOURS_SERVICES)
+    return (1 - m if cr.prefer == "low" else m), names or "aucun"
+
+
+def _score_cpts(c: Candidate, cr: Criterion, f: _Field) -> tuple[float, str]:
+    cpts = c.attributes.cpts
+    if cpts is None:
+        return 0.5, "non renseigné (neutre)"
+    return (float(cpts) if cr.prefer == "high" else float(not cpts)), ("oui" if cpts else "non")
+
+
+def _score_size(c: Candidate, cr: Criterion, f: _Field) -> tuple[float, str]:
+    if c.finess not in f.size_pct:
+        return 0.5, "inconnue (neutre)"
+    p = f.size_pct[c.finess]
+    unit = "lits" if c.attributes.beds is not None else "effectif évalué"
+    why = f"{int(f.size_values[c.finess])} {unit}, rang centile {fr(100 * p, 0)}"
+    return (p if cr.prefer == "high" else 1 - p), why
+
+
+def _score_priorities(c: Candidate, cr: Criterion, f: _Field) -> tuple[float, str]:
+    rates = {k: v for k, v in (c.attributes.priority_rates or {}).items() if v is not None}
+    if not rates:
+        return 0.5, "taux par critère non renseignés (neutre)"
+    m = sum(rates.values()) / len(rates) / 100
+    why = ", ".join(f"{PRIORITY_SHORT.get(k, k)} {fr(v, 0)} %" for k, v in rates.items())
+    return (1 - m if cr.prefer == "low" else m), why
+
+
+_EVOLUTION_LEVELS = {"baisse": 1.0, "stable": 0.5, "hausse": 0.0}
+_EVOLUTION_WORDS = {"baisse": "en baisse", "stable": "stable", "hausse": "en hausse"}
+
+
+def _score_evolution(c: Candidate, cr: Criterion, f: _Field) -> tuple[float, str]:
+    evo = c.evolutions.get(f.first, "")
+    level = _EVOLUTION_LEVELS.get(evo)
+    if level is None:
+        return 0.5, "non calculable (neutre)"
+    return (level if cr.prefer == "low" else 1 - level), _EVOLUTION_WORDS[evo]
+
+
+# One scorer per criterion of CRITERIA; a criterion without one would score neutral (0.5).
+SCORERS: dict[str, Scorer] = {
+    "gap": _score_gap,
+    "digital": _score_digital,
+    "parcours": _score_parcours,
+    "cpts": _score_cpts,
+    "size": _score_size,
+    "priorities": _score_priorities,
+    "evolution": _score_evolution,
+}
+
+
+def _neutral(c: Candidate, cr: Criterion, f: _Field) -> tuple[float, str]:
+    return 0.5, ""
+
+
 def score(
     candidates: Sequence[Candidate], national: dict[str, float], config: ScoringConfig, labels: dict[str, str]
 ) -> list[Ranked]:
@@ -274,7 +364,6 @@ def score(
         / max(1, sum(1 for k, v in c.values.items() if v is not None and k in national))
         for c in candidates
     }
-    max_gap = max(gaps.values(), default=0.0) or 1.0
     size_values: dict[str, float] = {}
     for c in candidates:
         if c.attributes.beds is not None:
@@ -283,12 +372,17 @@ def score(
             w = next((c.weights[k] for k in national if c.weights.get(k)), None)
             if w is not None:
                 size_values[c.finess] = float(w)
-    size_pct = _percentile_ranks(size_values)
+    field_ = _Field(
+        gaps=gaps,
+        max_gap=max(gaps.values(), default=0.0) or 1.0,
+        size_values=size_values,
+        size_pct=_percentile_ranks(size_values),
+        first=next(iter(national), ""),
+    )
     # the priority criteria weigh only when some candidate has per-criterion results
     has_priorities = any(c.attributes.priority_rates for c in candidates)
     criteria = [cr for cr in config.criteria if cr.id != "priorities" or has_priorities]
     total_weight = sum(cr.weight for cr in criteria) or 1.0
-    first = next(iter(national), "")
     out: list[tuple[float, float, str, Candidate, list[str]]] = []
     for c in candidates:
         reasons = []
@@ -300,59 +394,7 @@ def score(
         reasons.append("Sous la moyenne nationale pondérée : " + "; ".join(below) + ".")
         total = 0.0
         for cr in criteria:
-            a = c.attributes
-            s, why = 0.5, ""
-            if cr.id == "gap":
-                s = gaps[c.finess] / max_gap
-                why = f"écart moyen {fr(gaps[c.finess])} point(s)"
-            elif cr.id == "digital":
-                rates = [r for r in (a.dmp_rate, a.mss_rate) if r is not None]
-                if rates:
-                    m = sum(rates) / len(rates) / 100
-                    s = 1 - m if cr.prefer == "low" else m
-                    why = f"DMP {fr(a.dmp_rate, 0)} %, MSSanté {fr(a.mss_rate, 0)} %"
-                else:
-                    why = "non renseignée (neutre)"
-            elif cr.id == "parcours":
-                if a.parcours is not None:
-                    m = len(a.parcours & set(PARCOURS_SERVICES)) / len(PARCOURS_SERVICES)
-                    s = 1 - m if cr.prefer == "low" else m
-                    names = ", ".join(
-                        PARCOURS_SERVICES[p] for p in sorted(a.parcours) if p in PARCOURS_SERVICES
-                    )
-                    why = names or "aucun"
-                else:
-                    why = "non renseignés (neutre)"
-            elif cr.id == "cpts":
-                if a.cpts is not None:
-                    s = float(a.cpts) if cr.prefer == "high" else float(not a.cpts)
-                    why = "oui" if a.cpts else "non"
-                else:
-                    why = "non renseigné (neutre)"
-            elif cr.id == "size":
-                if c.finess in size_pct:
-                    p = size_pct[c.finess]
-                    s = p if cr.prefer == "high" else 1 - p
-                    unit = "lits" if a.beds is not None else "effectif évalué"
-                    why = f"{int(size_values[c.finess])} {unit}, rang centile {fr(100 * p, 0)}"
-                else:
-                    why = "inconnue (neutre)"
-            elif cr.id == "priorities":
-                rates = {k: v for k, v in (a.priority_rates or {}).items() if v is not None}
-                if rates:
-                    m = sum(rates.values()) / len(rates) / 100
-                    s = 1 - m if cr.prefer == "low" else m
-                    why = ", ".join(f"{PRIORITY_SHORT.get(k, k)} {fr(v, 0)} %" for k, v in rates.items())
-                else:
-                    why = "taux par critère non renseignés (neutre)"
-            elif cr.id == "evolution":
-                evo = c.evolutions.get(first, "")
-                level = {"baisse": 1.0, "stable": 0.5, "hausse": 0.0}.get(evo)
-                if level is not None:
-                    s = level if cr.prefer == "low" else 1 - level
-                    why = {"baisse": "en baisse", "stable": "stable", "hausse": "en hausse"}[evo]
-                else:
-                    why = "non calculable (neutre)"
+            s, why = SCORERS.get(cr.id, _neutral)(c, cr, field_)
             points = 100 * cr.weight * s / total_weight
             total += points
             if cr.weight:
