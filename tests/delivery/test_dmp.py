@@ -22,6 +22,7 @@ from django.utils import timezone
 from liaison.core.content import Confidentiality, Recipient, RecipientRole
 from liaison.delivery import dmp, outbox, vihf, worker
 from liaison.delivery import xds_metadata as xds
+from liaison.delivery.config import DmpConfig
 from liaison.delivery.models import Delivery
 from liaison.demo.sandboxes.dmp import Sandbox, StaticPatients, Store, start
 from liaison.demo.sandboxes.dmp.server import SandboxServer
@@ -50,7 +51,7 @@ def dmp_channel(sandbox, monkeypatch):
     box, url = sandbox
     monkeypatch.setenv("LIAISON_DMP_URL", url)
     monkeypatch.setattr(worker, "_SENDERS", {})
-    dmp.configure_from_env()
+    dmp.configure(DmpConfig.from_env())
     return box, url
 
 
@@ -309,7 +310,7 @@ def test_sandbox_down_then_back(hospital, sandbox, monkeypatch, tmp_path):
     probe.server_close()
     monkeypatch.setenv("LIAISON_DMP_URL", f"http://127.0.0.1:{port}/")
     monkeypatch.setattr(worker, "_SENDERS", {})
-    dmp.configure_from_env()
+    dmp.configure(DmpConfig.from_env())
     letter = _sign(hospital)
     worker.run_once("w1")
     d = _dmp_delivery(letter)
@@ -331,7 +332,7 @@ def test_timeout_then_retry_finds_it_already_filed(hospital, dmp_channel, monkey
     box.patients.ins.add(hospital["patient"].ins_matricule)
     monkeypatch.setenv("LIAISON_DMP_TIMEOUT", "0.3")
     monkeypatch.setattr(worker, "_SENDERS", {})
-    dmp.configure_from_env()
+    dmp.configure(DmpConfig.from_env())
     real = box.provide_and_register
     calls = []
 

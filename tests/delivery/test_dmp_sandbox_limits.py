@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from liaison.delivery import dmp, vihf, worker
+from liaison.delivery.config import DmpConfig
 from liaison.delivery.models import Delivery
 from liaison.demo.management.commands.demo import background
 from liaison.demo.sandboxes.dmp.server import MAX_REQUEST_BYTES
@@ -35,7 +36,7 @@ def test_a_token_sealed_by_an_unknown_self_signed_certificate_is_refused(
     monkeypatch.setenv("LIAISON_DMP_CERT", str(tmp_path / "cert.pem"))
     monkeypatch.setenv("LIAISON_DMP_KEY", str(tmp_path / "key.pem"))
     monkeypatch.setattr(worker, "_SENDERS", {})
-    dmp.configure_from_env()
+    dmp.configure(DmpConfig.from_env())
     letter = _sign(hospital)
     worker.run_once("w1")
     d = Delivery.objects.get(letter=letter, channel="dmp")

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from liaison.delivery import dmp, vihf, worker
+from liaison.delivery.config import DmpConfig
 from liaison.delivery.models import Delivery
 from liaison.demo.sandboxes.dmp import Sandbox, StaticPatients, Store, start
 from liaison.demo.sandboxes.dmp.server import tls_context
@@ -46,7 +47,7 @@ def _use(monkeypatch, url: str, **env: str) -> None:
         else:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(worker, "_SENDERS", {})
-    dmp.configure_from_env()
+    dmp.configure(DmpConfig.from_env())
 
 
 def _signed_letter(hospital):

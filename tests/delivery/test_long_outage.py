@@ -13,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from liaison.delivery import dmp, outbox, worker
+from liaison.delivery.config import DmpConfig
 from liaison.delivery.models import Delivery
 from liaison.letters.models import AuditEvent, Establishment, UserProfile
 from liaison.letters.permissions import Role
@@ -34,7 +35,7 @@ def dmp_down(monkeypatch):
     monkeypatch.setenv("LIAISON_DMP_URL", f"http://127.0.0.1:{_closed_port()}/")
     monkeypatch.setenv("LIAISON_DMP_TIMEOUT", "2")
     monkeypatch.setattr(worker, "_SENDERS", {})
-    dmp.configure_from_env()
+    dmp.configure(DmpConfig.from_env())
 
 
 def _fail_for(delivery: Delivery, hours: float) -> None:
@@ -111,7 +112,7 @@ def test_given_up_delivery_is_listed_and_renvoyer_requeues_it_then_the_worker_fi
     box, url = sandbox
     box.patients.ins.add(hospital["patient"].ins_matricule)
     monkeypatch.setenv("LIAISON_DMP_URL", url)
-    dmp.configure_from_env()
+    dmp.configure(DmpConfig.from_env())
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
     r = client.post(f"/envois/{d.pk}/renvoyer/", {"csrfmiddlewaretoken": token}, follow=True)
     assert r.status_code == 200 and "Envoi remis en file" in r.content.decode()

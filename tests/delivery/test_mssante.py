@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from liaison.delivery import acks, mssante, outbox, worker
+from liaison.delivery.config import AckConfig, ConfigError, SmtpConfig, WorkerConfig
 from liaison.delivery.models import Delivery
 from liaison.delivery.xdm import read_xdm_zip
 from liaison.demo.sandboxes import mail as mail_sandbox
@@ -34,7 +35,7 @@ def sandbox(tmp_path):
 
 
 def _sender(monkeypatch, port: int, **env: str) -> mssante.SmtpSender:
-    config = mssante.config_from_env({"LIAISON_MSS_SMTP": f"smtp://127.0.0.1:{port}", **env})
+    config = SmtpConfig.from_env({"LIAISON_MSS_SMTP": f"smtp://127.0.0.1:{port}", **env})
     sender = mssante.SmtpSender(config)
     monkeypatch.setattr(worker, "_SENDERS", {"mssante": sender})
     mssante._letter_parts.cache_clear()
@@ -48,12 +49,11 @@ def _mss(letter) -> list[Delivery]:
 def test_configure_from_env_registers_the_sender(monkeypatch):
     monkeypatch.setattr(worker, "_SENDERS", {})
     monkeypatch.setenv("LIAISON_MSS_SMTP", "smtp+starttls://127.0.0.1:10587")
-    mssante.configure_from_env()
+    worker.configure(WorkerConfig.from_env())  # as `liaison worker` does
     sender = worker.sender_for("mssante")
     assert isinstance(sender, mssante.SmtpSender) and sender.config.security == "starttls"
-    assert "liaison.delivery.mssante" in worker.SENDER_MODULES
-    with pytest.raises(mssante.ConfigError, match="LIAISON_MSS_SMTP invalide"):
-        mssante.config_from_env({"LIAISON_MSS_SMTP": "http://x"})
+    with pytest.raises(ConfigError, match="LIAISON_MSS_SMTP invalide"):
+        SmtpConfig.from_env({"LIAISON_MSS_SMTP": "http://x"})
 
 
 def test_letter_is_mailed_then_delivered_and_read(hospital, sandbox, monkeypatch):
@@ -87,9 +87,9 @@ def test_letter_is_mailed_then_delivered_and_read(hospital, sandbox, monkeypatch
     assert kinds == ["accusé de lecture"] * 2 + ["accusé de réception"] * 2
     monkeypatch.setenv("LIAISON_MSS_MAILDIR_ACKS", str(root))
     monkeypatch.delenv("LIAISON_MSS_IMAP", raising=False)
-    assert acks.read_once() == 4
+    assert acks.read_once(AckConfig.from_env()) == 4
     assert {d.state for d in _mss(letter)} == {"read"}
-    assert acks.read_once() == 0  # each report is read once
+    assert acks.read_once(AckConfig.from_env()) == 0  # each report is read once
     assert all(not m.unread for m in mail_sandbox.list_mailbox(root, APP))
 
 
@@ -99,7 +99,7 @@ def test_dsn_only_gives_delivered(hospital, sandbox, monkeypatch):
     letter = _signed(hospital)
     worker.run_once("w1")
     monkeypatch.setenv("LIAISON_MSS_MAILDIR_ACKS", str(root))
-    assert acks.read_once() == 2
+    assert acks.read_once(AckConfig.from_env()) == 2
     gp, _ = _mss(letter)
     assert gp.state == "delivered" and "Remis à anne.generaliste" in gp.events.last().detail
 

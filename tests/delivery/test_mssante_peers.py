@@ -22,6 +22,7 @@ from django.utils import timezone
 from lxml import etree
 
 from liaison.delivery import acks, mssante, outbox, worker
+from liaison.delivery.config import AckConfig, SmtpConfig
 from liaison.delivery.models import Delivery
 from liaison.delivery.xdm import metadata_of, read_xdm_zip
 from liaison.demo.sandboxes import mail as mail_sandbox
@@ -62,7 +63,7 @@ def mss_env(peers, monkeypatch):
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("LIAISON_MSS_MAILDIR_ACKS", raising=False)
     monkeypatch.setattr(worker, "_SENDERS", {})
-    mssante.configure_from_env()
+    mssante.configure(SmtpConfig.from_env())
     mssante._letter_parts.cache_clear()
     yield env
     if mssante._sender is not None:
@@ -125,7 +126,7 @@ def test_letter_through_postfix_and_dovecot_then_dsn_and_mdn(hospital, peers, ms
     # Postfix's success DSNs (Action: relayed after LMTP) land in the application mailbox.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and gp.state != "delivered":
-        acks.read_once()
+        acks.read_once(AckConfig.from_env())
         gp.refresh_from_db()
         time.sleep(0.2)
     assert gp.state == "delivered"
@@ -134,7 +135,7 @@ def test_letter_through_postfix_and_dovecot_then_dsn_and_mdn(hospital, peers, ms
     peers.deliver(mail_sandbox.build_mdn(mails[0], GP), sender=GP, recipient=APP)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and gp.state != "read":
-        acks.read_once()
+        acks.read_once(AckConfig.from_env())
         gp.refresh_from_db()
         time.sleep(0.2)
     assert gp.state == "read"

@@ -232,7 +232,8 @@ def test_two_workers_never_claim_the_same_delivery(hospital):
 
 
 def test_accented_mssante_address_is_refused_with_the_fix(hospital, monkeypatch):
-    from liaison.delivery.mssante import SmtpSender, config_from_env
+    from liaison.delivery.config import SmtpConfig
+    from liaison.delivery.mssante import SmtpSender
 
     monkeypatch.setenv("LIAISON_MSS_SMTP", "smtp://127.0.0.1:9")
     gp = hospital["gp"]
@@ -240,7 +241,7 @@ def test_accented_mssante_address_is_refused_with_the_fix(hospital, monkeypatch)
     gp.save()
     _signed(hospital)
     d = Delivery.objects.get(recipient_role="medecin_traitant")
-    result = SmtpSender(config_from_env())(d)
+    result = SmtpSender(SmtpConfig.from_env())(d)
     assert not result.ok and not result.retry and "accentués" in result.detail
 
 

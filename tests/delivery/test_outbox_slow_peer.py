@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 
 from liaison.delivery import outbox, worker
+from liaison.delivery.config import ConfigError, WorkerConfig
 from liaison.delivery.models import Delivery
 from tests.delivery.test_dmp import _sign, _stays, dmp_channel, sandbox  # noqa: F401 (fixtures)
 
@@ -21,9 +22,13 @@ STALE_SECONDS = 1.0
 
 
 def test_the_stale_limit_is_configurable(monkeypatch):
-    assert outbox.stale_claim() == outbox.STALE_CLAIM
+    monkeypatch.delenv("LIAISON_OUTBOX_STALE_SECONDS", raising=False)
+    assert WorkerConfig.from_env().stale_claim == outbox.STALE_CLAIM
     monkeypatch.setenv("LIAISON_OUTBOX_STALE_SECONDS", "2.5")
-    assert outbox.stale_claim().total_seconds() == 2.5
+    assert WorkerConfig.from_env().stale_claim.total_seconds() == 2.5
+    for wrong in ("deux", "0", "-1"):
+        with pytest.raises(ConfigError, match="LIAISON_OUTBOX_STALE_SECONDS doit être un nombre de secondes"):
+            WorkerConfig.from_env({"LIAISON_OUTBOX_STALE_SECONDS": wrong})
 
 
 @pytest.mark.django_db(transaction=True)
@@ -32,6 +37,7 @@ def test_a_batch_slowed_past_the_stale_limit_is_never_sent_twice(hospital, dmp_c
     box.patients.ins.add(hospital["patient"].ins_matricule)
     letters = [_sign(hospital, s) for s in _stays(hospital, 6)]
     monkeypatch.setenv("LIAISON_OUTBOX_STALE_SECONDS", str(STALE_SECONDS))
+    stale = WorkerConfig.from_env().stale_claim  # as `liaison worker` reads it
     real = box.provide_and_register
     senders: Counter[str] = Counter()
 
@@ -45,7 +51,7 @@ def test_a_batch_slowed_past_the_stale_limit_is_never_sent_twice(hospital, dmp_c
     def run(name: str, delay: float) -> None:
         time.sleep(delay)
         try:
-            worker.run_once(name, batch=10)  # the first worker claims all six filings at once
+            worker.run_once(name, batch=10, stale=stale)  # the first worker claims all six filings at once
         finally:
             connection.close()
 

@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 
 from liaison.delivery import dmp, worker
+from liaison.delivery.config import DmpConfig
 from liaison.delivery.models import Delivery
 from liaison.demo.history import trust_store
 from liaison.demo.hospital import generate
@@ -83,7 +84,7 @@ def test_demo_history_is_in_the_sandboxes_and_can_be_corrected(tmp_path, monkeyp
         fixed = lifecycle.sign(draft.pk, physician)
         monkeypatch.setenv("LIAISON_DMP_URL", server.url)
         monkeypatch.setattr(worker, "_SENDERS", {})
-        dmp.configure_from_env()
+        dmp.configure(DmpConfig.from_env())
         replacement = Delivery.objects.get(letter=fixed, channel="dmp")
         worker.process(_claimed(replacement))
         replacement.refresh_from_db()

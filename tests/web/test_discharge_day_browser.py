@@ -24,6 +24,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from liaison.delivery import dmp, vihf, worker
+from liaison.delivery.config import DmpConfig
 from liaison.demo.sandboxes.dmp import Sandbox, StaticPatients, Store, start
 from liaison.ingest.apply import process
 from liaison.letters import lifecycle
@@ -52,7 +53,7 @@ def dmp_sandbox(tmp_path, monkeypatch):
     server, _ = start(box)
     monkeypatch.setenv("LIAISON_DMP_URL", server.url)
     monkeypatch.setattr(worker, "_SENDERS", {})
-    dmp.configure_from_env()
+    dmp.configure(DmpConfig.from_env())
     yield box, server.url
     server.shutdown()
     server.server_close()

@@ -15,7 +15,7 @@
   sandbox's tree or one mailbox). Processed mails are moved to the folder `Accuses` (IMAP) or
   flagged seen (Maildir); other mails are only marked seen, so each is read once.
 
-Run by `liaison read-acks [--once]`.
+Run by `liaison read-acks [--once]`, which reads the sources' `config.AckConfig` once.
 """
 
 from __future__ import annotations
@@ -27,15 +27,14 @@ import email.utils
 import imaplib
 import logging
 import mailbox
-import os
 import re
-import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+
+from liaison.delivery.config import AckConfig, ImapConfig
 
 log = logging.getLogger(__name__)
 
@@ -250,53 +249,6 @@ def read_maildir(path: Path) -> int:
 # --- IMAP source ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ImapConfig:
-    host: str
-    port: int
-    security: str  # "tls", "starttls", "plain"
-    user: str
-    password: str
-    cert: str | None = None
-    key: str | None = None
-    ca: str | None = None
-    folder: str = "INBOX"
-
-    def ssl_context(self) -> ssl.SSLContext:
-        ctx = ssl.create_default_context(cafile=self.ca)
-        if self.cert:
-            ctx.load_cert_chain(self.cert, self.key)
-        return ctx
-
-
-def imap_config_from_env(env: dict[str, str] | None = None) -> ImapConfig | None:
-    env = dict(os.environ if env is None else env)
-    url = env.get("LIAISON_MSS_IMAP", "").strip()
-    if not url:
-        return None
-    parts = urlsplit(url)
-    schemes = {"imaps": ("tls", 993), "imap+starttls": ("starttls", 143), "imap": ("plain", 143)}
-    if parts.scheme not in schemes or not parts.hostname:
-        raise ValueError(
-            f"LIAISON_MSS_IMAP invalide : {url!r}. Formes admises : "
-            "imaps://utilisateur:mot-de-passe@hôte:993, "
-            "imap+starttls://hôte:143 (avec LIAISON_MSS_CERT / LIAISON_MSS_KEY pour l'authentification "
-            "par certificat)."
-        )
-    security, port = schemes[parts.scheme]
-    return ImapConfig(
-        host=parts.hostname,
-        port=parts.port or port,
-        security=security,
-        user=unquote(parts.username or ""),
-        password=unquote(parts.password or ""),
-        cert=env.get("LIAISON_MSS_CERT") or None,
-        key=env.get("LIAISON_MSS_KEY") or None,
-        ca=env.get("LIAISON_MSS_CA") or None,
-        folder=parts.path.strip("/") or "INBOX",
-    )
-
-
 def imap_connect(c: ImapConfig) -> imaplib.IMAP4:
     if c.security == "tls":
         imap: imaplib.IMAP4 = imaplib.IMAP4_SSL(c.host, c.port, ssl_context=c.ssl_context(), timeout=30)
@@ -352,34 +304,28 @@ def read_imap(c: ImapConfig) -> int:
 # --- one pass / forever -----------------------------------------------------------------------
 
 
-def app_addresses() -> list[str]:
-    """The application mailboxes: LIAISON_MSS_FROM, else every establishment's default one."""
-    if os.environ.get("LIAISON_MSS_FROM"):
-        return [os.environ["LIAISON_MSS_FROM"]]
+def app_addresses(sender: str | None = None) -> list[str]:
+    """The application mailboxes: `sender` (LIAISON_MSS_FROM), else every establishment's default one."""
+    if sender:
+        return [sender]
     from liaison.delivery.mssante import default_sender
     from liaison.letters.models import Establishment
 
     return [default_sender(e.name, e.mssante) for e in Establishment.objects.all()]
 
 
-def read_once() -> int:
+def read_once(config: AckConfig) -> int:
     """Read every configured source once; return how many deliveries were updated."""
     updated = 0
-    root = os.environ.get("LIAISON_MSS_MAILDIR_ACKS")
-    if root:
-        for box in maildir_boxes(root, app_addresses()):
+    if config.maildir:
+        for box in maildir_boxes(config.maildir, app_addresses(config.sender)):
             updated += read_maildir(box)
-    config = imap_config_from_env()
-    if config is not None:
-        updated += read_imap(config)
+    if config.imap is not None:
+        updated += read_imap(config.imap)
     return updated
 
 
-def configured() -> bool:
-    return bool(os.environ.get("LIAISON_MSS_MAILDIR_ACKS") or os.environ.get("LIAISON_MSS_IMAP"))
-
-
-def run_forever(poll: float = 10.0) -> None:
+def run_forever(config: AckConfig, poll: float = 10.0) -> None:
     from django.db import close_old_connections
 
     from liaison.health.heartbeat import Beater
@@ -389,7 +335,7 @@ def run_forever(poll: float = 10.0) -> None:
         close_old_connections()
         heart.beat()
         try:
-            read_once()
+            read_once(config)
         except (OSError, imaplib.IMAP4.error) as exc:
             log.warning("lecture des accusés impossible : %s", exc)
         time.sleep(poll)

@@ -1,12 +1,14 @@
 """The DMP channel: file a signed letter version in the patient's DMP (IHE XDS.b ITI-41 + VIHF).
 
-`configure_from_env()` registers the sender for channel `dmp` when `LIAISON_DMP_URL` is set:
+`configure(config)` registers the sender for channel `dmp` when `LIAISON_DMP_URL` is set
+(`config.DmpConfig`, read by `liaison worker`):
 - `LIAISON_DMP_URL`: the repository endpoint, e.g. `http://127.0.0.1:8091/` (the sandbox) or an
   `https://` URL (mutual TLS with `LIAISON_DMP_CERT` / `LIAISON_DMP_KEY`, server checked against
   `LIAISON_DMP_CA`, else the system CAs);
 - `LIAISON_DMP_CERT` / `LIAISON_DMP_KEY`: PEM certificate and key of the establishment, which also
   sign the VIHF (a throw-away pair is generated when absent, for the demo);
-- `LIAISON_DMP_TIMEOUT` (seconds, default 30), `LIAISON_DMP_HOMOLOGATION` (DMP approval number).
+- `LIAISON_DMP_TIMEOUT` (seconds, default 30), `LIAISON_DMP_HOMOLOGATION` (DMP approval number),
+  `LIAISON_DMP_RESPONSABLE` (the VIHF's responsible, default the legal authenticator).
 
 The metadata come from `xds_metadata.submit_objects_request` (shared with the MSSanté XDM). The
 registry response is the DMP's acknowledgement: Success → sent, then delivered. A retry that finds
@@ -16,43 +18,18 @@ the document already registered (same uniqueId, identical content) counts as suc
 from __future__ import annotations
 
 import http.client
-import os
 import socket
 import ssl
 import threading
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from liaison.delivery import iti41, outbox, vihf, worker
 from liaison.delivery import xds_metadata as xds
+from liaison.delivery.config import DmpConfig
 from liaison.delivery.models import Delivery
 from liaison.letters.models import Letter
 
 FACILITY_SCHEME = "1.2.250.1.71.4.2.4"  # TRE_R02-SecteurActivite (Secteur_Activite of the VIHF)
-
-
-@dataclass(frozen=True, slots=True)
-class DmpConfig:
-    url: str
-    cert: str | None = None
-    key: str | None = None
-    ca: str | None = None
-    timeout: float = 30.0
-    homologation: str = "NON-HOMOLOGUE"
-
-
-def config_from_env() -> DmpConfig | None:
-    url = os.environ.get("LIAISON_DMP_URL", "").strip()
-    if not url:
-        return None
-    return DmpConfig(
-        url=url,
-        cert=os.environ.get("LIAISON_DMP_CERT") or None,
-        key=os.environ.get("LIAISON_DMP_KEY") or None,
-        ca=os.environ.get("LIAISON_DMP_CA") or None,
-        timeout=float(os.environ.get("LIAISON_DMP_TIMEOUT") or 30),
-        homologation=os.environ.get("LIAISON_DMP_HOMOLOGATION") or "NON-HOMOLOGUE",
-    )
 
 
 class TransportError(Exception):
@@ -177,7 +154,7 @@ class DmpSender:
             structure_id=institution.rsplit("^", 1)[-1],
             sector=f"{establishment.facility_type_code}^{FACILITY_SCHEME}",
             patient_cx=_patient_id(sor),
-            responsible_id=os.environ.get("LIAISON_DMP_RESPONSABLE") or legal.split("^", 1)[0],
+            responsible_id=self.config.responsible or legal.split("^", 1)[0],
             homologation=self.config.homologation,
         )
         token = vihf.signed_vihf(ctx, self.credentials)
@@ -213,8 +190,8 @@ class DmpSender:
         return outbox.SendResult(False, result.detail, retry=result.retry)
 
 
-def configure_from_env() -> None:
-    config = config_from_env()
+def configure(config: DmpConfig | None) -> None:
+    """Register the DMP sender when the DMP is configured (`DmpConfig.from_env()`)."""
     if config is None:
         return
     worker.register(Delivery.Channel.DMP, DmpSender(config))

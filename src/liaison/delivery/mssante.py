@@ -1,6 +1,7 @@
 """The MSSanté channel: sends a delivery's mail by SMTP (STARTTLS + client certificate).
 
-`configure_from_env()` registers the sender for channel `mssante` when `LIAISON_MSS_SMTP` is set:
+`configure(config)` registers the sender for channel `mssante` when `LIAISON_MSS_SMTP` is set
+(`config.SmtpConfig`, read by `liaison worker`):
 
 - `LIAISON_MSS_SMTP`: `smtp://host:port` (plain, the sandbox), `smtp+starttls://host:port`
   (STARTTLS, the operator) or `smtps://host:port` (implicit TLS);
@@ -28,7 +29,6 @@ import atexit
 import contextlib
 import email.policy
 import logging
-import os
 import re
 import smtplib
 import socket
@@ -37,11 +37,11 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urlsplit
 
 from django.db import connection, transaction
 
 from liaison.delivery import worker
+from liaison.delivery.config import SmtpConfig
 from liaison.delivery.models import Delivery, DeliveryEvent
 from liaison.delivery.outbox import SendResult
 from liaison.delivery.xdm import MailSpec, build_mail, smtp_options
@@ -52,71 +52,10 @@ log = logging.getLogger(__name__)
 DATA_EVENT = "sending"  # DeliveryEvent.state (10 characters at most)
 DATA_DETAIL = "transmission du message au serveur MSSanté (DATA)"
 IDLE_CHECK = 20.0  # seconds of idleness after which a kept connection is checked with NOOP
-DEFAULT_NIL = "LIAISON-NON-DECLARE"
 # Long subjects are not folded (RFC 5322 allows 998): some readers keep the space of a fold
 # placed right after "Subject:".
 MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
 UNCERTAIN_PREFIX = "Connexion perdue pendant la transmission"
-
-
-class ConfigError(ValueError):
-    """A wrong LIAISON_MSS_* setting; the message is French."""
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpConfig:
-    host: str
-    port: int
-    security: str  # "plain", "starttls", "tls"
-    cert: str | None = None
-    key: str | None = None
-    ca: str | None = None
-    sender: str | None = None
-    nil: str = DEFAULT_NIL
-    ask_mdn: bool = False
-    source_oid: str | None = None
-    timeout: float = 30.0
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    def ssl_context(self) -> ssl.SSLContext:
-        ctx = ssl.create_default_context(cafile=self.ca)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        if self.cert:
-            ctx.load_cert_chain(self.cert, self.key)
-        return ctx
-
-
-def config_from_env(env: dict[str, str] | None = None) -> SmtpConfig | None:
-    env = dict(os.environ if env is None else env)
-    url = env.get("LIAISON_MSS_SMTP", "").strip()
-    if not url:
-        return None
-    parts = urlsplit(url)
-    schemes = {"smtp": ("plain", 25), "smtp+starttls": ("starttls", 587), "smtps": ("tls", 465)}
-    if parts.scheme not in schemes or not parts.hostname:
-        raise ConfigError(
-            f"LIAISON_MSS_SMTP invalide : {url!r}. Formes admises : smtp://hôte:port, "
-            "smtp+starttls://hôte:port, smtps://hôte:port."
-        )
-    security, default_port = schemes[parts.scheme]
-    cert, key = env.get("LIAISON_MSS_CERT") or None, env.get("LIAISON_MSS_KEY") or None
-    if security != "plain" and bool(cert) != bool(key):
-        raise ConfigError("LIAISON_MSS_CERT et LIAISON_MSS_KEY vont ensemble (certificat et clé de la BAL).")
-    return SmtpConfig(
-        host=parts.hostname,
-        port=parts.port or default_port,
-        security=security,
-        cert=cert,
-        key=key,
-        ca=env.get("LIAISON_MSS_CA") or None,
-        sender=env.get("LIAISON_MSS_FROM") or None,
-        nil=env.get("LIAISON_MSS_NIL") or DEFAULT_NIL,
-        ask_mdn=env.get("LIAISON_MSS_MDN", "") in ("1", "true", "oui", "yes"),
-        source_oid=env.get("LIAISON_XDS_SOURCE_OID") or None,
-    )
 
 
 def default_sender(name: str, mssante: str = "") -> str:
@@ -442,10 +381,9 @@ def previous_attempt_in_doubt(delivery: Delivery) -> bool:
 _sender: SmtpSender | None = None
 
 
-def configure_from_env() -> None:
-    """Register the MSSanté sender when LIAISON_MSS_SMTP names a server."""
+def configure(config: SmtpConfig | None) -> None:
+    """Register the MSSanté sender when LIAISON_MSS_SMTP names a server (`SmtpConfig.from_env()`)."""
     global _sender
-    config = config_from_env()
     if config is None:
         return
     if _sender is not None:

@@ -10,7 +10,8 @@
   An acknowledgement the reader wrote first (a quick DSN, MDN or bounce) is kept.
 - `requeue(delivery, user)` is the administrator's « renvoyer »: a given-up or failing delivery
   due again now, with a fresh retry window.
-- A delivery left in `sending` by a worker that died is due again after `stale_claim()`; the
+- A delivery left in `sending` by a worker that died is due again after the stale limit
+  (`WorkerConfig.stale_claim`, LIAISON_OUTBOX_STALE_SECONDS, 5 min by default); the
   channel must then recognise what the peer already has (fixed Message-ID / uniqueId).
 - Every time compared across processes is the database's (`liaison.dbclock`): workers on hosts
   whose clocks disagree still agree on which claim is stale and which delivery is due.
@@ -22,7 +23,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from liaison import dbclock
 from liaison.core.content import LetterContent
+from liaison.delivery.config import STALE_CLAIM
 from liaison.delivery.models import Delivery, DeliveryEvent
 from liaison.delivery.routing import plan
 from liaison.letters.models import Letter
@@ -39,14 +40,6 @@ BACKOFF_BASE = dt.timedelta(seconds=30)
 BACKOFF_MAX = dt.timedelta(hours=1)
 RETRY_WINDOW = dt.timedelta(hours=72)  # failing this long: given up (and shown to the administrator)
 LONG_FAILING = dt.timedelta(hours=1)  # failing this long: shown on « Envois en échec » already
-STALE_CLAIM = dt.timedelta(minutes=5)  # default; LIAISON_OUTBOX_STALE_SECONDS changes it
-
-
-def stale_claim() -> dt.timedelta:
-    """How long a claim holds before another worker may take the delivery. It must exceed the
-    longest single send (the channels' network timeouts, 30 s by default)."""
-    seconds = os.environ.get("LIAISON_OUTBOX_STALE_SECONDS")
-    return dt.timedelta(seconds=float(seconds)) if seconds else STALE_CLAIM
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +95,16 @@ def retry_schedule() -> list[dt.timedelta]:
         elapsed += waits[-1]
 
 
-def claim(worker: str, limit: int = 10, channels: list[str] | None = None) -> list[Delivery]:
-    """Take up to `limit` due deliveries for this worker. Times are the database's: workers on
-    other hosts judge a claim stale by the same clock that wrote it."""
+def claim(
+    worker: str, limit: int = 10, channels: list[str] | None = None, stale: dt.timedelta = STALE_CLAIM
+) -> list[Delivery]:
+    """Take up to `limit` due deliveries for this worker, and those claimed longer than `stale`
+    ago by a worker that died. `stale` must exceed the longest single send (the channels' network
+    timeouts, 30 s by default). Times are the database's: workers on other hosts judge a claim
+    stale by the same clock that wrote it."""
     now = dbclock.now()
     due = Q(state__in=[Delivery.State.PENDING, Delivery.State.FAILED], next_attempt_at__lte=now) | Q(
-        state=Delivery.State.SENDING, claimed_at__lt=now - stale_claim()
+        state=Delivery.State.SENDING, claimed_at__lt=now - stale
     )
     with transaction.atomic():
         qs = Delivery.objects.filter(due)

@@ -170,9 +170,10 @@ def demo_authority() -> Path:
 
 
 def load_credentials(cert: str | None = None, key: str | None = None) -> Credentials:
-    """The seal certificate and key: the given PEM files, else LIAISON_DMP_CERT/KEY, else a demo pair."""
-    cert = cert or os.environ.get("LIAISON_DMP_CERT") or ""
-    key = key or os.environ.get("LIAISON_DMP_KEY") or ""
+    """The seal certificate and key: the given PEM files (LIAISON_DMP_CERT/KEY, read into
+    `DmpConfig`), else a demo pair."""
+    cert = cert or ""
+    key = key or ""
     with _lock:
         if (cert, key) not in _cached:
             if bool(cert) != bool(key):

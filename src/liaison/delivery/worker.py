@@ -1,13 +1,15 @@
 """The delivery worker: claims due deliveries and hands each to its channel's sender.
 
 Channels register a sender with `register(channel, sender)`; a sender takes a `Delivery` and
-returns a `SendResult`. A channel without a sender (its peer not configured) fails with a French
-reason and is retried, so nothing is dropped while the configuration is fixed.
+returns a `SendResult`; `configure(config)` registers the DMP and MSSanté senders of a
+`config.WorkerConfig` (read once by `liaison worker`). A channel without a sender (its peer not
+configured) fails with a French reason and is retried, so nothing is dropped while the
+configuration is fixed.
 """
 
 from __future__ import annotations
 
-import importlib
+import datetime as dt
 import logging
 import os
 import socket
@@ -17,15 +19,13 @@ from collections.abc import Callable
 from django.db import close_old_connections
 
 from liaison.delivery import outbox
+from liaison.delivery.config import STALE_CLAIM, WorkerConfig
 from liaison.delivery.models import Delivery
 from liaison.health.counters import DELIVERY_ATTEMPTS, DELIVERY_SECONDS
 
 Sender = Callable[[Delivery], outbox.SendResult]
 _SENDERS: dict[str, Sender] = {}
 
-# Modules with a `configure_from_env() -> None` that registers their sender when the
-# environment names their peer (LIAISON_DMP_URL, LIAISON_MSS_SMTP…).
-SENDER_MODULES: list[str] = ["liaison.delivery.dmp", "liaison.delivery.mssante"]
 log = logging.getLogger(__name__)
 
 NOT_CONFIGURED = {
@@ -38,9 +38,12 @@ def register(channel: str, sender: Sender) -> None:
     _SENDERS[channel] = sender
 
 
-def configure() -> None:
-    for name in SENDER_MODULES:
-        importlib.import_module(name).configure_from_env()
+def configure(config: WorkerConfig) -> None:
+    """Register the senders of the peers `config` names (LIAISON_DMP_URL, LIAISON_MSS_SMTP…)."""
+    from liaison.delivery import dmp, mssante  # they import this module to register
+
+    dmp.configure(config.dmp)
+    mssante.configure(config.mss)
 
 
 def sender_for(channel: str) -> Sender | None:
@@ -70,12 +73,18 @@ def process(delivery: Delivery) -> Delivery:
     return settled
 
 
-def run_once(name: str | None = None, batch: int = 10, beat: Callable[[], None] | None = None) -> int:
+def run_once(
+    name: str | None = None,
+    batch: int = 10,
+    beat: Callable[[], None] | None = None,
+    stale: dt.timedelta = STALE_CLAIM,
+) -> int:
     """Process what is due now; return how many deliveries were handled. `beat` is called
-    between sends (the heartbeat of `run_forever`: a slow peer must not look like a dead worker)."""
+    between sends (the heartbeat of `run_forever`: a slow peer must not look like a dead worker);
+    `stale` is how long another worker's claim holds (`WorkerConfig.stale_claim`)."""
     name = name or worker_name()
     done = 0
-    while picked := outbox.claim(name, batch):
+    while picked := outbox.claim(name, batch, stale=stale):
         for d in picked:
             if beat is not None:
                 beat()
@@ -87,7 +96,7 @@ def run_once(name: str | None = None, batch: int = 10, beat: Callable[[], None] 
     return done
 
 
-def run_forever(poll: float = 1.0, name: str | None = None) -> None:
+def run_forever(poll: float = 1.0, name: str | None = None, stale: dt.timedelta = STALE_CLAIM) -> None:
     from liaison.health.heartbeat import Beater
 
     name = name or worker_name()
@@ -95,5 +104,5 @@ def run_forever(poll: float = 1.0, name: str | None = None) -> None:
     while True:
         close_old_connections()
         heart.beat()
-        if run_once(name, beat=heart.beat) == 0:
+        if run_once(name, beat=heart.beat, stale=stale) == 0:
             time.sleep(poll)

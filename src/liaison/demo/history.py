@@ -28,9 +28,10 @@ from pathlib import Path
 from django.db import transaction
 
 from liaison.delivery import acks, worker
-from liaison.delivery.dmp import DmpConfig, DmpSender
+from liaison.delivery.config import DmpConfig, SmtpConfig
+from liaison.delivery.dmp import DmpSender
 from liaison.delivery.models import Delivery, DeliveryEvent
-from liaison.delivery.mssante import SmtpConfig, SmtpSender
+from liaison.delivery.mssante import SmtpSender
 from liaison.delivery.vihf import demo_authority
 from liaison.demo.sandboxes import mail as mail_sandbox
 from liaison.demo.sandboxes.dmp import Sandbox, StaticPatients, Store
@@ -62,12 +63,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _senders(dmp_url: str, smtp_port: int) -> Iterator[None]:
+def _senders(dmp_url: str, smtp_port: int, sender: str | None) -> Iterator[None]:
     """The worker's senders pointed at the sandboxes, for the time of the block only."""
     before = {c: worker.sender_for(c) for c in Delivery.Channel.values}
-    sender = os.environ.get("LIAISON_MSS_FROM") or None  # the mailbox `acks` reads
     smtp = SmtpSender(SmtpConfig(host="127.0.0.1", port=smtp_port, security="plain", sender=sender))
-    worker.register(Delivery.Channel.DMP, DmpSender(DmpConfig(url=dmp_url)))
+    # signed with the worker's seal (the sandbox trusts it, see trust_store), else the demo pair
+    seal = os.environ.get("LIAISON_DMP_CERT") or None, os.environ.get("LIAISON_DMP_KEY") or None
+    worker.register(Delivery.Channel.DMP, DmpSender(DmpConfig(url=dmp_url, cert=seal[0], key=seal[1])))
     worker.register(Delivery.Channel.MSSANTE, smtp)
     try:
         yield
@@ -101,6 +103,7 @@ def send(root: Path, past: list[Past]) -> Counter:
     """Send `past` (saved, pending deliveries) to sandboxes keeping their data under `root`;
     return the final states counted. The database must hold the letters committed."""
     root.mkdir(parents=True, exist_ok=True)
+    sender = os.environ.get("LIAISON_MSS_FROM") or None  # the application mailbox, as `acks` reads it
     maildir = root / "mail"
     maildir.mkdir(exist_ok=True)
     known = Patient.objects.exclude(ins_matricule=None).values_list("ins_matricule", flat=True)
@@ -110,12 +113,12 @@ def send(root: Path, past: list[Past]) -> Counter:
     mail = mail_sandbox.start(maildir, port=smtp_port)
     try:  # one transaction: the worker's and the reader's commits are savepoints (SQLite's
         # synchronous commits would take most of the time); the sandboxes read no database
-        with transaction.atomic(), _senders(server.url, smtp_port):
+        with transaction.atomic(), _senders(server.url, smtp_port, sender):
             worker.run_once(batch=50)
             for p in past:
                 if p.read_after is not None:
                     _open_mail(mail.handler, maildir, p.delivery)
-            for box in acks.maildir_boxes(maildir, acks.app_addresses()):
+            for box in acks.maildir_boxes(maildir, acks.app_addresses(sender)):
                 acks.read_maildir(box)
             _move_back(past)
     finally:

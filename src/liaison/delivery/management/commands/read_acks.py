@@ -7,6 +7,7 @@ import contextlib
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from liaison.delivery import acks
+from liaison.delivery.config import AckConfig, ConfigError
 
 
 class Command(BaseCommand):
@@ -20,13 +21,17 @@ class Command(BaseCommand):
         parser.add_argument("--poll", type=float, default=10.0, help="attente entre deux lectures (s)")
 
     def handle(self, *args, **o) -> None:
-        if not acks.configured():
+        try:
+            config = AckConfig.from_env()
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from exc
+        if not config.configured:
             raise CommandError(
                 "Aucune boîte à lire : définissez LIAISON_MSS_IMAP (imaps://…) ou LIAISON_MSS_MAILDIR_ACKS."
             )
         if o["once"]:
-            self.stdout.write(f"{acks.read_once()} envoi(s) mis à jour.")
+            self.stdout.write(f"{acks.read_once(config)} envoi(s) mis à jour.")
             return
         self.stdout.write("Lecture des accusés MSSanté (Ctrl-C pour arrêter)")
         with contextlib.suppress(KeyboardInterrupt):
-            acks.run_forever(o["poll"])
+            acks.run_forever(config, o["poll"])
