@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from liaison.core import catalogue
 from liaison.core.controls import control_error
 
 SCHEMA_VERSION: Final = 1
@@ -336,14 +337,7 @@ class Presence(_Model):
 
 
 # The "le cas échéant" questions of the medical summary, as the checks name them in a sentence.
-PRESENCE_LABELS = {
-    "adverse_events": "événements indésirables",
-    "resistant_organisms": "bactéries multirésistantes ou émergentes (BMR/BHRe)",
-    "transfusion": "transfusion de produits sanguins",
-    "blood_derivatives": "administration de dérivés du sang",
-    "implanted_devices": "dispositif médical implanté",
-    "allergies": "allergies ou intolérances",
-}
+PRESENCE_LABELS = {e.key: e.label for e in catalogue.PRESENCE}
 
 
 class ImplantedDevice(_Model):

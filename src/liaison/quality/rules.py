@@ -24,6 +24,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import ConfigDict, ValidationError, create_model
 
+from liaison.core import catalogue
 from liaison.core.content import (
     PROFESSION_LABELS,
     ExitMode,
@@ -375,14 +376,6 @@ PresenceItem = Literal[
     "implanted_devices",
     "allergies",
 ]
-_PRESENCE_LABELS = {
-    "adverse_events": "événements indésirables",
-    "resistant_organisms": "BMR/BHRe",
-    "transfusion": "transfusion de produits sanguins",
-    "blood_derivatives": "dérivés du sang",
-    "implanted_devices": "dispositif médical implanté",
-    "allergies": "allergies",
-}
 
 
 @rule("presence_answered")
@@ -393,7 +386,7 @@ def presence_answered(letter: LetterView, *, absence_statement: bool, items: lis
     """
     for name in items:
         item: Presence = getattr(letter.content, name)
-        label = _PRESENCE_LABELS[name]
+        label = catalogue.label(name)
         if item.present is None:
             return _not_met(f"« {label} » sans réponse (présent ou aucun)", name)
         if item.present and not _has_text(item.details):

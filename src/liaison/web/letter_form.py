@@ -17,8 +17,8 @@ from functools import cache
 
 from pydantic import ValidationError
 
+from liaison.core import catalogue
 from liaison.core.content import (
-    PRESENCE_LABELS,
     Channel,
     Confidentiality,
     ExitMode,
@@ -41,21 +41,8 @@ from liaison.letters.lifecycle import PLANNED_LABELS, FieldError, check_planned_
 from liaison.letters.medicine_search import Product
 from liaison.letters.models import PARIS
 
-TEXT_FIELDS = (
-    "reason",
-    "medical_summary",
-    "procedures_and_exams",
-    "transfusion_incident",
-    "blood_derivatives_incident",
-    "emergency_contact",
-)
-FLAG_FIELDS = (
-    "no_procedures_and_exams",
-    "no_discharge_medication",
-    "no_pending_results",
-    "no_follow_up",
-    "no_medecin_traitant",
-)
+TEXT_FIELDS = tuple(e.key for e in catalogue.ELEMENTS if e.kind == "text")
+FLAG_FIELDS = tuple(e.key for e in catalogue.ELEMENTS if e.kind == "flag")
 CONFIDENTIALITY_FIELDS = (
     "masked_from_professionals",
     "invisible_to_patient",
@@ -81,18 +68,7 @@ ROW_FIELDS: dict[str, tuple[str, ...]] = {
 # Values that are not the user's words: a row holding only these is blank.
 _NOT_CONTENT = {"cis", "atc", "route", "status", "kind", "role", "channel", "orientation"}
 # Fields that come from the GAM: links from the QLS panel point at the read-only identity block.
-GAM_FIELDS = {
-    "patient",
-    "admission_at",
-    "discharge_at",
-    "entry_mode",
-    "exit_mode",
-    "destination",
-    "responsible_physician",
-    "adresseur",
-    "receiving_structure",
-    "establishment",
-}
+GAM_FIELDS = {e.key for e in catalogue.ELEMENTS if e.kind == "gam"}
 # Destinations as the GAM names them (PMSI ZFM-4 labels, `ingest.hl7v2`), offered for the
 # planned discharge so that the reconciliation with the A03 compares like with like.
 DESTINATION_CHOICES = ("Domicile", *dict.fromkeys(label for _, label in PMSI_DESTINATION.values()))
@@ -116,12 +92,7 @@ class ParsedForm:
         return ".".join(parts)
 
 
-ROW_LABELS = {
-    "medications": "Traitement, ligne",
-    "pending_results": "Résultat attendu",
-    "follow_up": "Suite à donner",
-    "recipients": "Destinataire",
-}
+ROW_LABELS = {e.key: e.row for e in catalogue.ELEMENTS if e.row}
 ROW_FIELD_LABELS = {
     "mssante": "adresse MSSanté",
     "rpps": "RPPS",
@@ -219,7 +190,7 @@ def parse_form(base: LetterContent, data: Mapping[str, object], keys: list[str] 
         upd[name] = get(name) in ("on", "1", "true")
     if "resistant_organisms_screened" in data:
         upd["resistant_organisms_screened"] = _bool3(get("resistant_organisms_screened"))
-    for name in PRESENCE_LABELS:
+    for name in catalogue.PRESENCE_KEYS:
         try:
             upd[name] = Presence(present=_bool3(get(f"{name}.present")), details=get(f"{name}.details"))
         except ValidationError as exc:

@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from liaison.core import catalogue
 from liaison.core.content import (
     CHANNEL_LABELS,
     ENTRY_MODE_LABELS,
@@ -78,42 +79,10 @@ from liaison.web.live import build_panel
 from liaison.web.models import DischargeChecklist
 from liaison.web.worklist import days_late, worklist
 
-SECTION_LABELS = {
-    "reason": "Motif de l'hospitalisation",
-    "medical_summary": "Synthèse médicale",
-    "procedures_and_exams": "Actes et examens",
-    "no_procedures_and_exams": "Actes et examens",
-    "adverse_events": "Événements indésirables",
-    "resistant_organisms": "BMR / BHRe",
-    "resistant_organisms_screened": "BMR / BHRe",
-    "transfusion": "Transfusion",
-    "transfusion_incident": "Transfusion",
-    "blood_derivatives": "Dérivés du sang",
-    "blood_derivatives_incident": "Dérivés du sang",
-    "implanted_devices": "Dispositifs implantés",
-    "allergies": "Allergies",
-    "medications": "Traitements de sortie",
-    "no_discharge_medication": "Traitements de sortie",
-    "pending_results": "Résultats attendus",
-    "no_pending_results": "Résultats attendus",
-    "follow_up": "Suites à donner",
-    "no_follow_up": "Suites à donner",
-    "emergency_contact": "Numéro d'urgence",
-    "recipients": "Destinataires",
-    "confidentiality": "Confidentialité",
-    "no_medecin_traitant": "Médecin traitant",
-}
-PRESENCE_QUESTIONS = [
-    ("adverse_events", "Événements indésirables graves survenus pendant le séjour"),
-    (
-        "resistant_organisms",
-        "Bactérie multirésistante (BMR) ou hautement résistante émergente (BHRe) identifiée",
-    ),
-    ("transfusion", "Transfusion de produits sanguins labiles"),
-    ("blood_derivatives", "Administration de médicaments dérivés du sang"),
-    ("implanted_devices", "Dispositif médical implanté"),
-    ("allergies", "Allergies ou intolérances découvertes ou à signaler"),
-]
+# The letter form's block of each field it edits (to name what a conflict touches), and the
+# « le cas échéant » questions it asks: from the catalogue of the letter's fields.
+SECTION_LABELS = {e.key: e.title for e in catalogue.ELEMENTS if e.title}
+PRESENCE_QUESTIONS = [(e.key, e.question) for e in catalogue.PRESENCE]
 
 
 def _deny(exc: PermissionDeniedFr) -> PermissionDenied:

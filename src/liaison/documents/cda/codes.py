@@ -5,6 +5,7 @@ Section templateIds and LOINC codes live in their section's module (`sections/`)
 
 from __future__ import annotations
 
+from liaison.core import catalogue
 from liaison.core.codes import HL7_V3, XSI
 from liaison.core.content import Sex
 
@@ -61,25 +62,8 @@ PROFESSION_CODES = {"medecin": ("G15_10", "Médecin"), "sage_femme": ("G15_50", 
 
 
 SIMPLE_OBS = ("1.3.6.1.4.1.19376.1.5.3.1.4.13", "1.2.250.1.213.1.1.3.48")
-# Section-3 entries: code → (specific templateId, displayName).
-SUMMARY_ENTRIES = {
-    "ORG-070": ("1.2.250.1.213.1.1.3.48.6", "Modalité d'entrée"),
-    "ORG-074": ("1.2.250.1.213.1.1.3.48.7", "Modalité de sortie"),
-    "MED-142": ("1.2.250.1.213.1.1.3.48.9", "Synthèse médicale"),
-    "MED-143": ("1.2.250.1.213.1.1.3.48.3", "Evènements indésirables survenus pendant l'hospitalisation"),
-    "MED-309": (
-        "1.2.250.1.213.1.1.3.48.8",
-        "Recherche de microorganismes multi-résistants ou émergents effectuée",
-    ),
-    "MED-144": ("1.2.250.1.213.1.1.3.48.5", "Identification de micro-organismes multirésistants"),
-    "MED-145": ("1.2.250.1.213.1.1.3.48.10", "Transfusion de produits sanguins"),
-    "MED-146": ("1.2.250.1.213.1.1.3.48.1", "Accidents transfusionnels"),
-    "MED-147": ("1.2.250.1.213.1.1.3.48.2", "Administration de dérivés du sang"),
-    "MED-148": (
-        "1.2.250.1.213.1.1.3.48.4",
-        "Evènements indésirables suite à l'administration de dérivés du sang",
-    ),
-}
+# Section-3 entries: code → (specific templateId, displayName), from the catalogue.
+SUMMARY_ENTRIES = {e.code: (e.template_id, e.display) for e in catalogue.ENTRIES}
 MEDICATION_TEMPLATES = (
     "1.2.250.1.213.1.1.3.42",
     "2.16.840.1.113883.10.20.1.24",

@@ -1,0 +1,54 @@
+"""The catalogue of the letter's fields (`liaison.core.catalogue`) is what its readers read: the
+form, the content checks, the QLS rules, the CDA sections and entries, the PDF and the validator
+name each element as the catalogue does, and the catalogue matches the content model and the grids.
+"""
+
+from __future__ import annotations
+
+from liaison.core import catalogue
+from liaison.core.content import PRESENCE_LABELS, LetterContent, Presence
+from liaison.documents.cda.codes import SUMMARY_ENTRIES
+from liaison.documents.cda.sections import REGISTRY
+from liaison.quality.grid import all_grids
+
+
+def test_one_element_per_field_of_the_content_in_its_order() -> None:
+    fields = [name for name in LetterContent.model_fields if name not in ("schema_version", "prefill")]
+    assert [e.key for e in catalogue.ELEMENTS] == fields
+
+
+def test_presence_items_are_the_presence_fields() -> None:
+    presence = [n for n, f in LetterContent.model_fields.items() if f.annotation in (Presence, "Presence")]
+    assert list(catalogue.PRESENCE_KEYS) == presence
+    assert all(e.question and e.printed for e in catalogue.PRESENCE)
+
+
+def test_content_labels_come_from_the_catalogue() -> None:
+    assert {e.key: e.label for e in catalogue.PRESENCE} == PRESENCE_LABELS
+
+
+def test_every_cda_section_is_in_the_catalogue() -> None:
+    assert [s.spec.code for s in REGISTRY] == [s.code for s in catalogue.SECTIONS]
+    for section in REGISTRY:
+        assert section.spec.display == catalogue.SECTION_BY_CODE[section.spec.code].display
+    used = {code for e in catalogue.ELEMENTS for code in e.sections}
+    assert used <= set(catalogue.SECTION_BY_CODE)
+    assert {s.key for s in catalogue.SECTIONS if s.key} <= set(catalogue.BY_KEY)
+
+
+def test_summary_entries_come_from_the_catalogue() -> None:
+    assert {e.code: (e.template_id, e.display) for e in catalogue.ENTRIES} == SUMMARY_ENTRIES
+    assert all(
+        catalogue.SUMMARY.code in catalogue.BY_KEY[k].sections for k in catalogue.FIELD_OF_ENTRY.values()
+    )
+
+
+def test_criteria_are_the_grids_criteria_that_read_the_field() -> None:
+    reading: dict[str, set[str]] = {}
+    for grid in all_grids():
+        for item in [*grid.gates, *grid.criteria]:
+            for read in item.reads:
+                if read.startswith("content."):
+                    reading.setdefault(read.removeprefix("content.").split(".")[0], set()).add(item.id)
+    for e in catalogue.ELEMENTS:
+        assert set(e.criteria) == reading.get(e.key, set()), e.key
