@@ -6,25 +6,23 @@ import datetime as dt
 
 import pytest
 
-from liaison.core.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
+from liaison.core.identifiers import OID_INS_NIR_TEST
 from liaison.core.paris import paris_days
+from liaison.demo.synthetic import identities
 from liaison.ingest.apply import clear_caches
 from liaison.letters.models import PARIS
 
 
 def valid_rpps(n: int) -> str:
-    body = f"10{n:08d}"
-    return body + luhn_key(body)
+    return identities.rpps(n)
 
 
 def valid_finess(n: int, dept: str = "45") -> str:
-    body = f"{dept}{n:06d}"
-    return body + luhn_key(body)
+    return identities.finess(n, dept)
 
 
 def valid_nir(sex: str = "2", yymm: str = "8504", place: str = "45234", order: str = "017") -> str:
-    body = f"{sex}{yymm}{place}{order}"
-    return body + nir_key(body)
+    return identities.nir(sex, yymm, place, order)
 
 
 def paris(y: int, m: int, d: int, h: int = 12, mi: int = 0) -> dt.datetime:

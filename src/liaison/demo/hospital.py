@@ -1,30 +1,21 @@
 """A realistic synthetic hospital for the demo and the tests (`liaison demo-data`).
 
-Same seed, same data (relative to `today`). Patients are synthetic: Faker fr_FR names and
-test INS (OID 1.2.250.1.213.1.4.10) with valid keys. Letters come in every state and of every
-quality, in proportions close to the national picture (few letters handed over the same day,
-discharge treatment and care planning often missing).
+Same seed, same data (relative to `today`). Patients are synthetic (`synthetic.identities`):
+Faker fr_FR names and test INS (OID 1.2.250.1.213.1.4.10) with valid keys. Letters come in every
+state and of every quality, in proportions close to the national picture (few letters handed over
+the same day, discharge treatment and care planning often missing).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
-
-try:
-    from faker import Faker
-except ModuleNotFoundError as exc:  # the optional extra: production installs no Faker
-    raise ModuleNotFoundError(
-        "Faker manque : la démonstration demande ses dépendances, pip install 'liaison[demo]'."
-    ) from exc
 
 from liaison.core.content import (
     FollowUpItem,
@@ -35,13 +26,13 @@ from liaison.core.content import (
     PendingResult,
     Presence,
 )
-from liaison.core.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
 from liaison.delivery.models import Delivery, DeliveryEvent
 from liaison.delivery.routing import DeliveryChannel, plan
 from liaison.demo import history as demo_history
 from liaison.demo.discharge_day import PATIENTS as DISCHARGE_DAY
 from liaison.demo.discharge_day import discharge_day
 from liaison.demo.history import Past
+from liaison.demo.synthetic.identities import OID_INS_NIR_TEST, People, faker, mssante_address
 from liaison.letters.lifecycle import content_sha256
 from liaison.letters.medicine_search import search as search_medicines
 from liaison.letters.models import (
@@ -224,44 +215,11 @@ class DemoSummary:
     history: Counter | None = None  # the past's deliveries by final state, when sent for real
 
 
-class _Ids:
-    """Deterministic valid identifiers."""
-
-    def __init__(self, rng: random.Random):
-        self.rng = rng
-        self.used_rpps: set[str] = set()
-
-    def rpps(self) -> str:
-        while True:
-            body = "10" + f"{self.rng.randrange(10**8):08d}"
-            value = body + luhn_key(body)
-            if value not in self.used_rpps:
-                self.used_rpps.add(value)
-                return value
-
-    def finess(self, dept: str) -> str:
-        body = dept + f"{self.rng.randrange(10**6):06d}"
-        return body + luhn_key(body)
-
-    def nir(self, sex: str, birth: dt.date) -> tuple[str, str]:
-        dept = self.rng.choice(["45", "75", "41", "18", "37", "28", "69", "13"])
-        commune = f"{self.rng.randrange(1, 400):03d}"
-        order = f"{self.rng.randrange(1, 1000):03d}"
-        body = f"{'1' if sex == 'M' else '2'}{birth.year % 100:02d}{birth.month:02d}{dept}{commune}{order}"
-        return body + nir_key(body), dept + commune
-
-
-def _mss(given: str, family: str, domain: str) -> str:
-    """An MSSanté address as operators issue them: lower-case ASCII, accents dropped."""
-    local = unicodedata.normalize("NFKD", f"{given}.{family}").encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9.-]+", "-", local.lower()) + "@" + domain
-
-
 def _aware(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=PARIS)
 
 
-def _accounts(est: Establishment, units: dict[str, Unit], ids: _Ids) -> None:
+def _accounts(est: Establishment, units: dict[str, Unit], ids: People) -> None:
     """The demo accounts, one per role, with their units (and practitioners for clinicians)."""
     ensure_groups()
     groups = {r: Group.objects.get(name=r.value) for r in Role}
@@ -298,7 +256,7 @@ def _accounts(est: Establishment, units: dict[str, Unit], ids: _Ids) -> None:
                     Role.SAGE_FEMME: Profession.SAGE_FEMME,
                 }[role],
                 specialty=specialty,
-                mssante=_mss(given, family, "ch-liaison.mssante.fr"),
+                mssante=mssante_address(given, family, "ch-liaison.mssante.fr"),
                 user=user,
             )
             pr.units.set([units[c] for c in unit_codes])
@@ -473,9 +431,8 @@ def generate(
     before today are sent there for real (`demo_history`); without, their deliveries only carry
     the states the peers would have answered (the tests' quick demo)."""
     rng = random.Random(seed)
-    fake = Faker("fr_FR")
-    fake.seed_instance(seed)
-    ids = _Ids(rng)
+    fake = faker(seed)
+    ids = People(rng, fake)
     today = today or dt.datetime.now(PARIS).date()
     # Nothing happens after "now": today's later discharges are still planned, letters not signed.
     now = min(dt.datetime.now(PARIS), _aware(today, 23, 59))
@@ -517,8 +474,8 @@ def generate(
                 physicians[u.code].append(pr)
         for code in units:  # every unit has at least two seniors, without login for most
             while len(physicians[code]) < 2:
-                g = fake.first_name()
-                f = fake.last_name()
+                g = ids.given_name()
+                f = ids.family_name()
                 physicians[code].append(
                     Practitioner.objects.create(
                         establishment=est,
@@ -528,14 +485,14 @@ def generate(
                         given_name=g,
                         profession=Profession.MEDECIN,
                         specialty=units[code].name,
-                        mssante=_mss(g, f, "ch-liaison.mssante.fr"),
+                        mssante=mssante_address(g, f, "ch-liaison.mssante.fr"),
                     )
                 )
         user_of_practitioner = {pr.pk: pr.user for code in physicians for pr in physicians[code]}
 
         gps = []
         for _ in range(max(10, stays // 8)):
-            g, f = fake.first_name(), fake.last_name()
+            g, f = ids.given_name(), ids.family_name()
             gps.append(
                 Correspondent(
                     kind=Correspondent.Kind.PERSON,
@@ -544,9 +501,9 @@ def generate(
                     family_name=f,
                     given_name=g,
                     specialty="Médecine générale",
-                    address=fake.address().replace("\n", ", "),
-                    phone=fake.phone_number(),
-                    mssante=(_mss(g, f, "medecin.mssante.fr") if rng.random() < 0.85 else ""),
+                    address=ids.address_line(),
+                    phone=ids.phone(),
+                    mssante=(mssante_address(g, f, "medecin.mssante.fr") if rng.random() < 0.85 else ""),
                 )
             )
         Correspondent.objects.bulk_create(gps)
@@ -573,28 +530,22 @@ def generate(
             code = rng.choices(list(units), weights=[18, 20, 14, 10, 10, 28])[0]
             unit = units[code]
             sex = "F" if code == "MATER" else rng.choice("MF")
-            birth = fake.date_of_birth(
-                minimum_age=20 if code == "MATER" else 18, maximum_age=42 if code == "MATER" else 95
-            )
-            given = fake.first_name_female() if sex == "F" else fake.first_name_male()
-            family = fake.last_name()
-            status = rng.choices(["qualifiee", "validee", "provisoire"], weights=[85, 10, 5])[0]
-            nir, cog = ids.nir(sex, birth)
+            person = ids.patient(sex, *((20, 42) if code == "MATER" else (18, 95)))
             patients.append(
                 Patient(
                     establishment=est,
                     ipp=f"{900000 + i}",
-                    ins_matricule=nir if status != "provisoire" else None,
-                    ins_oid=OID_INS_NIR_TEST if status != "provisoire" else "",
-                    identity_status=status,
-                    birth_family_name=family.upper(),
-                    first_given_name=given,
-                    given_names=given + (" " + fake.first_name() if rng.random() < 0.4 else ""),
-                    birth_date=birth,
-                    birth_place_cog=cog,
+                    ins_matricule=person.nir or None,
+                    ins_oid=person.ins_oid,
+                    identity_status=person.status,
+                    birth_family_name=person.family,
+                    first_given_name=person.given,
+                    given_names=person.given_names,
+                    birth_date=person.birth,
+                    birth_place_cog=person.birth_cog,
                     sex=sex,
-                    address=fake.address().replace("\n", ", "),
-                    phone=fake.phone_number(),
+                    address=person.address,
+                    phone=person.phone,
                     medecin_traitant=rng.choice(gps) if rng.random() < 0.92 else None,
                 )
             )
@@ -805,7 +756,7 @@ def generate(
                 )
         AuditEvent.objects.bulk_create(events)
         Unit.objects.filter(establishment=est).update(usual_exit_mode="domicile")
-        day = _discharge_day(est, units["CARDIO"], fake, ids, now, today)
+        day = _discharge_day(est, units["CARDIO"], ids, now, today)
     history = None
     if sandboxes is not None:
         history = demo_history.send(sandboxes, past)
@@ -817,13 +768,13 @@ def generate(
 
 
 def _discharge_day(
-    est: Establishment, unit: Unit, fake: Faker, ids: _Ids, now: dt.datetime, today: dt.date
+    est: Establishment, unit: Unit, ids: People, now: dt.datetime, today: dt.date
 ) -> list[Stay]:
     """Today's discharges of dr.martin in every state of the planned discharge (issue 13)."""
     physician = Practitioner.objects.get(user__username="dr.martin")
 
     def make_patient(family: str, given: str, sex: str, n: int) -> Patient:
-        birth = fake.date_of_birth(minimum_age=60, maximum_age=90)
+        birth = ids.birth_date(60, 90)
         nir, cog = ids.nir(sex, birth)
         return Patient.objects.create(
             establishment=est,
@@ -837,7 +788,7 @@ def _discharge_day(
             birth_date=birth,
             birth_place_cog=cog,
             sex=sex,
-            address=fake.address().replace("\n", ", "),
+            address=ids.address_line(),
         )
 
     return discharge_day(unit, physician, make_patient, now, f"{today:%y}49000")

@@ -27,9 +27,8 @@ from liaison.core.content import (
     Sector,
     Sex,
 )
+from liaison.core.identifiers import OID_INS_NIR_TEST
 from liaison.core.paris import PARIS
-
-OID_INS_NIR_TEST = "1.2.250.1.213.1.4.10"
 
 
 def paris(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:

@@ -3,8 +3,9 @@
 By default the day is synthetic and built from the establishment in the database (the demo's
 units, physicians and médecins traitants), over the last 24 hours:
 
-- admissions (A01) of new synthetic patients (test INS, OID 1.2.250.1.213.1.4.10, valid keys),
-  each with an attending physician of its unit and, most of the time, a médecin traitant (ROL);
+- admissions (A01) of new synthetic patients, drawn like the demo's (`demo.synthetic.identities`:
+  test INS, OID 1.2.250.1.213.1.4.10, valid keys; most qualified, some provisional), each with
+  an attending physician of its unit and, most of the time, a médecin traitant (ROL);
 - transfers (A02) of some of them to another unit of the same sector;
 - discharges (A03) of patients already in the hospital (stays without a discharge date), their
   identity sent back as it is stored, most announced first by a planned discharge (A16, PV2-9);
@@ -42,22 +43,18 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-try:
-    from faker import Faker
-except ModuleNotFoundError as exc:  # the optional extra: production installs no Faker
-    raise ModuleNotFoundError(
-        "Faker manque : la démonstration demande ses dépendances, pip install 'liaison[demo]'."
-    ) from exc
-
 from liaison.cliutil import port, write_bytes
-from liaison.core.identifiers import OID_INS_NIR_TEST, OID_RPPS, nir_key
+from liaison.core.identifiers import OID_INS_NIR_TEST, OID_RPPS
 from liaison.demo.synthetic.clinical import stay_messages
+from liaison.demo.synthetic.identities import People, SyntheticPatient, faker
 from liaison.ingest import hl7v2
 from liaison.ingest.mllp import MLLPClient
 from liaison.ingest.models import InboundMessage
 from liaison.letters.models import PARIS, Correspondent, Establishment, Patient, Practitioner, Stay, Unit
 
 STATUS_CODES = {v: k for k, v in hl7v2.IDENTITY_STATUS.items()}
+# A GAM's new patients: most identities qualified on admission, the others still provisional.
+NEW_PATIENT_STATUSES = {"qualifiee": 85, "provisoire": 15}
 
 
 @dataclass
@@ -173,6 +170,23 @@ class _Builder:
         return "\r".join(segs)
 
 
+def _new_person(p: SyntheticPatient, ipp: str) -> _Person:
+    """PID of a new synthetic patient (`demo.synthetic.identities`)."""
+    return _Person(
+        ipp=ipp,
+        family=p.family,
+        given=p.given,
+        given_names=p.given_names,
+        birth=p.birth,
+        sex=p.sex,
+        status=STATUS_CODES[p.status],
+        ins=p.nir,
+        birth_cog=p.birth_cog,
+        address=f"{p.street}^^{p.city.upper()}^^{p.postcode}",
+        phone=p.phone,
+    )
+
+
 def _stored_person(p: Patient) -> _Person:
     """PID built from the stored identity, so that sending it changes nothing."""
     return _Person(
@@ -220,8 +234,7 @@ def generate_day(
     anyone = list(Practitioner.objects.filter(establishment=est, profession="medecin").order_by("rpps"))
     gps = list(Correspondent.objects.filter(kind=Correspondent.Kind.PERSON).exclude(rpps="").order_by("rpps"))
     rng = random.Random(seed)
-    fake = Faker("fr_FR")
-    fake.seed_instance(seed)
+    people = People(rng, faker(seed))
     now = (now or timezone.now()).replace(second=0, microsecond=0)
     start = now - dt.timedelta(hours=23)
     builder = _Builder(est)
@@ -249,26 +262,9 @@ def generate_day(
     for _ in range(admissions):
         unit = rng.choice(units)
         sex = "F" if unit.is_obstetric else rng.choice("MF")
-        years = (1986, 2004) if unit.is_obstetric else (1930, 2005)
-        birth = dt.date(rng.randrange(*years), rng.randrange(1, 13), rng.randrange(1, 29))
-        given = fake.first_name_female() if sex == "F" else fake.first_name_male()
-        dept = rng.choice(["45", "41", "18", "37", "28"])
-        cog = f"{dept}{rng.randrange(1, 400):03d}"
-        body = f"{'1' if sex == 'M' else '2'}{birth:%y%m}{cog}{rng.randrange(1, 1000):03d}"
-        qualified = rng.random() < 0.85
-        person = _Person(
-            ipp=new_id(taken_ipp, "7"),
-            family=fake.last_name().upper(),
-            given=given,
-            given_names=given,
-            birth=birth,
-            sex=sex,
-            status="QUAL" if qualified else "PROV",
-            ins=body + nir_key(body) if qualified else "",
-            birth_cog=cog,
-            address=f"{rng.randrange(1, 80)} {fake.street_name()}^^{fake.city().upper()}^^{dept}000",
-            phone=f"06{rng.randrange(10**8):08d}",
-        )
+        ages = (20, 42) if unit.is_obstetric else (18, 95)
+        synthetic = people.patient(sex, *ages, statuses=NEW_PATIENT_STATUSES)
+        person = _new_person(synthetic, new_id(taken_ipp, "7"))
         at = moment(start, now - dt.timedelta(hours=2))
         visit = new_id(taken_nda, day[:2] + "8")
         emergency = rng.random() < 0.4
@@ -418,7 +414,7 @@ def generate_day(
     if admitted:
         person, visit, unit, admit_at = rng.choice(admitted)
         updated = _Person(
-            **{**person.__dict__, "used_family": fake.last_name().upper(), "phone": "0611223344"}
+            **{**person.__dict__, "used_family": people.family_name().upper(), "phone": "0611223344"}
         )
         at = moment(admit_at + dt.timedelta(minutes=10), now - dt.timedelta(minutes=10))
         cid = control_id()
