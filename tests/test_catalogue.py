@@ -5,11 +5,19 @@ name each element as the catalogue does, and the catalogue matches the content m
 
 from __future__ import annotations
 
+from lxml import etree
+
 from liaison.core import catalogue
 from liaison.core.content import PRESENCE_LABELS, LetterContent, Presence
+from liaison.documents.cda import build_cda
 from liaison.documents.cda.codes import SUMMARY_ENTRIES
 from liaison.documents.cda.sections import REGISTRY
+from liaison.documents.pdf import letter_data
+from liaison.documents.validation import SECTION3_OPTIONAL, SECTION3_REQUIRED
 from liaison.quality.grid import all_grids
+from tests.documents import sample_letters as letters
+
+NS = {"h": "urn:hl7-org:v3"}
 
 
 def test_one_element_per_field_of_the_content_in_its_order() -> None:
@@ -52,3 +60,27 @@ def test_criteria_are_the_grids_criteria_that_read_the_field() -> None:
                     reading.setdefault(read.removeprefix("content.").split(".")[0], set()).add(item.id)
     for e in catalogue.ELEMENTS:
         assert set(e.criteria) == reading.get(e.key, set()), e.key
+
+
+def test_validator_tables_come_from_the_catalogue() -> None:
+    assert {e.code: e.label for e in catalogue.ENTRIES if e.required} == SECTION3_REQUIRED
+    assert set(SECTION3_OPTIONAL) == set(catalogue.ENTRY_BY_CODE) - set(SECTION3_REQUIRED)
+
+
+def test_section_titles_in_the_cda_are_the_catalogue_s() -> None:
+    doc = etree.fromstring(build_cda(letters.complete(), letters.meta()))
+    titles = {
+        s.find("h:code", NS).get("code"): s.find("h:title", NS).text for s in doc.iterfind(".//h:section", NS)
+    }
+    assert titles == {code: catalogue.SECTION_BY_CODE[code].title for code in titles}
+    assert len(titles) >= 8
+
+
+def test_pdf_item_labels_come_from_the_catalogue() -> None:
+    c = letters.complete()
+    c.transfusion_incident = "Frissons"
+    c.blood_derivatives_incident = "Urticaire"
+    printed = {e.printed for e in catalogue.ELEMENTS if e.printed}
+    labels = {item["label"] for item in letter_data(c, letters.meta())["items"]}
+    assert labels <= printed
+    assert {catalogue.BY_KEY[k].printed for k in catalogue.PRESENCE_KEYS} <= labels

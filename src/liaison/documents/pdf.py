@@ -25,6 +25,7 @@ from pathlib import Path
 
 import typst
 
+from liaison.core import catalogue
 from liaison.core.codes import HL7_V3
 from liaison.core.content import (
     ENTRY_MODE_LABELS,
@@ -72,6 +73,12 @@ def _presence(item: Presence, yes: str = "Oui", no: str = "Non") -> str:
     return no
 
 
+def _printed(key: str) -> str:
+    """The label of a field's line on the PDF (the catalogue's)."""
+    element = catalogue.BY_KEY[key]
+    return element.printed or element.label
+
+
 def letter_data(content: LetterContent, meta: DocumentMeta) -> dict:
     """Everything the template prints, as JSON-ready French strings."""
     c, p = content, content.patient
@@ -91,19 +98,17 @@ def letter_data(content: LetterContent, meta: DocumentMeta) -> dict:
         stay_discharge += f" ({c.destination})"
     if c.planned_discharge is not None and not c.discharge_recorded:  # signed before the A03
         stay_discharge = f"prévue le {stay_discharge}"
-    items = [
-        ("Événements indésirables pendant le séjour", _presence(c.adverse_events, no="Aucun")),
-        (
-            "Bactéries multirésistantes ou émergentes (BMR/BHRe)",
-            _presence(c.resistant_organisms, no="Aucune"),
-        ),
-        ("Transfusion de produits sanguins", _presence(c.transfusion)),
-        ("Accident transfusionnel", c.transfusion_incident.strip()),
-        ("Administration de dérivés du sang", _presence(c.blood_derivatives)),
-        ("Événement indésirable après les dérivés du sang", c.blood_derivatives_incident.strip()),
-        ("Dispositif médical implanté", _presence(c.implanted_devices, no="Aucun")),
-        ("Allergies ou intolérances identifiées", _presence(c.allergies, no="Aucune")),
-    ]
+    values = {
+        "adverse_events": _presence(c.adverse_events, no="Aucun"),
+        "resistant_organisms": _presence(c.resistant_organisms, no="Aucune"),
+        "transfusion": _presence(c.transfusion),
+        "transfusion_incident": c.transfusion_incident.strip(),
+        "blood_derivatives": _presence(c.blood_derivatives),
+        "blood_derivatives_incident": c.blood_derivatives_incident.strip(),
+        "implanted_devices": _presence(c.implanted_devices, no="Aucun"),
+        "allergies": _presence(c.allergies, no="Aucune"),
+    }
+    items = [(_printed(key), value) for key, value in values.items()]
     # The incidents only when there was one. Whether a BMR/BHRe search was done (CDA MED-309) is
     # not for the patient: the letter says only whether organisms were identified.
     items = [(label, value) for label, value in items if value]
@@ -112,7 +117,7 @@ def letter_data(content: LetterContent, meta: DocumentMeta) -> dict:
             x for x in (device.udi and f"IUD {device.udi}", device.lot and f"lot {device.lot}") if x
         )
         items.append(
-            ("Dispositif implanté", f"{device.description} {_date(device.implanted_on)} {detail}".strip())
+            (_printed("devices"), f"{device.description} {_date(device.implanted_on)} {detail}".strip())
         )
     home, stopped = [], []
     for m in c.medications:

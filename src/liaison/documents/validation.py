@@ -27,6 +27,7 @@ import lxml
 from lxml import etree
 from saxonche import PySaxonProcessor
 
+from liaison.core import catalogue
 from liaison.core.codes import HL7_V3 as V3
 from liaison.core.codes import LDL_SES_LOINC, XSI
 from liaison.documents.xmlsafe import XmlInputError, parse_xml, read_xml_file
@@ -446,15 +447,9 @@ def terminology_findings(tree: etree._ElementTree, standards: Path | None = None
 
 # --- what the schematrons do not check (ldl-ses-cda.md §4) ------------------------------------
 
-SECTION3_REQUIRED = {
-    "ORG-070": "modalité d'entrée",
-    "ORG-074": "modalité de sortie",
-    "MED-142": "synthèse médicale du séjour",
-    "MED-309": "recherche de micro-organismes multirésistants",
-    "MED-145": "transfusion de produits sanguins",
-    "MED-147": "administration de dérivés du sang",
-}
-SECTION3_OPTIONAL = ("MED-143", "MED-144", "MED-146", "MED-148")
+# The section-3 entries the LDL-SES asks exactly once (code → name), and those at most once.
+SECTION3_REQUIRED = {e.code: e.label for e in catalogue.ENTRIES if e.required}
+SECTION3_OPTIONAL = tuple(e.code for e in catalogue.ENTRIES if not e.required)
 _SECTION3 = etree.XPath(
     "//hl7:section[hl7:templateId/@root='1.3.6.1.4.1.19376.1.7.3.1.1.13.7']", namespaces=NS
 )
@@ -583,28 +578,9 @@ _FIELD_HINTS: list[tuple[str, str]] = [
     ("Raison-de-la-recommandation", "reason"),
     ("Resultats-evenements", "medical_summary"),
 ]
-_SECTION_FIELDS = {
-    "42349-1": "reason",
-    "42545-4": "medical_summary",
-    "18610-6": "medications",
-    "10183-2": "medications",
-    "30954-2": "pending_results",
-    "18776-5": "follow_up",
-    "46264-8": "devices",
-    "48765-2": "allergies",
-}
-_ENTRY_FIELDS = {
-    "ORG-070": "entry_mode",
-    "ORG-074": "exit_mode",
-    "MED-142": "medical_summary",
-    "MED-143": "adverse_events",
-    "MED-309": "resistant_organisms_screened",
-    "MED-144": "resistant_organisms",
-    "MED-145": "transfusion",
-    "MED-146": "transfusion_incident",
-    "MED-147": "blood_derivatives",
-    "MED-148": "blood_derivatives_incident",
-}
+# The form field a finding about a section, or a section-3 entry, points at.
+_SECTION_FIELDS = {s.code: s.key for s in catalogue.SECTIONS if s.key}
+_ENTRY_FIELDS = catalogue.FIELD_OF_ENTRY
 
 
 def _with_field(f: Finding, tree: etree._ElementTree) -> Finding:

@@ -9,6 +9,7 @@ from typing import Any
 
 from lxml import etree
 
+from liaison.core import catalogue
 from liaison.core.content import (
     Presence,
 )
@@ -24,8 +25,8 @@ from liaison.documents.cda.xml import el, narrative, ts
 
 SPEC = SectionSpec(
     ("2.16.840.1.113883.10.20.1.2", "1.3.6.1.4.1.19376.1.5.3.1.3.13", "1.2.250.1.213.1.1.2.137"),
-    "48765-2",
-    "Allergies et hypersensibilités",
+    catalogue.ALLERGIES.code,
+    catalogue.ALLERGIES.display,
 )
 
 
@@ -33,7 +34,7 @@ def write(w: Writer, body: etree._Element) -> None:
     c = w.c
     if c.allergies.present is None:
         return
-    sec, text = w.section(body, SPEC, "Allergies identifiées pendant le séjour")
+    sec, text = w.section(body, SPEC, catalogue.ALLERGIES.title)
     par = el(text, "paragraph")
     if c.allergies.present:
         narrative(el(par, "content", {"ID": "allergies"}), c.allergies.details)

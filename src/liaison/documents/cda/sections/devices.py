@@ -8,6 +8,7 @@ from typing import Any
 
 from lxml import etree
 
+from liaison.core import catalogue
 from liaison.core.content import (
     ImplantedDevice,
     Presence,
@@ -28,8 +29,8 @@ from liaison.documents.cda.xml import el, fr_date, hl7_date, narrative
 
 SPEC = SectionSpec(
     ("2.16.840.1.11383.10.20.1.7", "1.3.6.1.4.1.19376.1.5.3.1.1.5.3.5", "1.2.250.1.213.1.1.2.1"),
-    "46264-8",
-    "Dispositifs médicaux",
+    catalogue.DEVICES.code,
+    catalogue.DEVICES.display,
 )
 
 
@@ -37,7 +38,7 @@ def write(w: Writer, body: etree._Element) -> None:
     c = w.c
     if not c.implanted_devices.present:
         return
-    sec, text = w.section(body, SPEC, "Dispositifs médicaux")
+    sec, text = w.section(body, SPEC, catalogue.DEVICES.title)
     tbody = w.table(text, ("Date d'implantation", "Dispositif", "Identifiant unique (IUD)", "Lot"))
     devices = [(d.description, d.udi, d.lot, d.implanted_on) for d in c.devices] or [
         (c.implanted_devices.details, "", "", None)

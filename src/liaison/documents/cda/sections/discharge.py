@@ -9,6 +9,7 @@ from typing import Any
 
 from lxml import etree
 
+from liaison.core import catalogue
 from liaison.core.content import (
     MedicationLine,
 )
@@ -28,15 +29,15 @@ from liaison.quality.rules import says_none
 
 SPEC = SectionSpec(
     ("1.3.6.1.4.1.19376.1.5.3.1.3.22", "1.2.250.1.213.1.1.2.146"),
-    "10183-2",
-    "Traitements à la sortie",
+    catalogue.DISCHARGE.code,
+    catalogue.DISCHARGE.display,
 )
 
 
 def write(w: Writer, body: etree._Element) -> None:
     lines = [(i, m) for i, m in enumerate(w.c.medications) if m.taken_at_home]
     medication_section(
-        w, body, SPEC, "Traitements à la sortie", lines, "Aucun traitement médicamenteux à la sortie."
+        w, body, SPEC, catalogue.DISCHARGE.title, lines, "Aucun traitement médicamenteux à la sortie."
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from lxml import etree
 
+from liaison.core import catalogue
 from liaison.core.content import (
     FOLLOW_UP_LABELS,
     FollowUpItem,
@@ -30,8 +31,8 @@ from liaison.documents.cda.xml import el, fr_date, hl7_date
 
 SPEC = SectionSpec(
     ("2.16.840.1.113883.10.20.1.10", "1.3.6.1.4.1.19376.1.5.3.1.3.36", "1.2.250.1.213.1.1.2.158"),
-    "18776-5",
-    "Plan de soins",
+    catalogue.PLAN.code,
+    catalogue.PLAN.display,
 )
 
 
@@ -39,7 +40,7 @@ def write(w: Writer, body: etree._Element) -> None:
     c = w.c
     if not c.follow_up and not c.no_follow_up and not c.emergency_contact.strip():
         return
-    sec, text = w.section(body, SPEC, "Suites à donner")
+    sec, text = w.section(body, SPEC, catalogue.PLAN.title)
     if c.emergency_contact.strip():
         par = el(text, "paragraph")
         el(par, "content", {"styleCode": "Bold"}, "En cas d'urgence, appeler : ")

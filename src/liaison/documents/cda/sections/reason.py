@@ -8,6 +8,7 @@ from typing import Any
 
 from lxml import etree
 
+from liaison.core import catalogue
 from liaison.documents.cda.reading import (
     ReadState,
     first,
@@ -18,13 +19,13 @@ from liaison.documents.cda.xml import el, narrative
 
 SPEC = SectionSpec(
     ("1.3.6.1.4.1.19376.1.5.3.1.3.1", "1.2.250.1.213.1.1.2.127"),
-    "42349-1",
-    "Raison de la recommandation",
+    catalogue.REASON.code,
+    catalogue.REASON.display,
 )
 
 
 def write(w: Writer, body: etree._Element) -> None:
-    _, text = w.section(body, SPEC, "Motif de l'hospitalisation")
+    _, text = w.section(body, SPEC, catalogue.REASON.title)
     narrative(el(text, "paragraph"), w.c.reason)
 
 

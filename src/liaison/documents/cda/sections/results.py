@@ -8,6 +8,7 @@ from typing import Any
 
 from lxml import etree
 
+from liaison.core import catalogue
 from liaison.core.content import (
     PendingResult,
 )
@@ -22,7 +23,9 @@ from liaison.documents.cda.xml import el, fr_date
 from liaison.quality.rules import says_none
 
 SPEC = SectionSpec(
-    ("1.3.6.1.4.1.19376.1.5.3.1.3.27", "1.2.250.1.213.1.1.2.150"), "30954-2", "Résultats d'examens"
+    ("1.3.6.1.4.1.19376.1.5.3.1.3.27", "1.2.250.1.213.1.1.2.150"),
+    catalogue.RESULTS.code,
+    catalogue.RESULTS.display,
 )
 
 
@@ -30,7 +33,7 @@ def write(w: Writer, body: etree._Element) -> None:
     c = w.c
     if not c.pending_results and not c.no_pending_results:
         return
-    _, text = w.section(body, SPEC, "Résultats d'examens / Autres informations attendus")
+    _, text = w.section(body, SPEC, catalogue.RESULTS.title)
     if not c.pending_results:
         el(text, "paragraph", text="Aucun résultat d'examen en attente.")
         return

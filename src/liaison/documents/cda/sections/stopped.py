@@ -8,6 +8,7 @@ from typing import Any
 
 from lxml import etree
 
+from liaison.core import catalogue
 from liaison.documents.cda.reading import (
     ReadState,
     xpath,
@@ -20,15 +21,15 @@ from liaison.documents.cda.writer import Section, SectionSpec, Writer
 
 SPEC = SectionSpec(
     ("1.3.6.1.4.1.19376.1.5.3.1.3.21", "1.2.250.1.213.1.1.2.145"),
-    "18610-6",
-    "Traitements administrés",
+    catalogue.STOPPED.code,
+    catalogue.STOPPED.display,
 )
 
 
 def write(w: Writer, body: etree._Element) -> None:
     lines = [(i, m) for i, m in enumerate(w.c.medications) if not m.taken_at_home]
     if lines:
-        medication_section(w, body, SPEC, "Traitements arrêtés ou suspendus durant le séjour", lines, None)
+        medication_section(w, body, SPEC, catalogue.STOPPED.title, lines, None)
 
 
 def read(s: ReadState, section: Any | None) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from lxml import etree
 
+from liaison.core import catalogue
 from liaison.core.content import (
     ENTRY_MODE_CODES,
     ENTRY_MODE_LABELS,
@@ -44,14 +45,14 @@ SPEC = SectionSpec(
         "1.2.250.1.213.1.1.2.163",
         "1.2.250.1.213.1.1.2.163.1",
     ),
-    "42545-4",
-    "Evènements observés",
+    catalogue.SUMMARY.code,
+    catalogue.SUMMARY.display,
 )
 
 
 def write(w: Writer, body: etree._Element) -> None:
     c = w.c
-    sec, text = w.section(body, SPEC, "Synthèse médicale du séjour")
+    sec, text = w.section(body, SPEC, catalogue.SUMMARY.title)
     tbody = w.table(text, None)
     entry_code, entry_system, entry_display = ENTRY_MODE_CODES[c.entry_mode]
     exit_code, exit_system, exit_display = EXIT_MODE_CODES[c.exit_mode]
