@@ -15,11 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from liaison.campaign import follow_up, services, stats
+from liaison.campaign import follow_up, planning, services, stats
 from liaison.campaign.access import campaign_only, figures_readers
 from liaison.campaign.mapping import mappings
 from liaison.campaign.models import (
-    PRIORITY_CRITERIA,
     ActionItem,
     ActionPlan,
     Attachment,
@@ -32,16 +31,6 @@ from liaison.campaign.models import (
 )
 from liaison.campaign.reader import ImportRefused
 from liaison.campaign.spreadsheet_limits import MAX_FILE_BYTES
-
-MAX_ATTACHMENT = 5 * 1024 * 1024
-
-PLAN_TEMPLATE = {
-    "handed_over": "Remettre la lettre au patient le jour de la sortie et tracer la remise "
-    "(check-list de sortie).",
-    "care_planning": "Renseigner la planification des soins : rendez-vous pris, examens et soins à prévoir.",
-    "discharge_treatment": "Rédiger le traitement de sortie complet : poursuivi, modifié ou arrêté, "
-    "avec le motif.",
-}
 
 
 def _int(value: str | None) -> int | None:
@@ -418,11 +407,7 @@ def plan(request: HttpRequest, campaign_id: int, target_id: int) -> HttpResponse
         action = request.POST.get("action")
         url = reverse("campaign:plan", args=[campaign_id, target_id])
         if action == "create" and action_plan is None:
-            with transaction.atomic():
-                action_plan = ActionPlan.objects.create(target=target)
-                ActionItem.objects.bulk_create(
-                    [ActionItem(plan=action_plan, criterion=c, action=a) for c, a in PLAN_TEMPLATE.items()]
-                )
+            planning.create_plan(target)
             messages.success(request, "Plan d'action créé sur les trois critères prioritaires.")
             return redirect(url)
         if action_plan is None:
@@ -430,79 +415,35 @@ def plan(request: HttpRequest, campaign_id: int, target_id: int) -> HttpResponse
         if action == "item":
             item_form = ItemForm(request.POST, prefix="item")
             if item_form.is_valid():
-                item = item_form.save(commit=False)
-                item.plan = action_plan
-                item.save()
+                planning.add_item(action_plan, item_form.save(commit=False))
                 messages.success(request, "Action ajoutée.")
                 return redirect(url)
         elif action == "status":
-            item = get_object_or_404(ActionItem, pk=_int(request.POST.get("item")), plan=action_plan)
-            status = request.POST.get("status")
-            if status in ActionItem.Status.values:
-                item.status = status
-                item.save(update_fields=["status"])
+            try:
+                changed = planning.set_status(
+                    action_plan, _int(request.POST.get("item")), request.POST.get("status")
+                )
+            except ActionItem.DoesNotExist:
+                raise Http404("Action introuvable.") from None
+            if changed:
                 messages.success(request, "Statut mis à jour.")
             return redirect(url)
         elif action == "meeting":
             meeting_form = MeetingForm(request.POST, prefix="meeting")
             if meeting_form.is_valid():
-                m = meeting_form.save(commit=False)
-                m.plan = action_plan
-                m.save()
+                planning.add_meeting(action_plan, meeting_form.save(commit=False))
                 messages.success(request, "Rencontre enregistrée.")
                 return redirect(url)
         elif action == "attachment":
-            upload = request.FILES.get("file")
-            if not upload:
-                messages.error(request, "Choisissez un fichier.")
-            elif upload.size > MAX_ATTACHMENT:
-                messages.error(request, "Pièce jointe trop volumineuse (5 Mo au plus).")
+            refused = planning.add_attachment(action_plan, request.FILES.get("file"), request.user)
+            if refused:
+                messages.error(request, refused)
             else:
-                Attachment.objects.create(
-                    plan=action_plan,
-                    name=Path(upload.name).name[:200],
-                    content_type=upload.content_type or "application/octet-stream",
-                    data=upload.read(),
-                    size=upload.size,
-                    uploaded_by=request.user,
-                )
                 messages.success(request, "Pièce jointe ajoutée.")
             return redirect(url)
-    done, total = action_plan.progress() if action_plan else (0, 0)
-    items = list(action_plan.items.all()) if action_plan else []
-    calendar = None
-    if action_plan is not None:
-        meetings = list(action_plan.meetings.all())
-        calendar = follow_up.calendar(
-            target.campaign.year,
-            timezone.localdate(action_plan.created_at),
-            [m.date for m in meetings if m.kind == Meeting.Kind.VISITE],
-            [m.date for m in meetings if m.kind == Meeting.Kind.SUIVI],
-            services.evaluation_years(target.campaign, target.campaign.indicators[0])
-            if target.campaign.indicators
-            else [],
-        )
+    page = planning.plan_page(target, action_plan)
     return render(
-        request,
-        "campaign/plan.html",
-        {
-            "target": target,
-            "campaign": target.campaign,
-            "est": target.establishment,
-            "plan": action_plan,
-            "by_criterion": [
-                (label, [i for i in items if i.criterion == c]) for c, label in PRIORITY_CRITERIA.items()
-            ],
-            "statuses": ActionItem.Status.choices,
-            "item_form": item_form,
-            "meeting_form": meeting_form,
-            "done": done,
-            "total": total,
-            "percent": round(100 * done / total) if total else 0,
-            "calendar": calendar,
-            "meeting_state": calendar.meeting_state(timezone.localdate()) if calendar else "",
-            "calendar_source": follow_up.SOURCE_FR,
-        },
+        request, "campaign/plan.html", {**page, "item_form": item_form, "meeting_form": meeting_form}
     )
 
 

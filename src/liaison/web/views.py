@@ -8,7 +8,6 @@ to those calls and back, and leave an audit row for every read or change of pati
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,29 +24,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from liaison.core import catalogue
 from liaison.core.content import (
-    CHANNEL_LABELS,
-    ENTRY_MODE_LABELS,
-    EXIT_MODE_LABELS,
-    FOLLOW_UP_LABELS,
-    IDENTITY_STATUS_LABELS,
-    MEDICATION_STATUS_LABELS,
-    ORIENTATION_LABELS,
-    PROFESSIONAL_SOURCE_LABELS,
-    RECIPIENT_ROLE_LABELS,
-    ExitMode,
     LetterContent,
     Professional,
 )
-from liaison.delivery.routing import delivery_plan, masking_errors, masking_notes, why_no_dmp
+from liaison.delivery.routing import delivery_plan
 from liaison.documents.cda import CdaBuildError, build_cda
 from liaison.documents.pdf import render_pdf
-from liaison.letters import audit, lifecycle, medecin_traitant, medicine_search
+from liaison.letters import audit, lifecycle, medicine_search
 from liaison.letters import review as letter_review
 from liaison.letters.models import (
     PARIS,
-    AuditEvent,
     Correspondent,
-    DischargeCheck,
     Letter,
     Practitioner,
     Stay,
@@ -60,7 +47,6 @@ from liaison.letters.permissions import (
     ROLE_LABELS,
     PermissionDeniedFr,
     Role,
-    check_correct,
     check_edit,
     check_hand_over,
     check_sign,
@@ -72,12 +58,14 @@ from liaison.letters.permissions import (
 from liaison.letters.prefill import practitioner_snapshot
 from liaison.letters.reconcile import stay_consistency
 from liaison.letters.rendering import document_meta
-from liaison.web import authentication, deliveries, drafting, review
-from liaison.web.checklist import ANSWER_LABELS, load_checklist
-from liaison.web.letter_form import DESTINATION_CHOICES, changed_sections, field_label, parse_form
+from liaison.web import authentication, drafting
+from liaison.web.checklist import load_checklist
+from liaison.web.letter_form import ParsedForm, changed_sections, field_label, parse_form
+from liaison.web.letter_page import allowed as _allowed
+from liaison.web.letter_page import gp_context, letter_page
 from liaison.web.live import build_panel
 from liaison.web.models import DischargeChecklist
-from liaison.web.worklist import days_late, worklist
+from liaison.web.worklist import worklist
 
 # The letter form's block of each field it edits (to name what a conflict touches), and the
 # « le cas échéant » questions it asks: from the catalogue of the letter's fields.
@@ -87,14 +75,6 @@ PRESENCE_QUESTIONS = [(e.key, e.question) for e in catalogue.PRESENCE]
 
 def _deny(exc: PermissionDeniedFr) -> PermissionDenied:
     return PermissionDenied(str(exc))
-
-
-def _allowed(check: Callable[..., None], user, stay: Stay) -> bool:
-    try:
-        check(user, stay)
-    except PermissionDeniedFr:
-        return False
-    return True
 
 
 PAGE_RELATED = (
@@ -236,87 +216,12 @@ def open_stay_letter(request: HttpRequest, stay_id: int) -> HttpResponse:
 # --- the letter page --------------------------------------------------------------------------
 
 
-def _letter_context(request: HttpRequest, letter: Letter, content: LetterContent, parsed=None) -> dict:
-    stay = letter.stay
-    user = request.user
-    draft = letter.status == Letter.Status.DRAFT
-    can_edit = draft and _allowed(check_edit, user, stay)
-    checklist_row = DischargeChecklist.objects.filter(stay=stay).first()
-    versions = list(stay.letters.order_by("version"))
-    trail = AuditEvent.objects.filter(object_type="letter", object_id__in=[str(v.pk) for v in versions])[:30]
-    field_errors = dict(parsed.errors) if parsed else {}
-    for path, message in masking_errors(content):
-        field_errors.setdefault(path, message)
-    return {
-        "letter": letter,
-        "stay": stay,
-        "c": content,
-        **gp_context(letter, content),
-        **review.letter_context(letter, user),
-        "discharge": discharge_view(stay, letter, content),
-        "panel": build_panel(stay, letter, content, parsed, getattr(user, "practitioner", None)),
-        "draft": draft,
-        "can_edit": can_edit,
-        "can_sign": draft and _allowed(check_sign, user, stay),
-        "can_hand_over": letter.status == Letter.Status.SIGNED
-        and letter.handed_over_at is None
-        and _allowed(check_hand_over, user, stay),
-        "can_correct": letter.status == Letter.Status.SIGNED and _allowed(check_correct, user, stay),
-        "can_checklist": _allowed(check_hand_over, user, stay),
-        "late_days": days_late(stay, letter),
-        "versions": versions,
-        "trail": trail,
-        "errors": field_errors,
-        "masking_notes": masking_notes(content),
-        "presence_questions": [(name, label, getattr(content, name)) for name, label in PRESENCE_QUESTIONS],
-        "entry_labels": ENTRY_MODE_LABELS,
-        "exit_labels": EXIT_MODE_LABELS,
-        "identity_labels": IDENTITY_STATUS_LABELS,
-        "med_labels": MEDICATION_STATUS_LABELS,
-        "follow_labels": FOLLOW_UP_LABELS,
-        "orientation_labels": ORIENTATION_LABELS,
-        "recipient_labels": RECIPIENT_ROLE_LABELS,
-        "channel_labels": CHANNEL_LABELS,
-        "checklist": load_checklist(),
-        "checklist_row": checklist_row,
-        "checklist_answers": checklist_row.answers if checklist_row else {},
-        "answer_labels": ANSWER_LABELS,
-        "delivery": deliveries.summary(letter) if letter.status != Letter.Status.DRAFT else None,
-        "why_no_dmp": why_no_dmp(content),
-        "now_local": timezone.localtime(timezone.now(), PARIS).strftime("%Y-%m-%dT%H:%M"),
-        "form_revision": letter.revision,
-        **drafting.prefill_context(content),
-    }
-
-
-def gp_context(letter: Letter, content: LetterContent) -> dict:
-    """Where the médecin traitant comes from (GAM or physician), and the difference the GAM made:
-    the note on a draft it updated, the flag on a signed letter."""
-    mt = content.medecin_traitant
-    flag = letter.medecin_traitant_difference if letter.status != Letter.Status.DRAFT else ""
-    return {
-        "mt_source_label": PROFESSIONAL_SOURCE_LABELS.get(mt.source, "") if mt and mt.source else "",
-        "mt_note": flag or medecin_traitant.replaced_note(content),
-    }
-
-
-def discharge_view(stay: Stay, letter: Letter, content: LetterContent) -> dict:
-    """What the letter page says of the discharge: planned or recorded, and the reconciliation."""
-    planned = content.planned_discharge
-    usual = stay.unit.usual_exit_mode
-    check = letter.discharge_check if letter.status == Letter.Status.SIGNED else ""
-    return {
-        "recorded_label": EXIT_MODE_LABELS[ExitMode(stay.exit_mode)] if stay.exit_mode else "",
-        "planned_label": EXIT_MODE_LABELS.get(planned.exit_mode) if planned and planned.exit_mode else "",
-        "planned_at_local": timezone.localtime(planned.at, PARIS).strftime("%Y-%m-%dT%H:%M")
-        if planned and planned.at
-        else "",
-        "usual": (usual, EXIT_MODE_LABELS[ExitMode(usual)]) if usual else None,
-        "destinations": DESTINATION_CHOICES,
-        "check": check,
-        "check_label": DischargeCheck(check).label if check else "",
-        "differences": letter.discharge_differences if check else [],
-    }
+def _letter_context(
+    request: HttpRequest, letter: Letter, content: LetterContent, parsed: ParsedForm | None = None
+) -> dict:
+    page = letter_page(letter, content, request.user, parsed)
+    page["presence_questions"] = [(name, label, getattr(content, name)) for name, label in PRESENCE_QUESTIONS]
+    return page
 
 
 @login_required
