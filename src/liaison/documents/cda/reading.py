@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,37 @@ def referenced_text(doc: Any, ref: str | None) -> str:
         return ""
     target = first(doc, f"//*[@ID='{ref.lstrip('#')}']") if re.fullmatch(r"#?[\w.\-]+", ref) else None
     return node_text(target)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, trimmed: how narrative headers and labels are compared."""
+    return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode().strip()
+
+
+def referenced_row(doc: Any, ref: str | None) -> dict[str, str]:
+    """The narrative table row holding the referenced element, as {column header: cell text};
+    empty when the reference is not inside a table with a header row."""
+    if not ref or not re.fullmatch(r"#?[\w.\-]+", ref):
+        return {}
+    target = first(doc, f"//*[@ID='{ref.lstrip('#')}']")
+    row = first(target, "ancestor::cda:tr[1]") if target is not None else None
+    table = first(row, "ancestor::cda:table[1]") if row is not None else None
+    if row is None or table is None:
+        return {}
+    headers = [node_text(th) for th in xpath(table, "cda:thead/cda:tr/cda:th")]
+    cells = [node_text(td) for td in xpath(row, "cda:td")]
+    return dict(zip(headers, cells, strict=False))
+
+
+def parse_fr_date(text: str) -> dt.date | None:
+    """A French narrative date (`jj/mm/aaaa`, as `xml.fr_date` writes it) at the start of the text."""
+    m = re.match(r"\s*(\d{2})/(\d{2})/(\d{4})", text)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    except ValueError:
+        return None
 
 
 def observations(section: Any | None) -> dict[str, Any]:

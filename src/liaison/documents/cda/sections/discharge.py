@@ -20,6 +20,7 @@ from liaison.documents.cda.reading import (
     xpath,
 )
 from liaison.documents.cda.sections.medications import (
+    is_no_medication,
     medication_line,
     medication_section,
     medications_from_table,
@@ -42,18 +43,23 @@ def write(w: Writer, body: etree._Element) -> None:
 
 
 def read(s: ReadState, section: Any | None) -> None:
-    """The discharge section alone says what is taken after discharge: entries, else a narrative
-    table, else a narrative « aucun », else the narrative text as one line."""
+    """The discharge section alone says what is taken after discharge: entries (the explicit « no
+    known medication » entry meaning none), else a narrative table, else a narrative « aucun »,
+    else the narrative text as one line."""
     if section is None:
         return
     c, doc = s.content, s.doc
     s.medication_source = "empty"
     meds: list[MedicationLine] = []
-    lines = xpath(section, "cda:entry/cda:substanceAdministration")
+    entries = xpath(section, "cda:entry/cda:substanceAdministration")
+    lines = [sa for sa in entries if not is_no_medication(sa)]
     meds += [medication_line(doc, sa, stopped=False) for sa in lines]
     narrative = node_text(first(section, "cda:text"))
-    from_table = None if lines else medications_from_table(section)
+    from_table = None if entries else medications_from_table(section)
     if lines:
+        s.medication_source = "entries"
+    elif entries:  # only the explicit « no known medication » entry
+        c.no_discharge_medication = True
         s.medication_source = "entries"
     elif from_table:
         meds += from_table

@@ -4,8 +4,6 @@ from the entries, or from a narrative table found by its column headers."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Any
 
 from lxml import etree
@@ -20,7 +18,16 @@ from liaison.documents.cda.codes import (
     MEDICATION_TEMPLATES,
     PRODUCT_TEMPLATES,
 )
-from liaison.documents.cda.reading import attr, first, node_text, parse_ts, referenced_text, xpath
+from liaison.documents.cda.reading import (
+    attr,
+    first,
+    fold,
+    node_text,
+    parse_ts,
+    referenced_row,
+    referenced_text,
+    xpath,
+)
 from liaison.documents.cda.writer import SectionSpec, Writer
 from liaison.documents.cda.xml import el
 
@@ -116,9 +123,12 @@ def no_medication(w: Writer, sec: etree._Element) -> None:
 
 # --- reading ---------------------------------------------------------------------------------
 
-# Narrative medication table columns, recognised by their header (accents and case ignored).
+# Narrative medication table columns, recognised by their header (accents and case ignored; the
+# first match wins, so « Traitement habituel » is not taken for the medicine column).
 _COLUMNS = {
+    "usual": ("traitement habituel", "traitement anterieur", "traitement avant"),
     "medicine": ("medicament", "traitement", "specialite", "dci", "produit", "molecule"),
+    "status": ("statut",),
     "dose": ("dose", "posologie"),
     "frequency": ("frequence", "rythme"),
     "duration": ("duree",),
@@ -127,14 +137,12 @@ _COLUMNS = {
     "route": ("voie",),
     "comment": ("commentaire", "remarque"),
 }
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode().strip()
+# What Liaison's writer puts in an empty cell (`medication_section`): read back as nothing.
+_UNSTATED = {"non precisee", "—", "-"}
 
 
 def _column(header: str) -> str | None:
-    h = _fold(header)
+    h = fold(header)
     if h.startswith(("dose max", "rythme admin")):  # the ANS table's extra columns, not the dosage
         return None
     for key, words in _COLUMNS.items():
@@ -143,63 +151,70 @@ def _column(header: str) -> str | None:
     return None
 
 
+def _by_column(cells: dict[str, str]) -> dict[str, str]:
+    """{column header: cell} → {column key: cell}, empty and « non précisée » cells left out."""
+    line: dict[str, str] = {}
+    for header, cell in cells.items():
+        key = _column(header)
+        if key and cell and fold(cell) not in _UNSTATED:
+            line[key] = f"{line[key]}, {cell}" if key in line else cell
+    return line
+
+
 def _table_lines(table: Any) -> list[dict[str, str]]:
     """The rows of a narrative table as {column key: cell text}, columns found by their header."""
     headers = [node_text(th) for th in xpath(table, "cda:thead/cda:tr/cda:th")]
     rows = xpath(table, "cda:tbody/cda:tr") or xpath(table, "cda:tr")
     if not headers and rows and xpath(rows[0], "cda:th"):
         headers, rows = [node_text(th) for th in xpath(rows[0], "cda:th")], rows[1:]
-    keys = [_column(h) for h in headers]
     out = []
     for row in rows:
         cells = [node_text(td) for td in xpath(row, "cda:td")]
-        line: dict[str, str] = {}
-        for key, cell in zip(keys, cells, strict=False):
-            if key and cell:
-                line[key] = f"{line[key]}, {cell}" if key in line else cell
+        line = _by_column(dict(zip(headers, cells, strict=False)))
         if any(line.values()):
             out.append(line)
     return out
+
+
+def _duration(x: dict[str, str]) -> str:
+    start, end = x.get("start", ""), x.get("end", "")
+    return x.get("duration") or (
+        f"du {start} au {end}" if start and end else f"jusqu'au {end}" if end else ""
+    )
+
+
+def _line(
+    x: dict[str, str], stopped: bool, medicine: str = "", cis: str | None = None, atc: str | None = None
+) -> MedicationLine:
+    """One line from its table cells; the status from the « Statut » column, else guessed from the
+    comment. The comment cell holds the reason and the comment together (Liaison writes them in
+    one cell): it is the reason when the status calls for one, otherwise the comment."""
+    status = _status_label(x.get("status", "")) or _status_from(x.get("comment", ""))
+    if stopped and status not in (MedicationStatus.ARRETE, MedicationStatus.SUSPENDU):
+        status = MedicationStatus.ARRETE
+    needs_reason = MedicationLine(status=status).needs_reason
+    comment = x.get("comment", "")
+    return MedicationLine(
+        medicine=medicine or x.get("medicine", ""),
+        cis=cis,
+        atc=atc,
+        usual_treatment=x.get("usual", ""),
+        status=status,
+        dosage="" if stopped else ", ".join(v for v in (x.get("dose", ""), x.get("frequency", "")) if v),
+        route=x.get("route", ""),
+        duration="" if stopped else _duration(x),
+        reason=comment if needs_reason else "",
+        comment="" if needs_reason else comment,
+    )
 
 
 def medications_from_table(section: Any) -> list[MedicationLine] | None:
     """Discharge treatment given only as a narrative table: None when no table names medicines."""
     for table in xpath(section, "cda:text//cda:table"):
         lines = [x for x in _table_lines(table) if x.get("medicine")]
-        if not lines:
-            continue
-        out = []
-        for x in lines:
-            start, end = x.get("start", ""), x.get("end", "")
-            duration = x.get("duration") or (
-                f"du {start} au {end}" if start and end else f"jusqu'au {end}" if end else ""
-            )
-            out.append(
-                MedicationLine(
-                    medicine=x["medicine"],
-                    dosage=", ".join(v for v in (x.get("dose", ""), x.get("frequency", "")) if v),
-                    duration=duration,
-                    route=x.get("route", ""),
-                    comment=x.get("comment", ""),
-                    status=_status_from(x.get("comment", "")),
-                )
-            )
-        return out
+        if lines:
+            return [_line(x, stopped=False) for x in lines]
     return None
-
-
-def _row_cells(doc: Any, ref: str | None) -> dict[str, str]:
-    """The narrative table row holding the referenced drug, as {column header: cell text}."""
-    if not ref or not re.fullmatch(r"#?[\w.\-]+", ref):
-        return {}
-    target = first(doc, f"//*[@ID='{ref.lstrip('#')}']")
-    row = first(target, "ancestor::cda:tr[1]") if target is not None else None
-    table = first(row, "ancestor::cda:table[1]") if row is not None else None
-    if row is None or table is None:
-        return {}
-    headers = [node_text(th) for th in xpath(table, "cda:thead/cda:tr/cda:th")]
-    cells = [node_text(td) for td in xpath(row, "cda:td")]
-    return dict(zip(headers, cells, strict=False))
 
 
 _STATUS_WORDS = {
@@ -212,6 +227,12 @@ _STATUS_WORDS = {
     "arrêt": MedicationStatus.ARRETE,
     "arret": MedicationStatus.ARRETE,
 }
+_STATUS_LABELS = {fold(label): status for status, label in MEDICATION_STATUS_LABELS.items()}
+
+
+def _status_label(text: str) -> MedicationStatus | None:
+    """A « Statut » cell: one of the labels Liaison writes (MEDICATION_STATUS_LABELS)."""
+    return _STATUS_LABELS.get(fold(text))
 
 
 def _status_from(text: str) -> MedicationStatus | None:
@@ -224,9 +245,16 @@ def _fmt_date(ts: str | None) -> str:
     return f"{moment:%d/%m/%Y}" if moment else ""
 
 
+def is_no_medication(sa: Any) -> bool:
+    """The explicit « no known medication » entry (JDV_AbsentOrUnknownMedication_CISIS), not a line."""
+    return attr(sa, "cda:code", "codeSystem") == ABSENT_UNKNOWN
+
+
 def medication_line(doc: Any, sa: Any, stopped: bool) -> MedicationLine:
+    """A `substanceAdministration` entry: the drug and its codes from the entry, the rest from its
+    narrative table row (columns found by their header), else from the entry's dose and times."""
     ref = attr(sa, "cda:text/cda:reference", "value")
-    row = _row_cells(doc, ref)
+    x = _by_column(referenced_row(doc, ref))
     material = first(sa, "cda:consumable/cda:manufacturedProduct/cda:manufacturedMaterial")
     code = first(material, "cda:code") if material is not None else None
     name = node_text(first(material, "cda:name")) if material is not None else ""
@@ -240,29 +268,18 @@ def medication_line(doc: Any, sa: Any, stopped: bool) -> MedicationLine:
         ),
         None,
     )
-    dosage = ", ".join(v for v in (row.get("Dose", ""), row.get("Fréquence", "")) if v)
-    if not dosage:
+    if "dose" not in x and "frequency" not in x:
         dose = first(sa, "cda:doseQuantity/cda:low")
         dose = dose if dose is not None else first(sa, "cda:doseQuantity")
         period = first(sa, "cda:effectiveTime[@operator='A']/cda:period")
         if dose is not None and dose.get("value"):
-            dosage = f"{dose.get('value')} {dose.get('unit', '')}".strip()
+            x["dose"] = f"{dose.get('value')} {dose.get('unit', '')}".strip()
             if period is not None:
-                dosage += f" toutes les {period.get('value')} {period.get('unit')}"
+                x["dose"] += f" toutes les {period.get('value')} {period.get('unit')}"
     low = attr(sa, "cda:effectiveTime[cda:low or cda:high]/cda:low", "value")
     high = attr(sa, "cda:effectiveTime[cda:low or cda:high]/cda:high", "value")
-    start, end = row.get("Date de début") or _fmt_date(low), row.get("Date de fin") or _fmt_date(high)
-    duration = f"du {start} au {end}" if start and end else (f"jusqu'au {end}" if end else "")
-    comment = row.get("Commentaire", "")
-    status = MedicationStatus.ARRETE if stopped else _status_from(comment)
-    return MedicationLine(
-        medicine=name,
-        cis=cis,
-        atc=atc,
-        status=status,
-        dosage="" if stopped else dosage,
-        route=row.get("Voie admin.", "") or attr(sa, "cda:routeCode", "displayName"),
-        duration="" if stopped else duration,
-        reason=comment if stopped or status in (MedicationStatus.MODIFIE, MedicationStatus.SUSPENDU) else "",
-        comment="" if stopped else comment,
-    )
+    x.setdefault("start", _fmt_date(low))
+    x.setdefault("end", _fmt_date(high))
+    if "route" not in x and (route := attr(sa, "cda:routeCode", "displayName")):
+        x["route"] = route
+    return _line(x, stopped, medicine=name, cis=cis, atc=atc)

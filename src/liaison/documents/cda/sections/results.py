@@ -15,7 +15,9 @@ from liaison.core.content import (
 from liaison.documents.cda.reading import (
     ReadState,
     first,
+    fold,
     node_text,
+    parse_fr_date,
     xpath,
 )
 from liaison.documents.cda.writer import Section, SectionSpec, Writer
@@ -45,8 +47,47 @@ def write(w: Writer, body: etree._Element) -> None:
         el(tr, "td", text=r.followed_by)
 
 
+# Columns of a results table, recognised by their header (`fold`ed, the first match wins).
+_COLUMNS = {
+    "expected_on": ("date",),
+    "followed_by": ("transmis", "suivi par", "par "),
+    "description": ("examen", "information", "resultat"),
+}
+
+
+def _column(header: str) -> str | None:
+    h = fold(header)
+    return next((key for key, words in _COLUMNS.items() if h.startswith(words)), None)
+
+
+def _from_table(table: Any) -> list[PendingResult] | None:
+    """The rows of a table with a description column and a date or « transmis par » one (as
+    Liaison writes it); None for another table, read cell by cell."""
+    keys = [_column(node_text(th)) for th in xpath(table, "cda:thead/cda:tr/cda:th")]
+    if "description" not in keys or not {"expected_on", "followed_by"} & set(keys):
+        return None
+    out = []
+    for row in xpath(table, "cda:tbody/cda:tr"):
+        x = dict(zip(keys, (node_text(td) for td in xpath(row, "cda:td")), strict=False))
+        if x.get("description"):
+            out.append(
+                PendingResult(
+                    description=x["description"],
+                    expected_on=parse_fr_date(x.get("expected_on") or ""),
+                    followed_by=x.get("followed_by") or "",
+                )
+            )
+    return out
+
+
 def read(s: ReadState, section: Any | None) -> None:
+    """A table whose columns are known gives one result per row; otherwise each cell (or the
+    first paragraph) is one expected item."""
     if section is None:
+        return
+    tables = [r for t in xpath(section, "cda:text//cda:table") if (r := _from_table(t)) is not None]
+    if tables:
+        s.content.pending_results = [r for rows in tables for r in rows]
         return
     cells = [
         node_text(x)

@@ -14,6 +14,7 @@ from liaison.documents.cda.reading import (
     xpath,
 )
 from liaison.documents.cda.sections.medications import (
+    is_no_medication,
     medication_line,
     medication_section,
 )
@@ -38,6 +39,7 @@ def read(s: ReadState, section: Any | None) -> None:
         s.content.medications = [
             medication_line(s.doc, sa, stopped=True)
             for sa in xpath(section, "cda:entry/cda:substanceAdministration")
+            if not is_no_medication(sa)
         ]
 
 

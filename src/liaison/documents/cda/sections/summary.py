@@ -5,6 +5,7 @@ Its codes, its writer (`write`) and its reader (`read`), registered in `sections
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lxml import etree
@@ -15,6 +16,7 @@ from liaison.core.content import (
     ENTRY_MODE_LABELS,
     EXIT_MODE_CODES,
     EXIT_MODE_LABELS,
+    ExitMode,
     LetterContent,
     Presence,
 )
@@ -48,6 +50,7 @@ SPEC = SectionSpec(
     catalogue.SUMMARY.code,
     catalogue.SUMMARY.display,
 )
+EXIT_ROW = "modalite-sortie"  # the ID of the narrative row the ORG-074 entry points to
 
 
 def write(w: Writer, body: etree._Element) -> None:
@@ -67,7 +70,7 @@ def write(w: Writer, body: etree._Element) -> None:
         tbody,
         "Modalité et date de sortie",
         f"{fr_date(c.discharge_at)}, {exit_label}",
-        "modalite-sortie",
+        EXIT_ROW,
     )
     w.row(tbody, "Synthèse médicale", c.medical_summary, "synthese")
     if c.procedures_and_exams.strip():
@@ -136,7 +139,7 @@ def write(w: Writer, body: etree._Element) -> None:
     w.simple_obs(
         sec,
         "ORG-074",
-        "modalite-sortie",
+        EXIT_ROW,
         end,
         {XSI_TYPE: "CE", "code": exit_code, "codeSystem": exit_system, "displayName": exit_display},
     )
@@ -196,6 +199,15 @@ def bmr_screened(c: LetterContent) -> bool | None:
     return True if c.resistant_organisms.present else None
 
 
+def _destination(doc: Any, mode: ExitMode | None) -> str | None:
+    """The destination from Liaison's own « Modalité et date de sortie » row (`write`: « date,
+    exit label (destination) »): "" when the row names only the mode; None when the document has
+    no such row (another software's), whose exit modality is then read as its destination."""
+    row = referenced_text(doc, f"#{EXIT_ROW}")
+    m = re.search(rf", {re.escape(EXIT_MODE_LABELS[mode])}(?: \((.*)\))?$", row) if mode else None
+    return (m.group(1) or "") if m else None
+
+
 def read(s: ReadState, section: Any | None) -> None:
     """Modalities, summary and the « le cas échéant » items, from the entries, else the narrative."""
     c, doc = s.content, s.doc
@@ -210,7 +222,9 @@ def read(s: ReadState, section: Any | None) -> None:
     if c.exit_mode is None and exit_text:
         c.exit_mode = mode_from_words(exit_text, EXIT_WORDS)
         s.notes.append("Modalité de sortie lue dans le texte libre.")
-    c.destination = exit_text
+    destination = _destination(doc, c.exit_mode)
+    # not Liaison's row: the exit modality as the document words it
+    c.destination = exit_text if destination is None else destination
     if "MED-142" in obs:
         c.medical_summary = obs_text(doc, obs["MED-142"])
     elif section is not None:
