@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Required, TypedDict
+
+from lxml import etree
 
 from liaison.core.codes import LDL_SES_LOINC
 from liaison.core.content import (
@@ -59,7 +61,7 @@ class CdaReading:
 # --- the reader ----------------------------------------------------------------------------------------
 
 
-def _parse(source: bytes | str | Path) -> Any:
+def _parse(source: bytes | str | Path) -> etree._Element:
     try:
         if isinstance(source, Path):
             root = read_xml_file(source, remove_comments=True)[1]
@@ -113,9 +115,43 @@ NOT_IN_CDA = {
 NOT_VERIFIABLE_FR = "non vérifiable sur le document"
 
 
+class GridRef(TypedDict):
+    id: str
+    version: str
+    sha256: str
+
+
+class Problem(TypedDict):
+    criterion: str
+    explanation: str  # French
+    field: str  # the form field to fix
+
+
+class NotVerifiable(TypedDict):
+    criterion: str
+    explanation: str  # NOT_VERIFIABLE_FR
+
+
+class CdaFileResult(TypedDict, total=False):
+    """One file's line of `audit_cda_files` (its JSON keys are the `audit --letters` output):
+    `file` and `error` for an unreadable file, `file` and every other key for a graded one."""
+
+    file: Required[str]
+    error: str  # French
+    grid: GridRef
+    letter_id: str | None
+    criteria: dict[str, str | None]  # met | not_met | not_applicable; None: not verifiable
+    compliant: bool | None
+    compliant_on_content: bool
+    problems: list[Problem]
+    not_verifiable: list[NotVerifiable]
+    medication_source: str
+    notes: list[str]
+
+
 def audit_cda_files(
     paths: Iterable[str | Path], grid_id: str = "qls/mco/v2-2022", sector: Sector = Sector.MCO
-) -> list[dict[str, Any]]:
+) -> list[CdaFileResult]:
     """Grade each CDA file with a grid; a bad file gives `error` and does not stop the batch.
 
     Per file: `file`, `criteria` {id: met | not_met | not_applicable | null}, null for the
@@ -127,7 +163,7 @@ def audit_cda_files(
     """
     grid = load_grid(grid_id)
     not_verifiable = [i.id for i in grid.items if NOT_IN_CDA & set(i.reads)]
-    out: list[dict[str, Any]] = []
+    out: list[CdaFileResult] = []
     for path in paths:
         path = Path(path)
         try:
@@ -162,4 +198,4 @@ def audit_cda_files(
     return out
 
 
-__all__ = ["NS", "CdaReadError", "CdaReading", "audit_cda_files", "parse_ts", "read_cda"]
+__all__ = ["NS", "CdaFileResult", "CdaReadError", "CdaReading", "audit_cda_files", "parse_ts", "read_cda"]

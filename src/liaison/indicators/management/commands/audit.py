@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from liaison.cliutil import iso_date, os_reason
-from liaison.documents.reader import audit_cda_files
+from liaison.documents.reader import CdaFileResult, audit_cda_files
 from liaison.indicators import qls
 from liaison.quality.export import audit_to_csv, write_audit_xlsx
 from liaison.quality.grid import GridError, load_grid
@@ -82,7 +82,7 @@ class Command(BaseCommand):
         if unreadable:
             raise CommandError(f"{len(unreadable)} fichier(s) CDA illisible(s) sur {len(files)}.")
 
-    def _report(self, o: dict, files: list[Path], results: list[dict]) -> None:
+    def _report(self, o: dict, files: list[Path], results: list[CdaFileResult]) -> None:
         if o["format"] == "json":
             self.stdout.write(json.dumps(results, ensure_ascii=False, indent=2, default=str))
             return
