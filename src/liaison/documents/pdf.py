@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typst
 
@@ -41,8 +42,12 @@ from liaison.core.content import (
 from liaison.core.paris import PARIS
 from liaison.documents.cda import NO_PROCEDURES_TEXT, DocumentMeta
 
+if TYPE_CHECKING:
+    from lxml import etree
+    from typst import PDFStandard  # only in typst's stubs
+
 TEMPLATE = Path(__file__).with_name("letter.typ")
-PDF_STANDARDS = ["a-3b"]  # typst 0.14+: "a-3b" allows attachments (PDF/A-2 forbids them)
+PDF_STANDARDS: list[PDFStandard] = ["a-3b"]  # typst 0.14+: "a-3b" allows attachments (PDF/A-2 forbids them)
 CDA_NAME = "lettre-de-liaison-cda.xml"
 
 
@@ -79,7 +84,7 @@ def _printed(key: str) -> str:
     return element.printed or element.label
 
 
-def letter_data(content: LetterContent, meta: DocumentMeta) -> dict:
+def letter_data(content: LetterContent, meta: DocumentMeta) -> dict[str, Any]:
     """Everything the template prints, as JSON-ready French strings."""
     c, p = content, content.patient
     patient_name = " ".join(
@@ -119,7 +124,8 @@ def letter_data(content: LetterContent, meta: DocumentMeta) -> dict:
         items.append(
             (_printed("devices"), f"{device.description} {_date(device.implanted_on)} {detail}".strip())
         )
-    home, stopped = [], []
+    home: list[dict[str, str]] = []
+    stopped: list[dict[str, str]] = []
     for m in c.medications:
         row = {
             "medicine": m.medicine,
@@ -243,7 +249,7 @@ _compilers = CompilerPool()
 TO_COMPLETE = "à compléter"
 
 
-def _marked_to_complete(data: dict, missing: Sequence[str]) -> dict:
+def _marked_to_complete(data: dict[str, Any], missing: Sequence[str]) -> dict[str, Any]:
     """A draft's preview: every element still missing reads « à compléter », and the list of
     what the decree still requires heads the first page."""
     for key in ("reason", "summary"):
@@ -289,11 +295,14 @@ def render_pdf(
         data = _marked_to_complete(data, missing)
     inputs = {"data": json.dumps(data, ensure_ascii=False), "cda": cda_text}
     with _compilers.lend() as compiler:
-        return compiler.compile(
+        pdf = compiler.compile(
             sys_inputs=inputs,
             pdf_standards=PDF_STANDARDS,
             timestamp=int(meta.effective_time.timestamp()),
         )
+    if not isinstance(pdf, bytes):  # a list of pages comes only from image formats
+        raise PdfError("La mise en page n'a pas produit de document PDF.")
+    return pdf
 
 
 # --- reading the CDA back ---------------------------------------------------------------------
@@ -364,7 +373,7 @@ def render_cda_pdf(cda_bytes: bytes) -> bytes:
     return render_pdf(reading.content, meta, cda_bytes)
 
 
-def _attr(doc: object, path: str, ns: dict[str, str], name: str = "value") -> str:
+def _attr(doc: etree._Element, path: str, ns: dict[str, str], name: str = "value") -> str:
     el = doc.find(path, ns)
     return el.get(name, "") if el is not None else ""
 

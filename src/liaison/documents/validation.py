@@ -85,7 +85,7 @@ def errors(findings: Iterable[Finding]) -> list[Finding]:
 
 def _fingerprint(folder: Path) -> str:
     """Cheap identity of the schematron tree (paths, sizes, mtimes) and of the skeleton."""
-    h = hashlib.sha256(f"{lxml.__version__}|{_COMPILER_VERSION}".encode())
+    h = hashlib.sha256(f"{etree.__version__}|{_COMPILER_VERSION}".encode())
     for p in sorted(folder.rglob("*")):
         if p.is_file():
             st = p.stat()
@@ -142,7 +142,8 @@ def _optimise(xsl: etree._Element) -> None:
     """
     for tag in ("active-pattern", "fired-rule", "ns-prefix-in-attribute-values"):
         for el in list(xsl.iter(SVRL + tag)):
-            el.getparent().remove(el)
+            if (parent := el.getparent()) is not None:
+                parent.remove(el)
     matches: dict[str, list[str]] = {}
     for t in xsl.iter(f"{{{XSL_NS}}}template"):
         mode, match = t.get("mode") or "", t.get("match")
@@ -150,8 +151,8 @@ def _optimise(xsl: etree._Element) -> None:
             matches.setdefault(mode, []).append(match)
     guards = {}
     for mode, ms in matches.items():
-        roots = [_required_root(m) for m in ms]
-        if all(roots):
+        roots = [r for m in ms if (r := _required_root(m))]
+        if len(roots) == len(ms):  # every rule context requires a root
             guards[mode] = " or ".join(f"$liaison-roots = '{r}'" for r in sorted(set(roots)))
     var = etree.Element(f"{{{XSL_NS}}}variable", name="liaison-roots", select="//cda:templateId/@root")
     first_template = next(xsl.iter(f"{{{XSL_NS}}}template"))
@@ -371,13 +372,16 @@ def _notations(termino: Path, oid: str) -> frozenset[str] | None:
     if not oid or not f.is_file():  # like doc-available() = false: not checked
         return None
     return frozenset(
-        e.text for e in etree.parse(str(f)).iter("{http://www.w3.org/2004/02/skos/core#}notation")
+        e.text
+        for e in etree.parse(str(f)).iter("{http://www.w3.org/2004/02/skos/core#}notation")
+        if e.text is not None
     )
 
 
 @cache
 def _ucum(termino: Path) -> frozenset[str]:
-    return frozenset(e.text for e in etree.parse(str(termino / "2.16.840.1.113883.6.8.xml")).iter("code"))
+    ucum = etree.parse(str(termino / "2.16.840.1.113883.6.8.xml"))
+    return frozenset(e.text for e in ucum.iter("code") if e.text is not None)
 
 
 _PQ = "@xsi:type='PQ' or @xsi:type='c:PQ'"
@@ -403,15 +407,16 @@ _UNITS = etree.XPath(
 def _path(tree: etree._ElementTree, el: etree._Element) -> str:
     """/ClinicalDocument/component[1]/structuredBody[1]/…: local names with positions."""
     steps = []
-    while el is not None and isinstance(el.tag, str):
-        parent = el.getparent()
-        name = etree.QName(el).localname
+    node: etree._Element | None = el
+    while node is not None and isinstance(node.tag, str):
+        parent = node.getparent()
+        name = etree.QName(node).localname
         if parent is None:
             steps.append(name)
         else:
-            same = [s for s in parent if s.tag == el.tag]
-            steps.append(f"{name}[{same.index(el) + 1}]")
-        el = parent
+            same = [s for s in parent if s.tag == node.tag]
+            steps.append(f"{name}[{same.index(node) + 1}]")
+        node = parent
     return "/" + "/".join(reversed(steps))
 
 
@@ -459,7 +464,7 @@ _IDS = etree.XPath("//hl7:text//@ID", namespaces=NS, smart_strings=False)
 
 
 @cache
-def value_set(jdv_dir: Path, name: str) -> frozenset[tuple[str, str]]:
+def value_set(jdv_dir: Path, name: str) -> frozenset[tuple[str | None, str | None]]:
     """(code, codeSystem) pairs of a JDV file of `jeuxDeValeurs/` (IHE SVS)."""
     root = etree.parse(str(jdv_dir / f"{name}.xml"))
     return frozenset((c.get("code"), c.get("codeSystem")) for c in root.iter("{urn:ihe:iti:svs:2008}Concept"))
@@ -470,7 +475,8 @@ def liaison_findings(tree: etree._ElementTree, standards: Path | None = None) ->
     standards = standards or ldl_ses_dir()
     out: list[Finding] = []
     root = tree.getroot()
-    is_ldl = root.find("hl7:code", NS) is not None and root.find("hl7:code", NS).get("code") == LDL_SES_LOINC
+    doc_code = root.find("hl7:code", NS)
+    is_ldl = doc_code is not None and doc_code.get("code") == LDL_SES_LOINC
     if is_ldl:
         # The volet's rules key on this templateId: without it they silently do not apply.
         if root.find("hl7:templateId[@root='1.2.250.1.213.1.1.1.29']", NS) is None:
@@ -590,6 +596,12 @@ def _with_field(f: Finding, tree: etree._ElementTree) -> Finding:
     return Finding(f.source, f.severity, f.location, f.message, field)
 
 
+def _code_of(el: etree._Element) -> str:
+    """The `code` attribute of the element's `hl7:code` child, "" without one."""
+    code = el.find("hl7:code", NS)
+    return (code.get("code") or "") if code is not None else ""
+
+
 def field_for(f: Finding, tree: etree._ElementTree) -> str | None:
     """The LetterContent field a finding is about, from the element it points at, else its text."""
     for code, field in _ENTRY_FIELDS.items():
@@ -603,14 +615,10 @@ def field_for(f: Finding, tree: etree._ElementTree) -> str | None:
         except etree.XPathError:
             el = None
     while el is not None:
-        if el.tag == f"{{{V3}}}observation":
-            code = el.find("hl7:code", NS)
-            if code is not None and code.get("code") in _ENTRY_FIELDS:
-                return _ENTRY_FIELDS[code.get("code")]
-        if el.tag == f"{{{V3}}}section":
-            code = el.find("hl7:code", NS)
-            if code is not None and code.get("code") in _SECTION_FIELDS:
-                return _SECTION_FIELDS[code.get("code")]
+        if el.tag == f"{{{V3}}}observation" and (entry := _code_of(el)) in _ENTRY_FIELDS:
+            return _ENTRY_FIELDS[entry]
+        if el.tag == f"{{{V3}}}section" and (section := _code_of(el)) in _SECTION_FIELDS:
+            return _SECTION_FIELDS[section]
         el = el.getparent()
     haystack = f"{f.location} {f.message}"
     for needle, field in _FIELD_HINTS:

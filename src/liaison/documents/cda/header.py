@@ -6,7 +6,7 @@ and `read_facts`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from lxml import etree
 
@@ -45,12 +45,12 @@ from liaison.documents.cda.codes import (
     TITLE_CODES,
 )
 from liaison.documents.cda.model import DocumentId
-from liaison.documents.cda.reading import ReadState, attr, first, node_text, parse_ts, xpath
-from liaison.documents.cda.writer import Writer
+from liaison.documents.cda.reading import ReadState, attr, first, node_text, parse_ts, strings, xpath
+from liaison.documents.cda.writer import Writer, required
 from liaison.documents.cda.xml import el, hl7_date, tel, text_lines, ts
 
 
-def write_header(w: Writer, doc: etree._Element) -> etree._Element:
+def write_header(w: Writer, doc: etree._Element) -> None:
     c, meta = w.c, w.meta
     el(doc, "realmCode", {"code": "FR"})
     el(doc, "typeId", {"root": "2.16.840.1.113883.1.3", "extension": "POCD_HD000040"})
@@ -109,14 +109,19 @@ def record_target(w: Writer, doc: etree._Element) -> None:
     p = w.c.patient
     role = el(el(doc, "recordTarget"), "patientRole")
     if uses_ins(w.c):
-        el(role, "id", {"root": p.ins_oid, "extension": p.ins_matricule})
+        ins = {
+            "root": required(p.ins_oid, "patient.ins_oid"),
+            "extension": required(p.ins_matricule, "patient.ins_matricule"),
+        }
+        el(role, "id", ins)
     if p.ipp and p.ipp_oid:
         el(role, "id", {"root": p.ipp_oid, "extension": p.ipp})
     addr(w, role, p.address)
     if p.phone:
         el(role, "telecom", {"value": tel(p.phone), "use": "H"})
     if uses_ins(w.c):
-        el(role, "telecom", {"value": "mailto:" + patient_mssante_address(p.ins_matricule)})
+        mailbox = patient_mssante_address(required(p.ins_matricule, "patient.ins_matricule"))
+        el(role, "telecom", {"value": "mailto:" + mailbox})
     patient = el(role, "patient", {"classCode": "PSN"})
     name = el(patient, "name")
     el(name, "family", {"qualifier": "BR"}, p.birth_family_name)
@@ -129,7 +134,7 @@ def record_target(w: Writer, doc: etree._Element) -> None:
         "administrativeGenderCode",
         {"code": p.sex.value, "codeSystem": GENDER, "displayName": GENDER_LABELS[p.sex]},
     )
-    el(patient, "birthTime", {"value": hl7_date(p.birth_date)})
+    el(patient, "birthTime", {"value": hl7_date(required(p.birth_date, "patient.birth_date"))})
     if p.birth_place_cog:
         el(el(el(el(patient, "birthplace"), "place"), "addr"), "county", text=p.birth_place_cog)
 
@@ -159,7 +164,7 @@ def profession_code(w: Writer, parent: etree._Element, pro: Professional) -> Non
 
 
 def professional(w: Writer, parent: etree._Element, pro: Professional, person_tag: str) -> None:
-    el(parent, "id", {"root": OID_RPPS, "extension": idnat_ps(pro.rpps)})
+    el(parent, "id", {"root": OID_RPPS, "extension": idnat_ps(required(pro.rpps, "rpps"))})
     profession_code(w, parent, pro)
     addr(w, parent, pro.address)
     if pro.phone:
@@ -211,7 +216,7 @@ def participant(w: Writer, doc: etree._Element, pro: Professional) -> None:
     el(part, "time", {"nullFlavor": "NA"})
     entity = el(part, "associatedEntity", {"classCode": "PROV"})
     if pro.rpps:
-        el(entity, "id", {"root": OID_RPPS, "extension": idnat_ps(pro.rpps)})
+        el(entity, "id", {"root": OID_RPPS, "extension": idnat_ps(required(pro.rpps, "rpps"))})
     profession_code(w, entity, pro)
     addr(w, entity, pro.address)
     if pro.phone:
@@ -239,14 +244,14 @@ def service_event(w: Writer, doc: etree._Element) -> None:
         },
     )
     period = el(event, "effectiveTime")
-    el(period, "low", {"value": ts(c.admission_at)})
-    el(period, "high", {"value": ts(c.discharge_at)})
+    el(period, "low", {"value": ts(required(c.admission_at, "admission_at"))})
+    el(period, "high", {"value": ts(required(c.discharge_at, "discharge_at"))})
     performer = el(event, "performer", {"typeCode": "PRF"})
     entity = el(performer, "assignedEntity")
     pro = (
         c.responsible_physician if c.responsible_physician and c.responsible_physician.rpps else w.meta.author
     )
-    el(entity, "id", {"root": OID_RPPS, "extension": idnat_ps(pro.rpps)})
+    el(entity, "id", {"root": OID_RPPS, "extension": idnat_ps(required(pro.rpps, "rpps"))})
     profession_code(w, entity, pro)
     person_name(w, el(entity, "assignedPerson"), pro)
     org = el(entity, "representedOrganization")
@@ -265,8 +270,8 @@ def service_event(w: Writer, doc: etree._Element) -> None:
 def encounter(w: Writer, doc: etree._Element) -> None:
     enc = el(el(doc, "componentOf"), "encompassingEncounter")
     period = el(enc, "effectiveTime")
-    el(period, "low", {"value": ts(w.c.admission_at)})
-    el(period, "high", {"value": ts(w.c.discharge_at)})
+    el(period, "low", {"value": ts(required(w.c.admission_at, "admission_at"))})
+    el(period, "high", {"value": ts(required(w.c.discharge_at, "discharge_at"))})
     e = w.c.establishment
     el(
         el(el(enc, "location"), "healthCareFacility"),
@@ -285,7 +290,13 @@ def encounter(w: Writer, doc: etree._Element) -> None:
 PROFESSIONS = {"10": "medecin", "50": "sage_femme", "21": "pharmacien", "60": "infirmier"}
 
 
-def _name_parts(name: Any | None) -> dict[str, str]:
+class _NameParts(TypedDict, total=False):
+    family_name: str
+    given_name: str
+    title: str
+
+
+def _name_parts(name: Any | None) -> _NameParts:
     if name is None:
         return {}
     suffix = node_text(first(name, "cda:suffix")).upper()
@@ -303,14 +314,14 @@ def _read_addr(node: Any | None) -> str:
 
 
 def _read_phone(node: Any) -> str:
-    for t in xpath(node, "cda:telecom/@value"):
+    for t in strings(node, "cda:telecom/@value"):
         if t.startswith("tel:"):
             return t[4:]
     return ""
 
 
 def _read_mssante(node: Any) -> str | None:
-    for t in xpath(node, "cda:telecom/@value"):
+    for t in strings(node, "cda:telecom/@value"):
         if t.startswith("mailto:"):
             return t[7:]
     return None

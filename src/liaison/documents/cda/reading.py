@@ -35,7 +35,13 @@ class ReadState:
 
 
 def xpath(node: Any, path: str) -> list[Any]:
-    return node.xpath(path, namespaces=NS)
+    found: list[Any] = node.xpath(path, namespaces=NS)
+    return found
+
+
+def strings(node: Any, path: str) -> list[str]:
+    """The text results (attribute values, text nodes) of an XPath, as plain strings."""
+    return [str(x) for x in xpath(node, path)]
 
 
 def first(node: Any, path: str) -> Any | None:

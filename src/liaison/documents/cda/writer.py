@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from lxml import etree
 
@@ -17,8 +17,18 @@ if TYPE_CHECKING:
     from liaison.documents.cda.reading import ReadState
 from liaison.core.codes import LOINC
 from liaison.documents.cda.codes import SIMPLE_OBS, SUMMARY_ENTRIES, TA_ASIP, XSI_TYPE
-from liaison.documents.cda.model import DocumentMeta
+from liaison.documents.cda.model import CdaBuildError, DocumentMeta
 from liaison.documents.cda.xml import el, hl7_date, narrative, ts
+
+T = TypeVar("T")
+
+
+def required(value: T | None, field: str) -> T:
+    """A value the checks (`checks.check`) make sure of before the build: the writers read it
+    through here, so that a letter the checks let through without it is refused, not half-written."""
+    if value is None:
+        raise CdaBuildError([(field, f"Donnée requise absente ({field}).")])
+    return value
 
 
 class Writer:
@@ -84,10 +94,9 @@ class Writer:
         value: dict[str, str] | str,
         templates: tuple[str, ...] | None = None,
     ) -> None:
-        specific, display = SUMMARY_ENTRIES.get(code, (None, ""))
-        obs = self.entry(
-            sec, "observation", {"classCode": "OBS", "moodCode": "EVN"}, templates or (*SIMPLE_OBS, specific)
-        )
+        display = SUMMARY_ENTRIES[code][1] if code in SUMMARY_ENTRIES else ""
+        templates = templates or (*SIMPLE_OBS, SUMMARY_ENTRIES[code][0])
+        obs = self.entry(sec, "observation", {"classCode": "OBS", "moodCode": "EVN"}, templates)
         if code == "GEN-065":
             display = "Statut du document"
         el(

@@ -20,7 +20,7 @@ from liaison.documents.cda.reading import (
     node_text,
     presence_from_text,
 )
-from liaison.documents.cda.writer import Section, SectionSpec, Writer
+from liaison.documents.cda.writer import Section, SectionSpec, Writer, required
 from liaison.documents.cda.xml import el, narrative, ts
 
 SPEC = SectionSpec(
@@ -48,7 +48,7 @@ def write(w: Writer, body: etree._Element) -> None:
     act = w.entry(sec, "act", {"classCode": "ACT", "moodCode": "EVN"}, ALLERGY_LIST_TEMPLATES)
     el(act, "code", {"nullFlavor": "NA"})
     el(act, "statusCode", {"code": "active"})
-    el(el(act, "effectiveTime"), "low", {"value": ts(c.discharge_at)})
+    el(el(act, "effectiveTime"), "low", {"value": ts(required(c.discharge_at, "discharge_at"))})
     attrs = {"classCode": "OBS", "moodCode": "EVN"}
     if not c.allergies.present:
         attrs["negationInd"] = "true"  # "no known allergy": the adverse-reaction propensity is negated

@@ -28,7 +28,7 @@ from liaison.documents.cda.reading import (
     referenced_text,
     xpath,
 )
-from liaison.documents.cda.writer import SectionSpec, Writer
+from liaison.documents.cda.writer import SectionSpec, Writer, required
 from liaison.documents.cda.xml import el
 
 
@@ -52,7 +52,7 @@ def medication_section(
         el(el(tr, "td"), "content", {"ID": ref}, m.medicine)
         comment = " ".join(x for x in (m.reason, m.comment) if x.strip())
         for value in (
-            MEDICATION_STATUS_LABELS[m.status],
+            MEDICATION_STATUS_LABELS[required(m.status, f"medications.{i}.status")],
             m.dosage or "non précisée",
             m.route,
             m.duration or ("—" if not m.taken_at_home else "non précisée"),

@@ -37,7 +37,7 @@ from liaison.documents.cda.reading import (
     presence_from_text,
     referenced_text,
 )
-from liaison.documents.cda.writer import Section, SectionSpec, Writer
+from liaison.documents.cda.writer import Section, SectionSpec, Writer, required
 from liaison.documents.cda.xml import bl, fr_date, text_lines
 
 SPEC = SectionSpec(
@@ -57,13 +57,14 @@ def write(w: Writer, body: etree._Element) -> None:
     c = w.c
     sec, text = w.section(body, SPEC, catalogue.SUMMARY.title)
     tbody = w.table(text, None)
-    entry_code, entry_system, entry_display = ENTRY_MODE_CODES[c.entry_mode]
-    exit_code, exit_system, exit_display = EXIT_MODE_CODES[c.exit_mode]
-    exit_label = EXIT_MODE_LABELS[c.exit_mode] + (f" ({c.destination})" if c.destination else "")
+    entry_mode, exit_mode = required(c.entry_mode, "entry_mode"), required(c.exit_mode, "exit_mode")
+    entry_code, entry_system, entry_display = ENTRY_MODE_CODES[entry_mode]
+    exit_code, exit_system, exit_display = EXIT_MODE_CODES[exit_mode]
+    exit_label = EXIT_MODE_LABELS[exit_mode] + (f" ({c.destination})" if c.destination else "")
     w.row(
         tbody,
         "Modalité et date d'entrée",
-        f"{fr_date(c.admission_at)}, {ENTRY_MODE_LABELS[c.entry_mode]}",
+        f"{fr_date(c.admission_at)}, {ENTRY_MODE_LABELS[entry_mode]}",
         "modalite-entree",
     )
     w.row(
@@ -128,12 +129,12 @@ def write(w: Writer, body: etree._Element) -> None:
             "Oui (voir la section Dispositifs médicaux)" if dm.present else "Non",
         )
 
-    end = c.discharge_at
+    end = required(c.discharge_at, "discharge_at")
     w.simple_obs(
         sec,
         "ORG-070",
         "modalite-entree",
-        c.admission_at,
+        required(c.admission_at, "admission_at"),
         {XSI_TYPE: "CE", "code": entry_code, "codeSystem": entry_system, "displayName": entry_display},
     )
     w.simple_obs(
