@@ -74,7 +74,7 @@ def summarise(
 ) -> Summary:
     rows = list(obs)
     valued = [o for o in rows if o.value is not None and (o.weight or 0) > 0]
-    values = sorted(o.value for o in valued)  # type: ignore[misc]
+    values = sorted(o.value for o in valued if o.value is not None)
     classes = Counter(o.klass for o in rows if o.klass)
     sat = set(satisfactory_classes)
     classed = [o for o in rows if o.klass and o.klass not in NON_COMPARABLE_CLASSES]

@@ -135,5 +135,5 @@ def response(request: HttpRequest) -> HttpResponse:
     """The exposition in the format the scraper asks for (Prometheus text, or OpenMetrics)."""
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Both())  # type: ignore[arg-type]
+    registry.register(_Both())
     return HttpResponse(encoder(registry), content_type=content_type)

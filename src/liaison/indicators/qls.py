@@ -184,7 +184,7 @@ def find_campaign(
     sector: str | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
-):  # type: ignore[no-untyped-def]
+):
     """The declared campaign named by its id, or by its sector and exact period; else refused."""
     from liaison.indicators.models import QlsCampaign
 
@@ -217,7 +217,7 @@ def find_campaign(
 
 
 def draw_campaign(
-    campaign,  # type: ignore[no-untyped-def]
+    campaign,
     seed: str | int,
     user,
     grid: Grid | None = None,
@@ -271,7 +271,7 @@ def start_audit(
     user,
     size: int | None = None,
     label: str = "",
-):  # type: ignore[no-untyped-def]
+):
     """Draw the sample and freeze it (`liaison audit --save`): the HAS size, no campaign attached,
     so it opens no letter to the quality role (only a campaign's draw does)."""
     check_has_size(grid, size)
@@ -287,7 +287,7 @@ def _save_draw(
     user,
     label: str,
     campaign=None,
-):  # type: ignore[no-untyped-def]
+):
     from liaison.indicators.models import QlsAudit
 
     audit = run(establishment, grid, start, end, seed, HAS_SAMPLE_SIZE)

@@ -382,4 +382,4 @@ def list_mailbox(maildir: Path | str, address: str) -> list[MailSummary]:
 def read_message(maildir: Path | str, address: str, key: str) -> EmailMessage:
     """One message, parsed (attachments with `iter_attachments()`)."""
     box = mailbox.Maildir(mailbox_dir(maildir, address), factory=None, create=False)
-    return message_from_bytes(box.get_bytes(key), policy=policy.default)  # type: ignore[return-value]
+    return message_from_bytes(box.get_bytes(key), policy=policy.default)
