@@ -26,7 +26,8 @@ import time
 from collections.abc import Callable
 
 from liaison.ingest.apply import process
-from liaison.ingest.mllp import Limits, Processor, serve_connection
+from liaison.ingest.config import Limits
+from liaison.ingest.mllp import Processor, serve_connection
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +55,19 @@ def _spawn(command: list[str]) -> _Worker:
 
 
 def serve(
-    listener: socket.socket, workers: int, command: list[str], beat: Callable[[], None] | None = None
+    listener: socket.socket,
+    workers: int,
+    command: list[str],
+    beat: Callable[[], None] | None = None,
+    limits: Limits | None = None,
 ) -> None:
-    """Accept on `listener` until interrupted; `command` starts one worker (`liaison mllp`);
-    `beat` is called at every turn of the loop (the listener's heartbeat)."""
+    """Accept on `listener` until interrupted; `command` starts one worker (`liaison mllp`, given
+    the same `limits` on its command line); `beat` is called at every turn of the loop (the
+    listener's heartbeat); at most `limits.max_connections` are open across the workers."""
+    limits = limits or Limits()
+    command = [*command, *limits.as_options()]
     pool = [_spawn(command) for _ in range(workers)]
-    cap = Limits.from_env().max_connections
+    cap = limits.max_connections
     selector = selectors.DefaultSelector()
     listener.setblocking(False)
     selector.register(listener, selectors.EVENT_READ, None)
@@ -118,13 +126,13 @@ def _dispatch(listener: socket.socket, pool: list[_Worker], cap: int = 0) -> Non
         worker.open += 1
 
 
-def work(channel_fd: int, processor: Processor | None = None) -> None:
+def work(channel_fd: int, processor: Processor | None = None, limits: Limits | None = None) -> None:
     """A worker: serve each connection the parent passes, in its own thread, until the parent
-    closes the channel."""
+    closes the channel; a connection silent for `limits.idle_timeout` is closed."""
     channel = socket.socket(fileno=channel_fd)
     lock = threading.Lock()
     handle = processor or process
-    idle_timeout = Limits.from_env().idle_timeout
+    idle_timeout = (limits or Limits()).idle_timeout
 
     def run(conn: socket.socket) -> None:
         try:

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import socket
 import socketserver
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, connections
 
 from liaison.ingest import hl7v2
 from liaison.ingest.apply import Outcome, process, refuse_oversize
+from liaison.ingest.config import Limits, ListenerConfig
 from liaison.ingest.models import InboundMessage
 
 logger = logging.getLogger(__name__)
@@ -30,25 +29,6 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 ARCHIVE_HEAD_BYTES = 64 * 1024  # what the archive keeps of a message over the limit
 DISCARD_LIMIT = 16 * MAX_MESSAGE_BYTES  # a frame still open after this closes the connection
-IDLE_TIMEOUT = 300.0  # seconds without a byte before the listener closes a connection
-MAX_CONNECTIONS = 64  # connections served at once; the next ones are closed on arrival
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How long a silent connection is kept, and how many are served at once (`None`, `0`: no
-    limit). Defaults from LIAISON_MLLP_IDLE_TIMEOUT and LIAISON_MLLP_MAX_CONNECTIONS."""
-
-    idle_timeout: float | None = IDLE_TIMEOUT
-    max_connections: int = MAX_CONNECTIONS
-
-    @classmethod
-    def from_env(cls) -> Limits:
-        idle = float(os.environ.get("LIAISON_MLLP_IDLE_TIMEOUT", IDLE_TIMEOUT))
-        cap = int(os.environ.get("LIAISON_MLLP_MAX_CONNECTIONS", MAX_CONNECTIONS))
-        return cls(idle if idle > 0 else None, max(cap, 0))
-
-
 Processor = Callable[[bytes, str, str], Outcome]
 
 
@@ -56,19 +36,19 @@ def _default_processor(data: bytes, source: str, peer: str) -> Outcome:
     return process(data, source, peer)
 
 
-def use_prepared_statements() -> bool:
+def use_prepared_statements(config: ListenerConfig) -> bool:
     """Bind parameters on the PostgreSQL server and prepare repeated statements, for the
     connections this process opens from now on (the listener runs the same dozen statements for
     every message). Skipped on SQLite, when LIAISON_PG_SERVER_SIDE_BINDING=0, or when the
     settings already chose. Call it before the listener opens any connection."""
-    if os.environ.get("LIAISON_PG_SERVER_SIDE_BINDING") == "0":
+    if not config.server_side_binding:
         return False
     settings_dict = connections.settings["default"]  # shared by every thread's connection
     if settings_dict["ENGINE"] != "django.db.backends.postgresql":
         return False
     options = settings_dict.setdefault("OPTIONS", {})
     options.setdefault("server_side_binding", True)
-    options.setdefault("prepare_threshold", int(os.environ.get("LIAISON_PG_PREPARE_THRESHOLD", "2")))
+    options.setdefault("prepare_threshold", config.prepare_threshold)
     connections.close_all()
     return bool(options["server_side_binding"])
 
@@ -271,9 +251,7 @@ class MLLPServer:
         beat: Callable[[], None] | None = None,
     ):
         """`beat`: called at every poll of the accepting loop (`liaison mllp` passes its heartbeat)."""
-        self._server = _TCPServer(
-            (host, port), processor or _default_processor, limits or Limits.from_env(), beat
-        )
+        self._server = _TCPServer((host, port), processor or _default_processor, limits or Limits(), beat)
         self._thread: threading.Thread | None = None
 
     @property

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import signal
 import socket
 import sys
@@ -18,7 +17,8 @@ from django.db import connection
 from liaison import cliutil
 from liaison.health.heartbeat import Beater
 from liaison.ingest import dispatch
-from liaison.ingest.mllp import IDLE_TIMEOUT, MAX_CONNECTIONS, MLLPServer, use_prepared_statements
+from liaison.ingest.config import IDLE_TIMEOUT, MAX_CONNECTIONS, ConfigError, Limits, ListenerConfig
+from liaison.ingest.mllp import MLLPServer, use_prepared_statements
 
 
 class Command(BaseCommand):
@@ -59,15 +59,19 @@ class Command(BaseCommand):
         # Django's debug mode keeps a formatted copy of every statement; the listener has no
         # page to debug, and that copy cost a tenth of its time.
         settings.DEBUG = False
-        # Through the environment, so that the worker processes of --workers get them too.
-        if opts["idle_timeout"] is not None:
-            os.environ["LIAISON_MLLP_IDLE_TIMEOUT"] = str(opts["idle_timeout"])
-        if opts["max_connections"] is not None:
-            os.environ["LIAISON_MLLP_MAX_CONNECTIONS"] = str(opts["max_connections"])
+        try:
+            config = ListenerConfig.from_env()
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from exc
+        # The options override the environment (the worker processes of --workers get them as options).
+        limits = Limits.of(
+            (config.limits.idle_timeout or 0) if opts["idle_timeout"] is None else opts["idle_timeout"],
+            config.limits.max_connections if opts["max_connections"] is None else opts["max_connections"],
+        )
         if opts["worker_fd"] is not None:  # started by a parent `liaison mllp --workers N`
             signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-            use_prepared_statements()
-            dispatch.work(opts["worker_fd"])
+            use_prepared_statements(config)
+            dispatch.work(opts["worker_fd"], limits=limits)
             return
         workers = opts["workers"]
         if workers < 1:
@@ -85,8 +89,8 @@ class Command(BaseCommand):
         try:
             heart = Beater("listener")
             if workers == 1:
-                use_prepared_statements()
-                server = MLLPServer(opts["host"], opts["port"], beat=heart.beat)
+                use_prepared_statements(config)
+                server = MLLPServer(opts["host"], opts["port"], limits=limits, beat=heart.beat)
                 host, port = server.address
             else:
                 listener = socket.create_server((opts["host"], opts["port"]), backlog=128)
@@ -103,5 +107,5 @@ class Command(BaseCommand):
             else:
                 command = [sys.executable, "-m", "liaison.cli", "mllp", "-v", str(opts["verbosity"])]
                 with listener:
-                    dispatch.serve(listener, workers, command, beat=heart.beat)
+                    dispatch.serve(listener, workers, command, beat=heart.beat, limits=limits)
         self.stdout.write("Écoute MLLP arrêtée.")
