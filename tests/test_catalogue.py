@@ -5,17 +5,27 @@ name each element as the catalogue does, and the catalogue matches the content m
 
 from __future__ import annotations
 
+import pytest
 from lxml import etree
 
 from liaison.core import catalogue
-from liaison.core.content import PRESENCE_LABELS, LetterContent, Presence
-from liaison.documents.cda import build_cda
+from liaison.core.content import (
+    PRESENCE_LABELS,
+    LetterContent,
+    MedicationLine,
+    MedicationStatus,
+    Presence,
+    content_problems,
+)
+from liaison.documents.cda import CdaBuildError, build_cda
+from liaison.documents.cda.checks import cda_problems
 from liaison.documents.cda.codes import SUMMARY_ENTRIES
 from liaison.documents.cda.sections import REGISTRY
 from liaison.documents.pdf import letter_data
 from liaison.documents.validation import SECTION3_OPTIONAL, SECTION3_REQUIRED
 from liaison.quality.grid import all_grids
 from tests.documents import sample_letters as letters
+from tests.documents.reference_letters import CASES
 
 NS = {"h": "urn:hl7-org:v3"}
 
@@ -84,3 +94,82 @@ def test_pdf_item_labels_come_from_the_catalogue() -> None:
     labels = {item["label"] for item in letter_data(c, letters.meta())["items"]}
     assert labels <= printed
     assert {catalogue.BY_KEY[k].printed for k in catalogue.PRESENCE_KEYS} <= labels
+
+
+# --- the CDA's check is the content's strict check plus what only the CDA needs ------------------
+
+
+def _broken() -> dict[str, LetterContent]:
+    """Letters the CDA refuses, each for reasons of the content and of the CDA."""
+
+    def changed(**updates: object) -> LetterContent:
+        c = letters.complete()
+        for name, value in updates.items():
+            setattr(c, name, value)
+        return c
+
+    no_identity = letters.complete()
+    no_identity.patient.birth_family_name = " "
+    no_identity.patient.birth_date = None
+    no_identity.patient.birth_place_cog = None
+    bad_line = letters.complete()
+    bad_line.medications.append(MedicationLine(medicine="", status=MedicationStatus.ARRETE))
+    bad_line.medications.append(MedicationLine(medicine="X"))
+    return {
+        "empty": LetterContent(),
+        "no_identity": no_identity,
+        "bad_line": bad_line,
+        "unanswered": changed(
+            adverse_events=Presence(),
+            resistant_organisms=Presence(),
+            transfusion=Presence(),
+            blood_derivatives=Presence(),
+            implanted_devices=Presence(),
+            allergies=Presence(),
+        ),
+        "present_without_details": changed(
+            adverse_events=Presence(present=True),
+            resistant_organisms=Presence(present=True),
+            transfusion=Presence(present=True),
+            blood_derivatives=Presence(present=True),
+            implanted_devices=Presence(present=True),
+            allergies=Presence(present=True),
+            resistant_organisms_screened=False,
+        ),
+        "incidents_alone": changed(transfusion_incident="Frissons", blood_derivatives_incident="Urticaire"),
+        "no_text": changed(reason="", medical_summary=" ", medications=[], no_discharge_medication=False),
+        "no_dates": changed(admission_at=None, discharge_at=None, entry_mode=None, exit_mode=None),
+    }
+
+
+def _cda_refusal(content: LetterContent) -> set[tuple[str, str]]:
+    try:
+        build_cda(content, letters.meta())
+    except CdaBuildError as exc:
+        return set(exc.problems)
+    return set()
+
+
+@pytest.mark.parametrize("name", sorted(_broken()))
+def test_the_cda_refuses_what_the_strict_content_check_finds(name: str) -> None:
+    content = _broken()[name]
+    strict = {(p.field, p.message) for p in content_problems(content, strict=True)}
+    assert strict, "a broken letter has content problems"
+    refused = _cda_refusal(content)
+    assert strict <= refused
+    assert refused - strict == set(cda_problems(content, letters.meta()))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_reference_letters_have_no_strict_content_problem(name: str) -> None:
+    content, _ = CASES[name]()
+    assert content_problems(content, strict=True) == []
+
+
+def test_both_checks_say_it_in_the_same_words() -> None:
+    """A problem both modes find is worded once (the CDA's check had its own copies)."""
+    for content in _broken().values():
+        strict = {p.field: p.message for p in content_problems(content, strict=True)}
+        for p in content_problems(content):
+            if p.field in strict:
+                assert strict[p.field] == p.message, p.field

@@ -14,6 +14,7 @@ results; 6° follow-up. Then recipients and confidentiality.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from typing import Any, ClassVar, Final, Literal
 
@@ -566,18 +567,61 @@ class Problem(_Model):
     blocks_signature: bool = False
 
 
-def content_problems(c: LetterContent) -> list[Problem]:
-    out: list[Problem] = []
+def content_problems(c: LetterContent, *, strict: bool = False) -> list[Problem]:
+    """What the decree requires and the content lacks, with the form field to fix, element by
+    element in the decree's order.
 
-    def add(field: str, message: str, blocks: bool = False) -> None:
-        out.append(Problem(field=field, message=message, blocks_signature=blocks))
+    `strict` asks what a document built from the content needs (the CDA's own check,
+    `documents.cda.checks`, starts from these), whatever blocks the signature: each trait of the
+    patient named, the stated discharge even while a planned one is pending, the details of every
+    « le cas échéant » item answered « oui » (allergies too), and an answer to the items the CDA
+    writes as yes/no; not what a document may leave out (médecin traitant, dosage and duration,
+    follow-up, emergency number, the planned discharge's confirmation).
+    """
+    return [problem for check in _CHECKS for problem in check(c, strict)]
 
+
+def _problem(field: str, message: str, blocks: bool = False) -> Problem:
+    return Problem(field=field, message=message, blocks_signature=blocks)
+
+
+def _stated(c: LetterContent, strict: bool) -> bool:
+    """Whether the discharge fields are the letter's own: recorded (A03), or no planned one.
+    With a planned discharge still pending, the checks name the planned fields instead."""
+    return strict or c.planned_discharge is None or c.discharge_recorded
+
+
+def _precedes(later: dt.datetime | None, earlier: dt.datetime | None) -> bool:
+    """`later` is before `earlier` (False when either is missing or only one has a time zone)."""
+    if later is None or earlier is None or (later.tzinfo is None) != (earlier.tzinfo is None):
+        return False
+    return later < earlier
+
+
+def _patient(c: LetterContent, strict: bool) -> Iterator[Problem]:
     p = c.patient
-    if not (p.birth_family_name and p.first_given_name and p.birth_date):
-        add("patient", "Identité du patient incomplète (nom de naissance, prénom, date de naissance).", True)
+    if not strict:
+        if not (p.birth_family_name and p.first_given_name and p.birth_date):
+            yield _problem(
+                "patient",
+                "Identité du patient incomplète (nom de naissance, prénom, date de naissance).",
+                True,
+            )
+        return
+    if not p.birth_family_name.strip():
+        yield _problem("patient.birth_family_name", "Nom de naissance du patient absent.", True)
+    if not p.first_given_name.strip():
+        yield _problem("patient.first_given_name", "Premier prénom de naissance du patient absent.", True)
+    if p.birth_date is None:
+        yield _problem("patient.birth_date", "Date de naissance du patient absente.", True)
+
+
+def _medecin_traitant(c: LetterContent, strict: bool) -> Iterator[Problem]:
     mt = c.medecin_traitant
+    if strict:
+        return
     if mt is None and not c.no_medecin_traitant:
-        add(
+        yield _problem(
             "medecin_traitant",
             "Médecin traitant non renseigné : ajoutez un destinataire « Médecin traitant » (nom, RPPS, "
             "adresse MSSanté), ou cochez « pas de médecin traitant ».",
@@ -585,91 +629,173 @@ def content_problems(c: LetterContent) -> list[Problem]:
     elif mt is not None and mt.source == ProfessionalSource.MEDECIN and not mt.rpps:
         rows = [i for i, r in enumerate(c.recipients) if r.role == RecipientRole.MEDECIN_TRAITANT]
         row = next((i for i in rows if c.recipients[i].name.strip()), None)
-        add(
+        yield _problem(
             f"recipients.{row}.rpps" if row is not None else "medecin_traitant",
             "Médecin traitant désigné sans numéro RPPS : indiquez-le pour l'identifier.",
         )
-    if c.responsible_physician is None:
-        add(
+
+
+def _responsible_physician(c: LetterContent, strict: bool) -> Iterator[Problem]:
+    # The document names its signing author instead (`DocumentMeta.author`).
+    if c.responsible_physician is None and not strict:
+        yield _problem(
             "responsible_physician",
             "Médecin de l'établissement ayant pris en charge le patient absent.",
             True,
         )
+
+
+def _admission(c: LetterContent, strict: bool) -> Iterator[Problem]:
     if c.admission_at is None:
-        add("admission_at", "Date d'entrée absente.", True)
+        yield _problem("admission_at", "Date d'entrée absente.", True)
+
+
+def _planned_discharge(c: LetterContent, strict: bool) -> Iterator[Problem]:
     planned = c.planned_discharge
-    if planned is not None and not c.discharge_recorded:
-        if planned.at is None:
-            add("planned_discharge.at", "Sortie prévue : date et heure à indiquer.", True)
-        elif c.admission_at and planned.at < c.admission_at:
-            add("planned_discharge.at", "Sortie prévue : elle précède la date d'entrée.", True)
-        if planned.exit_mode is None:
-            add("planned_discharge.exit_mode", "Sortie prévue : modalité de sortie à indiquer.", True)
-        if not planned.confirmed:
-            add(
-                "planned_discharge.confirmed",
-                "Sortie prévue à confirmer par le médecin (date, modalité et destination) : "
-                "la sortie n'est pas encore enregistrée par le GAM.",
-                True,
-            )
-    # With a planned discharge still pending, the checks above name the planned fields.
-    stated = planned is None or c.discharge_recorded
-    if c.discharge_at is None and stated:
-        add("discharge_at", "Date de sortie absente.", True)
-    if c.admission_at and c.discharge_at and c.discharge_at < c.admission_at and stated:
-        add("discharge_at", "La date de sortie précède la date d'entrée.", True)
+    if strict or planned is None or c.discharge_recorded:
+        return
+    if planned.at is None:
+        yield _problem("planned_discharge.at", "Sortie prévue : date et heure à indiquer.", True)
+    elif _precedes(planned.at, c.admission_at):
+        yield _problem("planned_discharge.at", "Sortie prévue : elle précède la date d'entrée.", True)
+    if planned.exit_mode is None:
+        yield _problem("planned_discharge.exit_mode", "Sortie prévue : modalité de sortie à indiquer.", True)
+    if not planned.confirmed:
+        yield _problem(
+            "planned_discharge.confirmed",
+            "Sortie prévue à confirmer par le médecin (date, modalité et destination) : "
+            "la sortie n'est pas encore enregistrée par le GAM.",
+            True,
+        )
+
+
+def _discharge(c: LetterContent, strict: bool) -> Iterator[Problem]:
+    if not _stated(c, strict):
+        return
+    if c.discharge_at is None:
+        yield _problem("discharge_at", "Date de sortie absente.", True)
+    if _precedes(c.discharge_at, c.admission_at):
+        yield _problem("discharge_at", "La date de sortie précède la date d'entrée.", True)
+
+
+def _modes(c: LetterContent, strict: bool) -> Iterator[Problem]:
     if c.entry_mode is None:
-        add("entry_mode", "Modalité d'entrée non renseignée.")
-    if c.exit_mode is None and stated:
-        add("exit_mode", "Modalité de sortie non renseignée.")
+        yield _problem("entry_mode", "Modalité d'entrée non renseignée.")
+    if c.exit_mode is None and _stated(c, strict):
+        yield _problem("exit_mode", "Modalité de sortie non renseignée.")
+
+
+def _reason(c: LetterContent, strict: bool) -> Iterator[Problem]:
     if not c.reason.strip():
-        add("reason", "Motif de l'hospitalisation absent.", True)
+        yield _problem("reason", "Motif de l'hospitalisation absent.", True)
+
+
+def _medical_summary(c: LetterContent, strict: bool) -> Iterator[Problem]:
     if not c.medical_summary.strip():
-        add("medical_summary", "Synthèse médicale du séjour absente.", True)
-    for name, label in PRESENCE_LABELS.items():
-        if name == "allergies":  # not one of the decree's "le cas échéant" items
+        yield _problem("medical_summary", "Synthèse médicale du séjour absente.", True)
+
+
+# The « le cas échéant » items the CDA always writes (a yes/no entry, or « aucun »): it needs an answer.
+_ANSWER_NEEDED_BY_DOCUMENT = frozenset({"resistant_organisms", "transfusion", "blood_derivatives"})
+
+
+def _presence_items(c: LetterContent, strict: bool) -> Iterator[Problem]:
+    for element in catalogue.PRESENCE:
+        name, label = element.key, element.label
+        if element.decree is None and not strict:  # allergies: not one of the decree's items
             continue
         item: Presence = getattr(c, name)
         if item.present is None:
-            add(name, f"Question « {label} » sans réponse (présent ou aucun).")
-        elif item.present and not item.details.strip():
-            add(f"{name}.details", f"Précisez : {label}.")
-    if c.resistant_organisms_screened is None:
-        add("resistant_organisms_screened", "Recherche de BMR/BHRe : faite ou non ? (question sans réponse).")
+            if not strict or name in _ANSWER_NEEDED_BY_DOCUMENT:
+                yield _problem(name, f"Question « {label} » sans réponse (présent ou aucun).")
+        elif item.present and not item.details.strip() and not (name == "implanted_devices" and c.devices):
+            yield _problem(f"{name}.details", f"Précisez : {label}.")
+
+
+def _screening(c: LetterContent, strict: bool) -> Iterator[Problem]:
+    # Not answered: the CDA says so (MED-309 nullFlavor NI), only the decree's check asks.
+    if c.resistant_organisms_screened is None and not strict:
+        yield _problem(
+            "resistant_organisms_screened", "Recherche de BMR/BHRe : faite ou non ? (question sans réponse)."
+        )
     elif c.resistant_organisms_screened is False and c.resistant_organisms.present:
-        add(
+        yield _problem(
             "resistant_organisms_screened",
-            "Des BMR/BHRe sont identifiées alors que la recherche est déclarée non faite.",
+            "Des BMR/BHRe sont déclarées identifiées alors que la recherche est déclarée non effectuée.",
         )
+
+
+def _incidents(c: LetterContent, strict: bool) -> Iterator[Problem]:
     if c.transfusion_incident.strip() and c.transfusion.present is not True:
-        add("transfusion_incident", "Accident transfusionnel décrit sans transfusion déclarée.")
-    if c.blood_derivatives_incident.strip() and c.blood_derivatives.present is not True:
-        add(
-            "blood_derivatives_incident",
-            "Événement indésirable lié aux dérivés du sang sans administration déclarée.",
+        yield _problem(
+            "transfusion_incident",
+            "Accident transfusionnel décrit alors que la transfusion de produits sanguins "
+            "n'est pas déclarée : cochez la transfusion ou retirez l'accident.",
         )
+    if c.blood_derivatives_incident.strip() and c.blood_derivatives.present is not True:
+        yield _problem(
+            "blood_derivatives_incident",
+            "Événement indésirable après dérivés du sang décrit alors que l'administration de dérivés "
+            "du sang n'est pas déclarée : cochez l'administration ou retirez l'événement.",
+        )
+
+
+def _medications(c: LetterContent, strict: bool) -> Iterator[Problem]:
     if not c.medications and not c.no_discharge_medication:
-        add("medications", "Traitement de sortie absent (ou « aucun traitement à la sortie » non coché).")
+        yield _problem(
+            "medications",
+            "Traitement de sortie absent : ajoutez les médicaments ou cochez "
+            "« aucun traitement à la sortie ».",
+        )
     for i, m in enumerate(c.medications):
-        if not m.medicine.strip():
-            add(f"medications.{i}.medicine", f"Ligne {i + 1} du traitement : médicament non nommé.")
-        if m.status is None:
-            add(f"medications.{i}.status", f"Ligne {i + 1} ({m.medicine}) : statut non renseigné.")
-        if m.taken_at_home and m.status is not None:
-            if not m.dosage.strip():
-                add(f"medications.{i}.dosage", f"{m.medicine or f'Ligne {i + 1}'} : posologie absente.")
-            if not m.duration.strip():
-                add(f"medications.{i}.duration", f"{m.medicine or f'Ligne {i + 1}'} : durée absente.")
-        if m.needs_reason and not m.reason.strip():
-            add(
-                f"medications.{i}.reason",
-                f"{m.medicine or f'Ligne {i + 1}'} : motif de la modification ou de l'arrêt absent.",
-            )
+        yield from _medication_line(i, m, strict)
+
+
+def _medication_line(i: int, m: MedicationLine, strict: bool) -> Iterator[Problem]:
+    name = m.medicine or f"Ligne {i + 1}"
+    if not m.medicine.strip():
+        yield _problem(f"medications.{i}.medicine", f"Ligne {i + 1} du traitement : médicament non nommé.")
+    if m.status is None:
+        yield _problem(
+            f"medications.{i}.status",
+            f"Ligne {i + 1} ({m.medicine}) : statut non renseigné (poursuivi, modifié, arrêté…).",
+        )
+    if m.taken_at_home and m.status is not None and not strict:  # the CDA may say « non précisée »
+        if not m.dosage.strip():
+            yield _problem(f"medications.{i}.dosage", f"{name} : posologie absente.")
+        if not m.duration.strip():
+            yield _problem(f"medications.{i}.duration", f"{name} : durée absente.")
+    if m.needs_reason and not m.reason.strip():
+        yield _problem(f"medications.{i}.reason", f"{name} : motif de la modification ou de l'arrêt absent.")
+
+
+def _follow_up_and_emergency(c: LetterContent, strict: bool) -> Iterator[Problem]:
+    if strict:
+        return
     if not c.follow_up and not c.no_follow_up:
-        add("follow_up", "Suites à donner absentes (ou « aucune suite particulière » non coché).")
+        yield _problem("follow_up", "Suites à donner absentes (ou « aucune suite particulière » non coché).")
     if c.sector == Sector.CA and not c.emergency_contact.strip():
-        add("emergency_contact", "Numéro à appeler en cas d'urgence absent (chirurgie ambulatoire).")
-    return out
+        yield _problem(
+            "emergency_contact", "Numéro à appeler en cas d'urgence absent (chirurgie ambulatoire)."
+        )
+
+
+_CHECKS: tuple[Callable[[LetterContent, bool], Iterator[Problem]], ...] = (
+    _patient,
+    _medecin_traitant,
+    _responsible_physician,
+    _admission,
+    _planned_discharge,
+    _discharge,
+    _modes,
+    _reason,
+    _medical_summary,
+    _presence_items,
+    _screening,
+    _incidents,
+    _medications,
+    _follow_up_and_emergency,
+)
 
 
 class LetterFacts(_Model):
