@@ -173,3 +173,12 @@ def test_both_checks_say_it_in_the_same_words() -> None:
         for p in content_problems(content):
             if p.field in strict:
                 assert strict[p.field] == p.message, p.field
+
+
+def test_the_form_names_fields_as_the_catalogue_does() -> None:
+    from liaison.web.letter_form import field_label
+
+    assert field_label("reason") == "Motif de l'hospitalisation"
+    assert field_label("adverse_events.details") == catalogue.BY_KEY["adverse_events"].title
+    assert field_label("medications.1.status") == "Traitement, ligne 2, statut"
+    assert field_label("planned_discharge.at") == "Sortie prévue (date et heure)"

@@ -112,7 +112,12 @@ def field_label(path: str) -> str:
     if len(parts) == 3 and parts[0] in ROW_LABELS and parts[1].isdigit():
         what = ROW_FIELD_LABELS.get(parts[2], parts[2])
         return f"{ROW_LABELS[parts[0]]} {int(parts[1]) + 1}, {what}"
-    return PLANNED_LABELS.get(path, path)
+    if path in PLANNED_LABELS:
+        return PLANNED_LABELS[path]
+    element = catalogue.BY_KEY.get(parts[0])
+    if element is not None and element.title and len(parts) <= 2:  # "reason", "adverse_events.details"
+        return element.title
+    return path
 
 
 def field_id(path: str) -> str:
