@@ -31,11 +31,12 @@ from liaison.documents.cda.codes import LDL_SES_TEMPLATE_ID
 from liaison.documents.cda.header import read_facts, read_header
 from liaison.documents.cda.reading import (
     NS,
+    MedicationSource,
     ReadState,
     attr,
     find_sections,
     parse_ts,
-    xpath,
+    strings,
 )
 from liaison.documents.cda.sections import REGISTRY
 from liaison.documents.xmlsafe import XmlInputError, parse_xml, read_xml_file
@@ -52,10 +53,7 @@ class CdaReading:
     content: LetterContent
     facts: LetterFacts
     notes: list[str] = field(default_factory=list)  # French: where the reader fell back to narrative
-    # how the discharge treatment was read: entries | narrative_table | narrative_text |
-    # narrative_none (the section says there is none) | empty (a section with nothing in it) |
-    # absent (no such section)
-    medication_source: str = "absent"
+    medication_source: MedicationSource = "absent"  # how the discharge treatment was read
 
 
 # --- the reader ----------------------------------------------------------------------------------------
@@ -81,7 +79,7 @@ def _parse(source: bytes | str | Path) -> etree._Element:
             f"Ce document n'est pas une lettre de liaison à la sortie : code {code or 'absent'} ({label}), "
             f"{LDL_SES_LOINC} attendu."
         )
-    if LDL_SES_TEMPLATE_ID not in xpath(root, "cda:templateId/@root"):
+    if LDL_SES_TEMPLATE_ID not in strings(root, "cda:templateId/@root"):
         raise CdaReadError(
             f"Ce document n'est pas conforme au modèle LDL-SES : templateId {LDL_SES_TEMPLATE_ID} absent."
         )
@@ -145,7 +143,7 @@ class CdaFileResult(TypedDict, total=False):
     compliant_on_content: bool
     problems: list[Problem]
     not_verifiable: list[NotVerifiable]
-    medication_source: str
+    medication_source: MedicationSource
     notes: list[str]
 
 

@@ -296,7 +296,7 @@ class _NameParts(TypedDict, total=False):
     title: str
 
 
-def _name_parts(name: Any | None) -> _NameParts:
+def _name_parts(name: etree._Element | None) -> _NameParts:
     if name is None:
         return {}
     suffix = node_text(first(name, "cda:suffix")).upper()
@@ -307,27 +307,27 @@ def _name_parts(name: Any | None) -> _NameParts:
     }
 
 
-def _read_addr(node: Any | None) -> str:
+def _read_addr(node: etree._Element | None) -> str:
     if node is None or node.get("nullFlavor"):
         return ""
     return ", ".join(node_text(child) for child in node if isinstance(child.tag, str) and node_text(child))
 
 
-def _read_phone(node: Any) -> str:
+def _read_phone(node: etree._Element) -> str:
     for t in strings(node, "cda:telecom/@value"):
         if t.startswith("tel:"):
             return t[4:]
     return ""
 
 
-def _read_mssante(node: Any) -> str | None:
+def _read_mssante(node: etree._Element) -> str | None:
     for t in strings(node, "cda:telecom/@value"):
         if t.startswith("mailto:"):
             return t[7:]
     return None
 
 
-def _read_professional(entity: Any | None, person_tag: str, org_tag: str) -> Professional | None:
+def _read_professional(entity: etree._Element | None, person_tag: str, org_tag: str) -> Professional | None:
     """A Professional from an assignedEntity / associatedEntity / assignedAuthor element."""
     if entity is None:
         return None
@@ -353,7 +353,7 @@ def _read_professional(entity: Any | None, person_tag: str, org_tag: str) -> Pro
     return p if p.display_name or rpps else None
 
 
-def _read_patient(doc: Any) -> PatientIdentity:
+def _read_patient(doc: etree._Element) -> PatientIdentity:
     role = first(doc, "cda:recordTarget/cda:patientRole")
     if role is None:
         return PatientIdentity()
@@ -389,7 +389,7 @@ def _read_patient(doc: Any) -> PatientIdentity:
     return PatientIdentity(**values)
 
 
-def _read_establishment(doc: Any) -> EstablishmentInfo:
+def _read_establishment(doc: etree._Element) -> EstablishmentInfo:
     org = first(doc, "cda:custodian/cda:assignedCustodian/cda:representedCustodianOrganization")
     unit = node_text(
         first(doc, "cda:documentationOf/cda:serviceEvent/cda:performer//cda:representedOrganization/cda:name")
@@ -449,7 +449,7 @@ def read_header(s: ReadState) -> None:
         c.discharge_at = parse_ts(attr(span, "cda:high", "value"))
 
 
-def read_facts(doc: Any) -> LetterFacts:
+def read_facts(doc: etree._Element) -> LetterFacts:
     """What the header says about the letter itself: its id, its signature time, the signer's profession."""
     legal = first(doc, "cda:legalAuthenticator/cda:assignedEntity")
     author = first(doc, "cda:author/cda:assignedAuthor")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from lxml import etree
 
@@ -21,7 +22,17 @@ from liaison.core.content import (
 from liaison.core.paris import PARIS
 from liaison.quality.rules import says_none
 
+if TYPE_CHECKING:
+    from liaison.documents.cda.writer import Section
+
 NS = {"cda": HL7_V3, "xsi": XSI}
+M = TypeVar("M")  # a coded modality (EntryMode, ExitMode)
+# How the discharge treatment was read: entries | narrative_table | narrative_text |
+# narrative_none (the section says there is none) | empty (a section with nothing in it) |
+# absent (no such section).
+MedicationSource = Literal[
+    "entries", "narrative_table", "narrative_text", "narrative_none", "empty", "absent"
+]
 
 
 @dataclass
@@ -31,25 +42,27 @@ class ReadState:
     doc: etree._Element
     content: LetterContent
     notes: list[str] = field(default_factory=list)  # French: where the reader fell back to narrative
-    medication_source: str = "absent"  # see `CdaReading.medication_source`
+    medication_source: MedicationSource = "absent"
 
 
-def xpath(node: Any, path: str) -> list[Any]:
-    found: list[Any] = node.xpath(path, namespaces=NS)
-    return found
+def xpath(node: etree._Element, path: str) -> list[etree._Element]:
+    """The elements an XPath selects (`strings` for attribute values and text)."""
+    found = node.xpath(path, namespaces=NS)
+    return [x for x in found if isinstance(x, etree._Element)] if isinstance(found, list) else []
 
 
-def strings(node: Any, path: str) -> list[str]:
+def strings(node: etree._Element, path: str) -> list[str]:
     """The text results (attribute values, text nodes) of an XPath, as plain strings."""
-    return [str(x) for x in xpath(node, path)]
+    found = node.xpath(path, namespaces=NS)
+    return [str(x) for x in found if isinstance(x, str)] if isinstance(found, list) else []
 
 
-def first(node: Any, path: str) -> Any | None:
+def first(node: etree._Element, path: str) -> etree._Element | None:
     found = xpath(node, path)
     return found[0] if found else None
 
 
-def node_text(node: Any | None) -> str:
+def node_text(node: etree._Element | str | None) -> str:
     """Normalised text of a node and its descendants (narrative blocks included)."""
     if node is None:
         return ""
@@ -58,8 +71,9 @@ def node_text(node: Any | None) -> str:
     return " ".join(" ".join(node.itertext()).split())
 
 
-def attr(node: Any, path: str, name: str) -> str:
-    found = first(node, path)
+def attr(node: etree._Element | None, path: str, name: str) -> str:
+    """An attribute of the first element the path selects, trimmed; "" when there is none."""
+    found = first(node, path) if node is not None else None
     return (found.get(name) or "").strip() if found is not None else ""
 
 
@@ -84,7 +98,7 @@ def parse_ts(value: str | None) -> dt.datetime | None:
     return moment.replace(tzinfo=PARIS)
 
 
-def referenced_text(doc: Any, ref: str | None) -> str:
+def referenced_text(doc: etree._Element, ref: str | None) -> str:
     """Text of the narrative element whose ID the entry's `text/reference` points to."""
     if not ref:
         return ""
@@ -97,7 +111,7 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode().strip()
 
 
-def referenced_row(doc: Any, ref: str | None) -> dict[str, str]:
+def referenced_row(doc: etree._Element, ref: str | None) -> dict[str, str]:
     """The narrative table row holding the referenced element, as {column header: cell text};
     empty when the reference is not inside a table with a header row."""
     if not ref or not re.fullmatch(r"#?[\w.\-]+", ref):
@@ -123,13 +137,13 @@ def parse_fr_date(text: str) -> dt.date | None:
         return None
 
 
-def observations(section: Any | None) -> dict[str, Any]:
+def observations(section: etree._Element | None) -> dict[str, etree._Element]:
     if section is None:
         return {}
     return {attr(o, "cda:code", "code"): o for o in xpath(section, "cda:entry/cda:observation")}
 
 
-def obs_text(doc: Any, obs: Any | None) -> str:
+def obs_text(doc: etree._Element, obs: etree._Element | None) -> str:
     if obs is None:
         return ""
     value = first(obs, "cda:value")
@@ -137,13 +151,13 @@ def obs_text(doc: Any, obs: Any | None) -> str:
     return text or referenced_text(doc, attr(obs, "cda:text/cda:reference", "value"))
 
 
-def obs_bool(obs: Any | None) -> bool | None:
+def obs_bool(obs: etree._Element | None) -> bool | None:
     """A BL value; None when the entry is absent, has a nullFlavor or an unreadable value."""
     value = attr(obs, "cda:value", "value").lower() if obs is not None else ""
     return {"true": True, "false": False}.get(value)
 
 
-def obs_detail(doc: Any, obs: Any | None) -> str:
+def obs_detail(doc: etree._Element, obs: etree._Element | None) -> str:
     """An optional ST detail entry (MED-146, MED-148); "" when absent or saying "aucun"."""
     text = obs_text(doc, obs)
     return "" if not text or says_none(text) else text
@@ -157,7 +171,7 @@ def presence_from_text(text: str) -> Presence:
     return Presence(present=True, details=text)
 
 
-def coded_mode(obs: Any | None, codes: dict[Any, tuple[str, str, str]]) -> Any | None:
+def coded_mode(obs: etree._Element | None, codes: dict[M, tuple[str, str, str]]) -> M | None:
     """Map a coded modality back through ENTRY_MODE_CODES / EXIT_MODE_CODES (first match wins)."""
     if obs is None:
         return None
@@ -185,18 +199,18 @@ EXIT_WORDS = {
 }
 
 
-def mode_from_words(text: str, words: dict[str, Any]) -> Any | None:
+def mode_from_words(text: str, words: dict[str, M]) -> M | None:
     lowered = text.lower()
     return next((mode for word, mode in words.items() if re.search(rf"\b{word}", lowered)), None)
 
 
-def find_sections(doc: Any, registry: Any) -> dict[str, Any]:
+def find_sections(doc: etree._Element, registry: Iterable[Section]) -> dict[str, etree._Element]:
     """Each registered section (at any depth) by name: the first with its key templateId, else the
     first with its LOINC code; never by its title, which each software words its own way."""
     found = xpath(doc, "//cda:structuredBody//cda:section")
-    out: dict[str, Any] = {}
+    out: dict[str, etree._Element] = {}
     for section in registry:
-        match = next((s for s in found if section.key_template in xpath(s, "cda:templateId/@root")), None)
+        match = next((s for s in found if section.key_template in strings(s, "cda:templateId/@root")), None)
         if match is None:
             match = next((s for s in found if _loinc_code(s) == section.spec.code), None)
         if match is not None:
@@ -204,7 +218,7 @@ def find_sections(doc: Any, registry: Any) -> dict[str, Any]:
     return out
 
 
-def _loinc_code(section: Any) -> str:
+def _loinc_code(section: etree._Element) -> str:
     code = first(section, "cda:code")
     if code is None or code.get("codeSystem", LOINC) != LOINC:
         return ""

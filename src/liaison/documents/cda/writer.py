@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from lxml import etree
 
@@ -130,5 +130,5 @@ class Section:
     name: str
     spec: SectionSpec
     write: Callable[[Writer, etree._Element], None]
-    read: Callable[[ReadState, Any], None] | None  # sets the content's fields the section holds
+    read: Callable[[ReadState, etree._Element | None], None] | None  # sets the fields the section holds
     key_template: str

@@ -5,7 +5,6 @@ Its codes, its writer (`write`) and its reader (`read`), registered in `sections
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from lxml import etree
 
@@ -71,7 +70,7 @@ def write(w: Writer, body: etree._Element) -> None:
     el(el(value, "originalText"), "reference", {"value": "#allergies"})
 
 
-def read(s: ReadState, section: Any | None) -> None:
+def read(s: ReadState, section: etree._Element | None) -> None:
     if section is None:
         return
     allergy_text = node_text(first(section, "cda:text"))

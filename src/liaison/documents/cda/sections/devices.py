@@ -4,8 +4,6 @@ Its codes, its writer (`write`) and its reader (`read`), registered in `sections
 
 from __future__ import annotations
 
-from typing import Any
-
 from lxml import etree
 
 from liaison.core import catalogue
@@ -62,7 +60,7 @@ def write(w: Writer, body: etree._Element) -> None:
         el(el(code, "originalText"), "reference", {"value": f"#dm-{i + 1}"})
 
 
-def read(s: ReadState, section: Any | None) -> None:
+def read(s: ReadState, section: etree._Element | None) -> None:
     if section is None:
         return
     c, doc = s.content, s.doc

@@ -5,7 +5,6 @@ Its codes, its writer (`write`) and its reader (`read`), registered in `sections
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from lxml import etree
 
@@ -42,7 +41,7 @@ def write(w: Writer, body: etree._Element) -> None:
     )
 
 
-def read(s: ReadState, section: Any | None) -> None:
+def read(s: ReadState, section: etree._Element | None) -> None:
     """The discharge section alone says what is taken after discharge: entries (the explicit « no
     known medication » entry meaning none), else a narrative table, else a narrative « aucun »,
     else the narrative text as one line."""

@@ -4,8 +4,6 @@ from the entries, or from a narrative table found by its column headers."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from lxml import etree
 
 from liaison.core.content import MEDICATION_STATUS_LABELS, MedicationLine, MedicationStatus
@@ -161,7 +159,7 @@ def _by_column(cells: dict[str, str]) -> dict[str, str]:
     return line
 
 
-def _table_lines(table: Any) -> list[dict[str, str]]:
+def _table_lines(table: etree._Element) -> list[dict[str, str]]:
     """The rows of a narrative table as {column key: cell text}, columns found by their header."""
     headers = [node_text(th) for th in xpath(table, "cda:thead/cda:tr/cda:th")]
     rows = xpath(table, "cda:tbody/cda:tr") or xpath(table, "cda:tr")
@@ -208,7 +206,7 @@ def _line(
     )
 
 
-def medications_from_table(section: Any) -> list[MedicationLine] | None:
+def medications_from_table(section: etree._Element) -> list[MedicationLine] | None:
     """Discharge treatment given only as a narrative table: None when no table names medicines."""
     for table in xpath(section, "cda:text//cda:table"):
         lines = [x for x in _table_lines(table) if x.get("medicine")]
@@ -245,12 +243,12 @@ def _fmt_date(ts: str | None) -> str:
     return f"{moment:%d/%m/%Y}" if moment else ""
 
 
-def is_no_medication(sa: Any) -> bool:
+def is_no_medication(sa: etree._Element) -> bool:
     """The explicit « no known medication » entry (JDV_AbsentOrUnknownMedication_CISIS), not a line."""
     return attr(sa, "cda:code", "codeSystem") == ABSENT_UNKNOWN
 
 
-def medication_line(doc: Any, sa: Any, stopped: bool) -> MedicationLine:
+def medication_line(doc: etree._Element, sa: etree._Element, stopped: bool) -> MedicationLine:
     """A `substanceAdministration` entry: the drug and its codes from the entry, the rest from its
     narrative table row (columns found by their header), else from the entry's dose and times."""
     ref = attr(sa, "cda:text/cda:reference", "value")

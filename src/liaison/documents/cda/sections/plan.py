@@ -5,7 +5,6 @@ Its codes, its writer (`write`) and its reader (`read`), registered in `sections
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from lxml import etree
 
@@ -89,13 +88,15 @@ _ORIENTATIONS = {fold(o.value): o for o in Orientation} | {
 _COLUMNS = {"type": "type", "with_whom": "avec", "orientation": "orientation"}
 
 
-def _row(doc: Any, ref: str) -> dict[str, str]:
+def _row(doc: etree._Element, ref: str) -> dict[str, str]:
     """The follow-up's table row by column key (type, with_whom, orientation), when it has one."""
     row = {fold(h): cell for h, cell in referenced_row(doc, ref).items()}
     return {key: row[header] for key, header in _COLUMNS.items() if row.get(header)}
 
 
-def _entry_kind(doc: Any, entry: Any, tag: str, row: dict[str, str], booked: bool) -> FollowUpKind:
+def _entry_kind(
+    doc: etree._Element, entry: etree._Element, tag: str, row: dict[str, str], booked: bool
+) -> FollowUpKind:
     """The kind Liaison wrote (the « Type » column, or the label before « : » in the value), else
     what the entry's class says: an encounter is a booked or to-book appointment, a procedure
     to book, an observation a watch."""
@@ -110,7 +111,7 @@ def _entry_kind(doc: Any, entry: Any, tag: str, row: dict[str, str], booked: boo
     return FollowUpKind.SURVEILLANCE
 
 
-def _narrative(section: Any) -> tuple[str, str]:
+def _narrative(section: etree._Element) -> tuple[str, str]:
     """The section's narrative without Liaison's emergency paragraph, and the contact that
     paragraph gives after its « En cas d'urgence, appeler : » lead ("" when there is none)."""
     text = first(section, "cda:text")
@@ -128,7 +129,7 @@ def _narrative(section: Any) -> tuple[str, str]:
     return node_text(text), ""
 
 
-def read(s: ReadState, section: Any | None) -> None:
+def read(s: ReadState, section: etree._Element | None) -> None:
     """The follow-up from the entries (encounter, procedure, observation), else the narrative."""
     if section is None:
         return

@@ -4,8 +4,6 @@ Its codes, its writer (`write`) and its reader (`read`), registered in `sections
 
 from __future__ import annotations
 
-from typing import Any
-
 from lxml import etree
 
 from liaison.core import catalogue
@@ -29,7 +27,7 @@ def write(w: Writer, body: etree._Element) -> None:
     narrative(el(text, "paragraph"), w.c.reason)
 
 
-def read(s: ReadState, section: Any | None) -> None:
+def read(s: ReadState, section: etree._Element | None) -> None:
     s.content.reason = node_text(first(section, "cda:text")) if section is not None else ""
 
 

@@ -4,8 +4,6 @@ Its codes, its writer (`write`) and its reader (`read`), registered in `sections
 
 from __future__ import annotations
 
-from typing import Any
-
 from lxml import etree
 
 from liaison.core import catalogue
@@ -60,7 +58,7 @@ def _column(header: str) -> str | None:
     return next((key for key, words in _COLUMNS.items() if h.startswith(words)), None)
 
 
-def _from_table(table: Any) -> list[PendingResult] | None:
+def _from_table(table: etree._Element) -> list[PendingResult] | None:
     """The rows of a table with a description column and a date or « transmis par » one (as
     Liaison writes it); None for another table, read cell by cell."""
     keys = [_column(node_text(th)) for th in xpath(table, "cda:thead/cda:tr/cda:th")]
@@ -80,7 +78,7 @@ def _from_table(table: Any) -> list[PendingResult] | None:
     return out
 
 
-def read(s: ReadState, section: Any | None) -> None:
+def read(s: ReadState, section: etree._Element | None) -> None:
     """A table whose columns are known gives one result per row; otherwise each cell (or the
     first paragraph) is one expected item."""
     if section is None:

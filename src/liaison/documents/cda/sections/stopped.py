@@ -4,8 +4,6 @@ Its codes, its writer (`write`) and its reader (`read`), registered in `sections
 
 from __future__ import annotations
 
-from typing import Any
-
 from lxml import etree
 
 from liaison.core import catalogue
@@ -33,7 +31,7 @@ def write(w: Writer, body: etree._Element) -> None:
         medication_section(w, body, SPEC, catalogue.STOPPED.title, lines, None)
 
 
-def read(s: ReadState, section: Any | None) -> None:
+def read(s: ReadState, section: etree._Element | None) -> None:
     """The drugs stopped during the stay; the discharge section (read next) puts its lines first."""
     if section is not None:
         s.content.medications = [

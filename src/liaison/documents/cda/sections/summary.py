@@ -6,7 +6,6 @@ Its codes, its writer (`write`) and its reader (`read`), registered in `sections
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from lxml import etree
 
@@ -200,7 +199,7 @@ def bmr_screened(c: LetterContent) -> bool | None:
     return True if c.resistant_organisms.present else None
 
 
-def _destination(doc: Any, mode: ExitMode | None) -> str | None:
+def _destination(doc: etree._Element, mode: ExitMode | None) -> str | None:
     """The destination from Liaison's own « Modalité et date de sortie » row (`write`: « date,
     exit label (destination) »): "" when the row names only the mode; None when the document has
     no such row (another software's), whose exit modality is then read as its destination."""
@@ -209,7 +208,7 @@ def _destination(doc: Any, mode: ExitMode | None) -> str | None:
     return (m.group(1) or "") if m else None
 
 
-def read(s: ReadState, section: Any | None) -> None:
+def read(s: ReadState, section: etree._Element | None) -> None:
     """Modalities, summary and the « le cas échéant » items, from the entries, else the narrative."""
     c, doc = s.content, s.doc
     obs = observations(section)
