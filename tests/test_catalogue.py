@@ -5,12 +5,14 @@ name each element as the catalogue does, and the catalogue matches the content m
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 from lxml import etree
 
 from liaison.core import catalogue
 from liaison.core.content import (
-    PRESENCE_LABELS,
+    PREFILL_SECTIONS,
     LetterContent,
     MedicationLine,
     MedicationStatus,
@@ -24,6 +26,7 @@ from liaison.documents.cda.sections import REGISTRY
 from liaison.documents.pdf import letter_data
 from liaison.documents.validation import SECTION3_OPTIONAL, SECTION3_REQUIRED
 from liaison.quality.grid import all_grids
+from liaison.quality.rules import PresenceItem
 from tests.documents import sample_letters as letters
 from tests.documents.reference_letters import CASES
 
@@ -41,8 +44,9 @@ def test_presence_items_are_the_presence_fields() -> None:
     assert all(e.question and e.printed for e in catalogue.PRESENCE)
 
 
-def test_content_labels_come_from_the_catalogue() -> None:
-    assert {e.key: e.label for e in catalogue.PRESENCE} == PRESENCE_LABELS
+def test_prefilled_sections_and_qls_presence_items_are_the_catalogue_s() -> None:
+    assert {e.key: e.drafted for e in catalogue.ELEMENTS if e.drafted} == PREFILL_SECTIONS
+    assert typing.get_args(PresenceItem) == catalogue.PRESENCE_KEYS
 
 
 def test_every_cda_section_is_in_the_catalogue() -> None:

@@ -55,7 +55,8 @@ class Element:
 
     `label` names it in a sentence (« Précisez : {label}. »); `title` is the block of the letter
     form it is edited in (None: not edited there); `question` the « le cas échéant » question the
-    form asks; `printed` the label of its line on the PDF; `row` the name of one row of a list.
+    form asks; `printed` the label of its line on the PDF; `row` the name of one row of a list;
+    `drafted` the name of the section the hospital's record drafts for it (`clinical.draft`).
     """
 
     key: str
@@ -66,6 +67,7 @@ class Element:
     question: str | None = None
     printed: str | None = None
     row: str | None = None
+    drafted: str | None = None
     sections: tuple[str, ...] = ()  # LOINC codes of the CDA sections that carry it
     entries: tuple[CdaEntry, ...] = ()
     criteria: tuple[str, ...] = ()  # ids of the QLS criteria that read it, in any grid
@@ -210,6 +212,7 @@ ELEMENTS: Final[tuple[Element, ...]] = (
         title="Motif de l'hospitalisation",
         sections=(REASON.code,),
         criteria=("reason",),
+        drafted="Motif de l'hospitalisation",
     ),
     # 3° medical summary and the « le cas échéant » items
     Element(
@@ -230,6 +233,7 @@ ELEMENTS: Final[tuple[Element, ...]] = (
         title="Actes et examens",
         sections=_S3,
         criteria=("procedures_and_exams",),
+        drafted="Actes, examens et résultats significatifs",
     ),
     Element(
         "no_procedures_and_exams",
@@ -347,6 +351,7 @@ ELEMENTS: Final[tuple[Element, ...]] = (
         question="Allergies ou intolérances découvertes ou à signaler",
         printed="Allergies ou intolérances identifiées",
         sections=(ALLERGIES.code,),
+        drafted="Allergies",
     ),
     # 4° treatments at discharge and stopped
     Element(
@@ -358,6 +363,7 @@ ELEMENTS: Final[tuple[Element, ...]] = (
         row="Traitement, ligne",
         sections=(STOPPED.code, DISCHARGE.code),
         criteria=("discharge_treatment", "drug_treatment"),
+        drafted="Traitements à la sortie (conciliation)",
     ),
     Element(
         "no_discharge_medication",
@@ -378,6 +384,7 @@ ELEMENTS: Final[tuple[Element, ...]] = (
         row="Résultat attendu",
         sections=(RESULTS.code,),
         criteria=("pending_results",),
+        drafted="Résultats en attente",
     ),
     Element(
         "no_pending_results",

@@ -337,10 +337,6 @@ class Presence(_Model):
         return self.present is False or (self.present is True and bool(self.details.strip()))
 
 
-# The "le cas échéant" questions of the medical summary, as the checks name them in a sentence.
-PRESENCE_LABELS = {e.key: e.label for e in catalogue.PRESENCE}
-
-
 class ImplantedDevice(_Model):
     _multiline = frozenset({"description"})
     description: str
@@ -417,13 +413,7 @@ class SectionPrefill(_Model):
 
 
 # The sections the record can draft, with their labels.
-PREFILL_SECTIONS = {
-    "reason": "Motif de l'hospitalisation",
-    "procedures_and_exams": "Actes, examens et résultats significatifs",
-    "allergies": "Allergies",
-    "medications": "Traitements à la sortie (conciliation)",
-    "pending_results": "Résultats en attente",
-}
+PREFILL_SECTIONS = {e.key: e.drafted for e in catalogue.ELEMENTS if e.drafted}
 
 
 class Recipient(_Model):
