@@ -4,15 +4,15 @@ Each test builds letters of several shapes with `build_cda`, reads the bytes bac
 and compares the fields its section holds (the registry's order: reason, summary, stopped,
 discharge, results, plan, devices, allergies). Where the CDA keeps less than the form, the test
 says what the document lacks and compares what it keeps: a medication line's reason and comment
-share the table's « Commentaire » cell; a stopped line's posology and duration are not written;
-the status section is the meta's, not the content's.
+share the table's « Commentaire » cell; an empty posology or duration is written « non précisée »
+(or « — »), read back as empty; the status section is the meta's, not the content's.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from liaison.core.content import ExitMode, LetterContent, MedicationLine
+from liaison.core.content import ExitMode, LetterContent, MedicationLine, MedicationStatus
 from liaison.documents.cda import build_cda
 from liaison.documents.cda.sections import REGISTRY
 from liaison.documents.reader import read_cda
@@ -96,15 +96,27 @@ def test_summary_destination(exit_mode: ExitMode, destination: str) -> None:
     assert (read.exit_mode, read.destination) == (exit_mode, destination)
 
 
-@pytest.mark.parametrize("shape", ["complete", "all_stopped", "no_medication"])
+def stopped_with_posology() -> LetterContent:
+    """A line stopped with its posology and duration during the stay, and one suspended."""
+    c = letters.complete()
+    c.medications[-1].dosage, c.medications[-1].duration = "400 mg si douleur", "depuis 2 ans"
+    suspended = c.medications[1].model_copy(
+        update={"status": MedicationStatus.SUSPENDU, "reason": "Geste prévu", "comment": "à reprendre"}
+    )
+    c.medications.append(suspended)
+    return c
+
+
+@pytest.mark.parametrize("shape", ["complete", "all_stopped", "no_medication", "stopped_with_posology"])
 def test_stopped(shape: str) -> None:
-    written, read = round_trip(shape)
+    if shape == "stopped_with_posology":
+        written = stopped_with_posology()
+        read = read_cda(build_cda(written, letters.meta())).content
+    else:
+        written, read = round_trip(shape)
     stopped = [m for m in written.medications if not m.taken_at_home]
     read_stopped = [m for m in read.medications if not m.taken_at_home]
-    # a stopped line's posology and duration are not written (the cells say « non précisée », « — »)
-    assert [line_fields(m) for m in read_stopped] == [
-        line_fields(m.model_copy(update={"dosage": "", "duration": ""})) for m in stopped
-    ]
+    assert [line_fields(m) for m in read_stopped] == [line_fields(m) for m in stopped]
     assert [m.reason for m in read_stopped] == [reason_and_comment(m) for m in stopped]
 
 

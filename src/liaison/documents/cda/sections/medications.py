@@ -135,8 +135,9 @@ _COLUMNS = {
     "route": ("voie",),
     "comment": ("commentaire", "remarque"),
 }
-# What Liaison's writer puts in an empty cell (`medication_section`): read back as nothing.
-_UNSTATED = {"non precisee", "—", "-"}
+# What Liaison's writer puts in an empty cell (`medication_section`: « non précisée », « — »),
+# folded: read back as nothing, as is a cell of dashes.
+_UNSTATED = {"non precisee", ""}
 
 
 def _column(header: str) -> str | None:
@@ -154,7 +155,7 @@ def _by_column(cells: dict[str, str]) -> dict[str, str]:
     line: dict[str, str] = {}
     for header, cell in cells.items():
         key = _column(header)
-        if key and cell and fold(cell) not in _UNSTATED:
+        if key and cell and fold(cell).strip("-") not in _UNSTATED:
             line[key] = f"{line[key]}, {cell}" if key in line else cell
     return line
 
@@ -198,9 +199,9 @@ def _line(
         atc=atc,
         usual_treatment=x.get("usual", ""),
         status=status,
-        dosage="" if stopped else ", ".join(v for v in (x.get("dose", ""), x.get("frequency", "")) if v),
+        dosage=", ".join(v for v in (x.get("dose", ""), x.get("frequency", "")) if v),
         route=x.get("route", ""),
-        duration="" if stopped else _duration(x),
+        duration=_duration(x),
         reason=comment if needs_reason else "",
         comment="" if needs_reason else comment,
     )
