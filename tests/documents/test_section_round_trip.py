@@ -75,6 +75,12 @@ def test_summary(shape: str) -> None:
     assert read.resistant_organisms.details == written.resistant_organisms.details
     assert read.transfusion.present == written.transfusion.present
     assert read.blood_derivatives.present == written.blood_derivatives.present
+    for given in ("transfusion", "blood_derivatives"):
+        details = getattr(written, given).details if getattr(written, given).present else ""
+        assert getattr(read, given).details == one_line(details)
+    # « Dispositif médical implanté : Non » is a row of the summary (no devices section then)
+    if written.implanted_devices.present is False:
+        assert read.implanted_devices.present is False
     assert read.transfusion_incident == one_line(written.transfusion_incident)
     assert read.blood_derivatives_incident == one_line(written.blood_derivatives_incident)
     assert read.destination == written.destination
@@ -160,10 +166,14 @@ def test_devices(shape: str) -> None:
         assert read.devices == [] and not read.implanted_devices.present
         return
     assert read.implanted_devices.present is True
-    expected = [(d.description, d.udi, d.implanted_on) for d in written.devices] or [
-        (written.implanted_devices.details, "", None)
+    # without a list, the details are written as the one device
+    expected = [(d.description, d.udi, d.lot, d.implanted_on) for d in written.devices] or [
+        (written.implanted_devices.details, "", "", None)
     ]
-    assert [(d.description, d.udi, d.implanted_on) for d in read.devices] == expected
+    assert [(d.description, d.udi, d.lot, d.implanted_on) for d in read.devices] == expected
+    # a list without details reads its descriptions as the details
+    details = written.implanted_devices.details or "; ".join(d.description for d in written.devices)
+    assert read.implanted_devices.details == one_line(details)
 
 
 @pytest.mark.parametrize("shape", ["complete", "other_exits", "minimal"])

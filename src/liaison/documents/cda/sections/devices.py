@@ -19,6 +19,7 @@ from liaison.documents.cda.reading import (
     node_text,
     parse_ts,
     presence_from_text,
+    referenced_row,
     referenced_text,
     xpath,
 )
@@ -30,6 +31,7 @@ SPEC = SectionSpec(
     catalogue.DEVICES.code,
     catalogue.DEVICES.display,
 )
+LOT = "Lot"  # the header of the table's lot column
 
 
 def write(w: Writer, body: etree._Element) -> None:
@@ -37,7 +39,7 @@ def write(w: Writer, body: etree._Element) -> None:
     if not c.implanted_devices.present:
         return
     sec, text = w.section(body, SPEC, catalogue.DEVICES.title)
-    tbody = w.table(text, ("Date d'implantation", "Dispositif", "Identifiant unique (IUD)", "Lot"))
+    tbody = w.table(text, ("Date d'implantation", "Dispositif", "Identifiant unique (IUD)", LOT))
     devices = [(d.description, d.udi, d.lot, d.implanted_on) for d in c.devices] or [
         (c.implanted_devices.details, "", "", None)
     ]
@@ -71,16 +73,21 @@ def read(s: ReadState, section: etree._Element | None) -> None:
             doc, attr(device, "cda:originalText/cda:reference", "value") if device is not None else None
         )
         used = parse_ts(attr(supply, "cda:effectiveTime/cda:low", "value"))
+        row = referenced_row(doc, attr(device, "cda:originalText/cda:reference", "value"))
         devices.append(
             ImplantedDevice(
                 description=description or "Dispositif médical",
                 udi=attr(supply, ".//cda:participantRole/cda:id", "extension"),
+                lot=row.get(LOT, ""),
                 implanted_on=used.date() if used else None,
             )
         )
     c.devices = devices
+    # Liaison writes the details after the table when it lists devices; else they are the list
+    after = [node_text(p) for p in xpath(section, "cda:text/cda:table/following-sibling::cda:paragraph")]
     if devices:
-        c.implanted_devices = Presence(present=True, details="; ".join(d.description for d in devices))
+        details = " ".join(x for x in after if x) or "; ".join(d.description for d in devices)
+        c.implanted_devices = Presence(present=True, details=details)
     else:
         c.implanted_devices = presence_from_text(node_text(first(section, "cda:text")))
 

@@ -35,6 +35,7 @@ from liaison.documents.cda.reading import (
     observations,
     presence_from_text,
     referenced_text,
+    xpath,
 )
 from liaison.documents.cda.writer import Section, SectionSpec, Writer, required
 from liaison.documents.cda.xml import bl, fr_date, text_lines
@@ -50,6 +51,8 @@ SPEC = SectionSpec(
     catalogue.SUMMARY.display,
 )
 EXIT_ROW = "modalite-sortie"  # the ID of the narrative row the ORG-074 entry points to
+YES = "Oui : "  # before the details of a transfusion or of blood derivatives, in their row
+DEVICES_ROW = "Dispositif médical implanté"  # the row that says « Non » when no device was implanted
 
 
 def write(w: Writer, body: etree._Element) -> None:
@@ -102,7 +105,7 @@ def write(w: Writer, body: etree._Element) -> None:
     w.row(
         tbody,
         "Transfusion de produits sanguins",
-        f"Oui : {c.transfusion.details}" if c.transfusion.present else "Non",
+        f"{YES}{c.transfusion.details}" if c.transfusion.present else "Non",
         "transfusion",
     )
     if c.transfusion_incident.strip():
@@ -110,7 +113,7 @@ def write(w: Writer, body: etree._Element) -> None:
     w.row(
         tbody,
         "Administration de dérivés du sang",
-        f"Oui : {c.blood_derivatives.details}" if c.blood_derivatives.present else "Non",
+        f"{YES}{c.blood_derivatives.details}" if c.blood_derivatives.present else "Non",
         "derives-sang",
     )
     if c.blood_derivatives_incident.strip():
@@ -124,7 +127,7 @@ def write(w: Writer, body: etree._Element) -> None:
     if dm.present is not None:
         w.row(
             tbody,
-            "Dispositif médical implanté",
+            DEVICES_ROW,
             "Oui (voir la section Dispositifs médicaux)" if dm.present else "Non",
         )
 
@@ -208,10 +211,24 @@ def _destination(doc: etree._Element, mode: ExitMode | None) -> str | None:
     return (m.group(1) or "") if m else None
 
 
+def _said_no_device(section: etree._Element | None) -> bool:
+    """Liaison's narrative row « Dispositif médical implanté : Non » (no entry carries it; the
+    devices section, read next, is written only when a device was implanted)."""
+    if section is None:
+        return False
+    for row in xpath(section, "cda:text/cda:table/cda:tbody/cda:tr"):
+        cells = [node_text(td) for td in xpath(row, "cda:td")]
+        if len(cells) == 2 and cells[0] == DEVICES_ROW:
+            return cells[1] == "Non"
+    return False
+
+
 def read(s: ReadState, section: etree._Element | None) -> None:
     """Modalities, summary and the « le cas échéant » items, from the entries, else the narrative."""
     c, doc = s.content, s.doc
     obs = observations(section)
+    if _said_no_device(section):
+        c.implanted_devices = Presence(present=False)
     c.entry_mode = coded_mode(obs.get("ORG-070"), ENTRY_MODE_CODES)
     c.exit_mode = coded_mode(obs.get("ORG-074"), EXIT_MODE_CODES)
     if c.entry_mode is None and (text := obs_text(doc, obs.get("ORG-070"))):
@@ -264,9 +281,15 @@ def read(s: ReadState, section: etree._Element | None) -> None:
     ):
         given = obs_bool(obs.get(code))
         if given is not None:
-            setattr(
-                c, name, Presence(present=given, details=f"{label} (déclarée dans le CDA)" if given else "")
-            )
+            # Liaison's narrative row says « Oui : details »; otherwise the details name the entry
+            row = referenced_text(doc, attr(obs.get(code), "cda:text/cda:reference", "value"))
+            if not given:
+                details = ""
+            elif row.startswith(YES) or row == YES.strip():
+                details = row.removeprefix(YES.strip()).strip()
+            else:
+                details = f"{label} (déclarée dans le CDA)"
+            setattr(c, name, Presence(present=given, details=details))
         detail = obs_detail(doc, obs.get(detail_code))
         setattr(c, incident, detail)
         if detail and not given:
