@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from liaison.documents.cda.writer import Section
 
 NS = {"cda": HL7_V3, "xsi": XSI}
+BR = f"{{{HL7_V3}}}br"
 M = TypeVar("M")  # a coded modality (EntryMode, ExitMode)
 # How the discharge treatment was read: entries | narrative_table | narrative_text |
 # narrative_none (the section says there is none) | empty (a section with nothing in it) |
@@ -71,6 +72,28 @@ def node_text(node: etree._Element | str | None) -> str:
     return " ".join(" ".join(node.itertext()).split())
 
 
+def node_lines(node: etree._Element | None) -> str:
+    """`node_text` keeping the line breaks a narrative marks with `<br/>` (as `xml.narrative`
+    writes a multi-line field): each line normalised, empty lines dropped."""
+    if node is None:
+        return ""
+    pieces: list[str] = []
+
+    def walk(el: etree._Element) -> None:
+        if el.tag == BR:
+            pieces.append("\n")
+        if isinstance(el.tag, str) and el.text:
+            pieces.append(el.text)
+        for child in el:
+            walk(child)
+            if child.tail:
+                pieces.append(child.tail)
+
+    walk(node)
+    lines = (" ".join(line.split()) for line in " ".join(pieces).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
 def attr(node: etree._Element | None, path: str, name: str) -> str:
     """An attribute of the first element the path selects, trimmed; "" when there is none."""
     found = first(node, path) if node is not None else None
@@ -104,6 +127,13 @@ def referenced_text(doc: etree._Element, ref: str | None) -> str:
         return ""
     target = first(doc, f"//*[@ID='{ref.lstrip('#')}']") if re.fullmatch(r"#?[\w.\-]+", ref) else None
     return node_text(target)
+
+
+def referenced_lines(doc: etree._Element, ref: str | None) -> str:
+    """`referenced_text` with the narrative's line breaks (`node_lines`)."""
+    if not ref or not re.fullmatch(r"#?[\w.\-]+", ref):
+        return ""
+    return node_lines(first(doc, f"//*[@ID='{ref.lstrip('#')}']"))
 
 
 def fold(text: str) -> str:
@@ -151,6 +181,14 @@ def obs_text(doc: etree._Element, obs: etree._Element | None) -> str:
     return text or referenced_text(doc, attr(obs, "cda:text/cda:reference", "value"))
 
 
+def obs_lines(doc: etree._Element, obs: etree._Element | None) -> str:
+    """`obs_text` with the line breaks of the narrative the entry points to, when that narrative
+    says the same text (an ST value is one line; the narrative keeps the field's lines)."""
+    text = obs_text(doc, obs)
+    lines = referenced_lines(doc, attr(obs, "cda:text/cda:reference", "value"))
+    return lines if lines and " ".join(lines.split()) == text else text
+
+
 def obs_bool(obs: etree._Element | None) -> bool | None:
     """A BL value; None when the entry is absent, has a nullFlavor or an unreadable value."""
     value = attr(obs, "cda:value", "value").lower() if obs is not None else ""
@@ -159,7 +197,7 @@ def obs_bool(obs: etree._Element | None) -> bool | None:
 
 def obs_detail(doc: etree._Element, obs: etree._Element | None) -> str:
     """An optional ST detail entry (MED-146, MED-148); "" when absent or saying "aucun"."""
-    text = obs_text(doc, obs)
+    text = obs_lines(doc, obs)
     return "" if not text or says_none(text) else text
 
 

@@ -16,7 +16,7 @@ from liaison.documents.cda.codes import ALLERGY_LIST_TEMPLATES, ALLERGY_TEMPLATE
 from liaison.documents.cda.reading import (
     ReadState,
     first,
-    node_text,
+    node_lines,
     presence_from_text,
 )
 from liaison.documents.cda.writer import Section, SectionSpec, Writer, required
@@ -73,7 +73,7 @@ def write(w: Writer, body: etree._Element) -> None:
 def read(s: ReadState, section: etree._Element | None) -> None:
     if section is None:
         return
-    allergy_text = node_text(first(section, "cda:text"))
+    allergy_text = node_lines(first(section, "cda:text"))
     none = re.match(r"^\s*aucun", allergy_text, re.IGNORECASE)
     s.content.allergies = Presence(present=False) if none else presence_from_text(allergy_text)
 

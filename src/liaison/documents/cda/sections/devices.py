@@ -16,6 +16,7 @@ from liaison.documents.cda.reading import (
     ReadState,
     attr,
     first,
+    node_lines,
     node_text,
     parse_ts,
     presence_from_text,
@@ -84,7 +85,7 @@ def read(s: ReadState, section: etree._Element | None) -> None:
         )
     c.devices = devices
     # Liaison writes the details after the table when it lists devices; else they are the list
-    after = [node_text(p) for p in xpath(section, "cda:text/cda:table/following-sibling::cda:paragraph")]
+    after = [node_lines(p) for p in xpath(section, "cda:text/cda:table/following-sibling::cda:paragraph")]
     if devices:
         details = " ".join(x for x in after if x) or "; ".join(d.description for d in devices)
         c.implanted_devices = Presence(present=True, details=details)

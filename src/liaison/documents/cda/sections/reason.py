@@ -10,7 +10,7 @@ from liaison.core import catalogue
 from liaison.documents.cda.reading import (
     ReadState,
     first,
-    node_text,
+    node_lines,
 )
 from liaison.documents.cda.writer import Section, SectionSpec, Writer
 from liaison.documents.cda.xml import el, narrative
@@ -28,7 +28,7 @@ def write(w: Writer, body: etree._Element) -> None:
 
 
 def read(s: ReadState, section: etree._Element | None) -> None:
-    s.content.reason = node_text(first(section, "cda:text")) if section is not None else ""
+    s.content.reason = node_lines(first(section, "cda:text")) if section is not None else ""
 
 
 SECTION = Section("reason", SPEC, write, read, key_template="1.3.6.1.4.1.19376.1.5.3.1.3.1")

@@ -31,9 +31,11 @@ from liaison.documents.cda.reading import (
     node_text,
     obs_bool,
     obs_detail,
+    obs_lines,
     obs_text,
     observations,
     presence_from_text,
+    referenced_lines,
     referenced_text,
     xpath,
 )
@@ -243,20 +245,20 @@ def read(s: ReadState, section: etree._Element | None) -> None:
     # not Liaison's row: the exit modality as the document words it
     c.destination = exit_text if destination is None else destination
     if "MED-142" in obs:
-        c.medical_summary = obs_text(doc, obs["MED-142"])
+        c.medical_summary = obs_lines(doc, obs["MED-142"])
     elif section is not None:
         c.medical_summary = node_text(first(section, "cda:text"))
         if c.medical_summary:
             s.notes.append("Synthèse médicale lue dans le texte de la section (entrée MED-142 absente).")
-    c.adverse_events = presence_from_text(obs_text(doc, obs.get("MED-143")))
-    procedures = referenced_text(doc, "#actes-examens")  # Liaison's own narrative row
+    c.adverse_events = presence_from_text(obs_lines(doc, obs.get("MED-143")))
+    procedures = referenced_lines(doc, "#actes-examens")  # Liaison's own narrative row
     if procedures and procedures.lower().startswith("aucun"):
         c.no_procedures_and_exams = True
     elif procedures:
         c.procedures_and_exams = procedures
     # MED-309 (search done, BL; nullFlavor = not said) and MED-144 (organisms identified, ST).
     c.resistant_organisms_screened = obs_bool(obs.get("MED-309"))
-    organisms = obs_text(doc, obs.get("MED-144"))
+    organisms = obs_lines(doc, obs.get("MED-144"))
     if organisms:
         c.resistant_organisms = presence_from_text(organisms)
     elif "MED-309" in obs:  # the question was answered and nothing was identified
@@ -282,7 +284,7 @@ def read(s: ReadState, section: etree._Element | None) -> None:
         given = obs_bool(obs.get(code))
         if given is not None:
             # Liaison's narrative row says « Oui : details »; otherwise the details name the entry
-            row = referenced_text(doc, attr(obs.get(code), "cda:text/cda:reference", "value"))
+            row = referenced_lines(doc, attr(obs.get(code), "cda:text/cda:reference", "value"))
             if not given:
                 details = ""
             elif row.startswith(YES) or row == YES.strip():
