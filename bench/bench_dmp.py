@@ -112,12 +112,13 @@ def _seed(n: int):  # type: ignore[no-untyped-def]
 def _sign(user, stay):  # type: ignore[no-untyped-def]
     from tests.conftest import complete_content_updates
 
+    from liaison import signing
     from liaison.letters import lifecycle
 
     letter = lifecycle.open_letter(stay)
     content = letter.parsed().model_copy(update={**complete_content_updates(), "recipients": []})
     lifecycle.save_draft(letter.pk, content, letter.revision, user)
-    return lifecycle.sign(letter.pk, user)
+    return signing.sign(letter.pk, user)
 
 
 def _free_port() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from liaison import signing
 from liaison.letters.models import AuditEvent, Letter
 from tests.conftest import complete_content_updates
 
@@ -155,7 +156,7 @@ def test_the_interns_submission_is_read_through_the_api(client, hospital):
     lifecycle.save_draft(letter.pk, content, letter.revision, hospital["users"]["interne"])
     client.force_login(hospital["users"]["medecin"])
     assert client.get(f"/api/letters/{letter.pk}").json()["review"] is None
-    review.submit(letter.pk, hospital["users"]["interne"], note="Relire")
+    signing.submit(letter.pk, hospital["users"]["interne"], note="Relire")
     got = client.get(f"/api/letters/{letter.pk}").json()["review"]
     assert (got["state"], got["submitted_by"], got["to"], got["note"]) == (
         "a_valider",

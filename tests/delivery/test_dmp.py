@@ -19,6 +19,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from liaison import signing
 from liaison.core.content import Confidentiality, Recipient, RecipientRole
 from liaison.delivery import dmp, outbox, vihf, worker
 from liaison.delivery import xds_metadata as xds
@@ -87,7 +88,7 @@ def _sign(hospital, stay: Stay | None = None, updates: dict | None = None):
     letter = lifecycle.open_letter(stay or hospital["stay"])
     content = letter.parsed().model_copy(update={**complete_content_updates(), **(updates or {})})
     lifecycle.save_draft(letter.pk, content, letter.revision, user)
-    return lifecycle.sign(letter.pk, user)
+    return signing.sign(letter.pk, user)
 
 
 def _correct(hospital, letter):
@@ -95,7 +96,7 @@ def _correct(hospital, letter):
     new = lifecycle.start_correction(letter.pk, user, "posologie erronée")
     content = new.parsed().model_copy(update={"medical_summary": "Synthèse corrigée."})
     lifecycle.save_draft(new.pk, content, new.revision, user)
-    return lifecycle.sign(new.pk, user)
+    return signing.sign(new.pk, user)
 
 
 def _dmp_delivery(letter) -> Delivery:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from liaison import signing
 from liaison.delivery import dmp, vihf, worker
 from liaison.delivery.config import DmpConfig
 from liaison.delivery.models import Delivery
@@ -57,7 +58,7 @@ def _signed_letter(hospital):
     letter = lifecycle.open_letter(stay)
     content = letter.parsed().model_copy(update=complete_content_updates())
     lifecycle.save_draft(letter.pk, content, letter.revision, hospital["users"]["medecin"])
-    return lifecycle.sign(letter.pk, hospital["users"]["medecin"])
+    return signing.sign(letter.pk, hospital["users"]["medecin"])
 
 
 def test_filed_over_mutual_tls_and_refusals_are_retried(hospital, https_sandbox, pki, monkeypatch):

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from liaison import signing
 from liaison.core.content import (
     Channel,
     Confidentiality,
@@ -31,7 +32,7 @@ def _signed(hospital, updates: dict | None = None):
     letter = lifecycle.open_letter(hospital["stay"])
     content = letter.parsed().model_copy(update={**complete_content_updates(), **(updates or {})})
     lifecycle.save_draft(letter.pk, content, letter.revision, hospital["users"]["medecin"])
-    return lifecycle.sign(letter.pk, hospital["users"]["medecin"])
+    return signing.sign(letter.pk, hospital["users"]["medecin"])
 
 
 def test_signature_queues_dmp_and_each_mssante_recipient(hospital):

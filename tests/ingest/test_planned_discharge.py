@@ -12,6 +12,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from liaison import signing
 from liaison.core.content import PlannedDischarge
 from liaison.ingest import hl7v2
 from liaison.ingest.apply import process
@@ -64,7 +65,7 @@ def sign_planned(hospital, nda: str = "NDA100", confirm: bool = True) -> Letter:
     planned = content.planned_discharge.model_copy(update={"confirmed": confirm})
     content = content.model_copy(update={**complete_content_updates(), "planned_discharge": planned})
     letter = lifecycle.save_draft(letter.pk, content, letter.revision, user)
-    return lifecycle.sign(letter.pk, user, at=timezone.now())
+    return signing.sign(letter.pk, user, at=timezone.now())
 
 
 def test_a16_and_a25_parse_with_their_planned_mode():
@@ -148,7 +149,7 @@ def test_a03_with_another_mode_asks_for_a_correction_pre_filled_from_the_gam(hos
     c = fix.parsed()
     assert (c.discharge_recorded, c.discharge_at, c.exit_mode) == (True, at("1630"), "autre_es")
     assert c.reason == "Décompensation cardiaque"  # the clinical content is carried over
-    corrected = lifecycle.sign(fix.pk, hospital["users"]["medecin"])
+    corrected = signing.sign(fix.pk, hospital["users"]["medecin"])
     signed.refresh_from_db()
     assert signed.status == Letter.Status.SUPERSEDED
     assert signed.discharge_check == DischargeCheck.TO_CORRECT  # kept: the indicator counts it

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 from django.utils import timezone
 
+from liaison import signing
 from liaison.delivery import dmp, worker
 from liaison.delivery.config import DmpConfig
 from liaison.delivery.models import Delivery
@@ -81,7 +82,7 @@ def test_demo_history_is_in_the_sandboxes_and_can_be_corrected(tmp_path, monkeyp
         # Correcting the latest letter of the past: the replacement is accepted by the DMP.
         physician = latest.signed_by.user
         draft = lifecycle.start_correction(latest.pk, physician, "Résultat de biologie ajouté")
-        fixed = lifecycle.sign(draft.pk, physician)
+        fixed = signing.sign(draft.pk, physician)
         monkeypatch.setenv("LIAISON_DMP_URL", server.url)
         monkeypatch.setattr(worker, "_SENDERS", {})
         dmp.configure(DmpConfig.from_env())

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from lxml import etree
 
+from liaison import signing
 from liaison.core.content import Presence
 from liaison.demo.hospital import generate
 from liaison.documents.pdf import extract_cda
@@ -27,7 +28,7 @@ def _signed(hospital, updates: dict | None = None) -> Letter:
     letter = lifecycle.open_letter(hospital["stay"])
     content = letter.parsed().model_copy(update={**complete_content_updates(), **(updates or {})})
     lifecycle.save_draft(letter.pk, content, letter.revision, hospital["users"]["medecin"])
-    return lifecycle.sign(letter.pk, hospital["users"]["medecin"])
+    return signing.sign(letter.pk, hospital["users"]["medecin"])
 
 
 def test_signature_stores_a_valid_cda_inside_the_pdf(hospital):
@@ -52,7 +53,7 @@ def test_a_letter_the_cda_cannot_carry_is_not_signed(hospital):
     )
     lifecycle.save_draft(letter.pk, content, letter.revision, hospital["users"]["medecin"])
     with pytest.raises(lifecycle.LifecycleError, match="ne peut pas être signée"):
-        lifecycle.sign(letter.pk, hospital["users"]["medecin"])
+        signing.sign(letter.pk, hospital["users"]["medecin"])
     assert Letter.objects.get(pk=letter.pk).status == Letter.Status.DRAFT
     assert not LetterDocument.objects.exists()
 
@@ -60,7 +61,7 @@ def test_a_letter_the_cda_cannot_carry_is_not_signed(hospital):
 def test_correction_replaces_the_filed_document(hospital):
     v1 = _signed(hospital)
     v2 = lifecycle.start_correction(v1.pk, hospital["users"]["medecin"], "Erreur de posologie")
-    lifecycle.sign(v2.pk, hospital["users"]["medecin"])
+    signing.sign(v2.pk, hospital["users"]["medecin"])
     tree = etree.fromstring(bytes(LetterDocument.objects.get(letter=v2).cda))
     assert tree.find("v3:setId", V3).get("root") == v1.set_oid
     assert tree.find("v3:versionNumber", V3).get("value") == "2"
@@ -173,7 +174,7 @@ def test_two_physicians_sign_at_the_same_moment(hospital):
     def sign(job: tuple[int, object], gate: threading.Barrier, done: threading.Event) -> str:
         try:
             gate.wait()
-            return lifecycle.sign(job[0], job[1]).status
+            return signing.sign(job[0], job[1]).status
         finally:
             done.set()
             connection.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+from liaison import signing
 from liaison.core.content import LetterContent, RecipientRole
 from liaison.letters import lifecycle
 from liaison.letters.models import AuditEvent, Letter
@@ -38,7 +39,7 @@ def test_open_letter_is_prefilled_from_the_stay(hospital):
 
 def test_sign_freezes_the_letter(hospital):
     letter = _complete_draft(hospital)
-    signed = lifecycle.sign(letter.pk, hospital["users"]["medecin"], at=paris(2026, 11, 14, 14))
+    signed = signing.sign(letter.pk, hospital["users"]["medecin"], at=paris(2026, 11, 14, 14))
     assert signed.status == Letter.Status.SIGNED
     assert signed.signed_by == hospital["users"]["medecin"].practitioner
     assert len(signed.content_sha256) == 64
@@ -56,25 +57,25 @@ def test_sign_freezes_the_letter(hospital):
 def test_only_a_physician_signs(hospital, role):
     letter = _complete_draft(hospital)
     with pytest.raises(PermissionDeniedFr):
-        lifecycle.sign(letter.pk, hospital["users"][role])
+        signing.sign(letter.pk, hospital["users"][role])
     assert Letter.objects.get(pk=letter.pk).status == Letter.Status.DRAFT
 
 
 def test_sage_femme_signs_only_obstetric_letters(hospital):
     letter = _complete_draft(hospital)  # cardiology stay
     with pytest.raises(PermissionDeniedFr, match="obstétrique"):
-        lifecycle.sign(letter.pk, hospital["users"]["sage_femme"])
+        signing.sign(letter.pk, hospital["users"]["sage_femme"])
     stay = hospital["stay"]
     stay.unit = hospital["mater"]
     stay.save()
-    signed = lifecycle.sign(letter.pk, hospital["users"]["sage_femme"])
+    signed = signing.sign(letter.pk, hospital["users"]["sage_femme"])
     assert signed.status == Letter.Status.SIGNED
 
 
 def test_incomplete_letter_cannot_be_signed(hospital):
     letter = lifecycle.open_letter(hospital["stay"], hospital["users"]["medecin"])
     with pytest.raises(lifecycle.LifecycleError, match="Motif de l'hospitalisation absent"):
-        lifecycle.sign(letter.pk, hospital["users"]["medecin"])
+        signing.sign(letter.pk, hospital["users"]["medecin"])
 
 
 def test_stale_edit_is_refused_and_saved_work_is_kept(hospital):
@@ -100,7 +101,7 @@ def test_hand_over_records_who_and_when(hospital):
     letter = _complete_draft(hospital)
     with pytest.raises(lifecycle.LifecycleError, match="Seule une lettre signée"):
         lifecycle.hand_over(letter.pk, hospital["users"]["infirmier"])
-    lifecycle.sign(letter.pk, hospital["users"]["medecin"], at=paris(2026, 11, 14, 14))
+    signing.sign(letter.pk, hospital["users"]["medecin"], at=paris(2026, 11, 14, 14))
     with pytest.raises(lifecycle.LifecycleError, match="précède la signature"):
         lifecycle.hand_over(letter.pk, hospital["users"]["infirmier"], at=paris(2026, 11, 14, 13))
     done = lifecycle.hand_over(
@@ -117,7 +118,7 @@ def test_hand_over_records_who_and_when(hospital):
 
 def test_correction_creates_a_new_version_that_replaces_the_old(hospital):
     letter = _complete_draft(hospital)
-    v1 = lifecycle.sign(letter.pk, hospital["users"]["medecin"])
+    v1 = signing.sign(letter.pk, hospital["users"]["medecin"])
     with pytest.raises(lifecycle.LifecycleError, match="motif de la correction"):
         lifecycle.start_correction(v1.pk, hospital["users"]["medecin"], "")
     v2 = lifecycle.start_correction(v1.pk, hospital["users"]["interne"], "Résultat de biologie reçu")
@@ -127,7 +128,7 @@ def test_correction_creates_a_new_version_that_replaces_the_old(hospital):
         lifecycle.start_correction(v1.pk, hospital["users"]["medecin"], "encore")
     content = v2.parsed().model_copy(update={"medical_summary": "Synthèse corrigée."})
     v2 = lifecycle.save_draft(v2.pk, content, v2.revision, hospital["users"]["interne"])
-    lifecycle.sign(v2.pk, hospital["users"]["medecin"])
+    signing.sign(v2.pk, hospital["users"]["medecin"])
     assert Letter.objects.get(pk=v1.pk).status == Letter.Status.SUPERSEDED
     assert Letter.objects.get(pk=v1.pk).parsed().medical_summary.startswith("Insuffisance")
     assert hospital["stay"].current_letter.pk == v2.pk
@@ -135,7 +136,7 @@ def test_correction_creates_a_new_version_that_replaces_the_old(hospital):
 
 def test_every_step_leaves_an_audit_row(hospital):
     letter = _complete_draft(hospital)
-    lifecycle.sign(letter.pk, hospital["users"]["medecin"])
+    signing.sign(letter.pk, hospital["users"]["medecin"])
     lifecycle.hand_over(letter.pk, hospital["users"]["infirmier"])
     rows = list(
         AuditEvent.objects.filter(object_type="letter", object_id=str(letter.pk)).order_by("at", "id")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from liaison import signing
 from liaison.core.content import Channel, ProfessionalSource, Recipient, RecipientRole
 from liaison.delivery.models import Delivery
 from liaison.indicators.qls import DEFAULT_GRIDS
@@ -90,7 +91,7 @@ def test_the_gp_named_by_the_physician_meets_the_criterion_and_is_mailed(hospita
     stay.discharge_at = timezone.now()
     stay.exit_mode = "domicile"
     stay.save()
-    signed = lifecycle.sign(letter.pk, hospital["users"]["medecin"])
+    signed = signing.sign(letter.pk, hospital["users"]["medecin"])
     gp = signed.deliveries.get(recipient_role="medecin_traitant")
     assert (gp.channel, gp.recipient_address, gp.recipient_rpps) == (
         Delivery.Channel.MSSANTE,
@@ -154,7 +155,7 @@ def test_a_signed_letter_is_flagged_not_regenerated(hospital, client):
     stay.discharge_at = timezone.now()
     stay.exit_mode = "domicile"
     stay.save()
-    signed = lifecycle.sign(letter.pk, hospital["users"]["medecin"])
+    signed = signing.sign(letter.pk, hospital["users"]["medecin"])
     frozen = (signed.content_sha256, signed.document.cda_sha256)
     ok(adt("A08", "F2", attending_rpps=MEDECIN_RPPS, gp_rpps=NEW_GP_RPPS))
     signed.refresh_from_db()

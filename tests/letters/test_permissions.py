@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from liaison import signing
 from liaison.letters import lifecycle
 from liaison.letters.models import Stay
 from liaison.letters.permissions import (
@@ -60,7 +61,7 @@ def test_physician_without_unit_access_cannot_sign(hospital):
     foreign = _other_unit_stay(hospital)
     letter = lifecycle.open_letter(foreign)
     with pytest.raises(PermissionDeniedFr, match="accès aux patients de ce service"):
-        lifecycle.sign(letter.pk, hospital["users"]["medecin"])
+        signing.sign(letter.pk, hospital["users"]["medecin"])
 
 
 def test_physician_account_without_rpps_cannot_sign(hospital):
@@ -77,7 +78,7 @@ def test_physician_account_without_rpps_cannot_sign(hospital):
         hospital["users"]["medecin"],
     )
     with pytest.raises(PermissionDeniedFr, match="RPPS"):
-        lifecycle.sign(letter.pk, hospital["users"]["medecin"])
+        signing.sign(letter.pk, hospital["users"]["medecin"])
 
 
 def test_administrator_manages_reference_data_not_patients(client, hospital):

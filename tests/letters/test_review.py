@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from liaison import signing
 from liaison.letters import lifecycle, review
 from liaison.letters.models import AuditEvent, Letter, LetterReview, Practitioner, Profession
 from liaison.letters.permissions import PermissionDeniedFr
@@ -24,16 +25,16 @@ def completed(hospital) -> Letter:
 def test_an_intern_cannot_sign_alone(hospital):
     letter = completed(hospital)
     with pytest.raises(PermissionDeniedFr, match="Seul un médecin"):
-        lifecycle.sign(letter.pk, hospital["users"]["interne"])
+        signing.sign(letter.pk, hospital["users"]["interne"])
 
 
 def test_only_an_intern_submits_and_only_a_complete_letter(hospital):
     letter = lifecycle.open_letter(hospital["stay"])
     for role in ("medecin", "secretaire", "sage_femme"):
         with pytest.raises(PermissionDeniedFr):
-            review.submit(letter.pk, hospital["users"][role])
+            signing.submit(letter.pk, hospital["users"][role])
     with pytest.raises(lifecycle.LifecycleError, match="Complétez la lettre avant de la soumettre"):
-        review.submit(letter.pk, hospital["users"]["interne"])
+        signing.submit(letter.pk, hospital["users"]["interne"])
     assert not LetterReview.objects.exists()
 
 
@@ -43,8 +44,9 @@ def test_submitted_to_a_senior_of_the_unit_only(hospital):
     assert list(review.seniors(hospital["stay"])) == [senior]  # not the intern, not the sage-femme
     midwife = hospital["users"]["sage_femme"].practitioner
     with pytest.raises(lifecycle.LifecycleError, match="n'est pas un senior du service"):
-        review.submit(letter.pk, hospital["users"]["interne"], to=midwife.pk)
-    done = review.submit(letter.pk, hospital["users"]["interne"], to=senior.pk, note="Relire la conciliation")
+        signing.submit(letter.pk, hospital["users"]["interne"], to=midwife.pk)
+    intern = hospital["users"]["interne"]
+    done = signing.submit(letter.pk, intern, to=senior.pk, note="Relire la conciliation")
     assert (done.outcome, done.to, done.note) == (
         LetterReview.Outcome.PENDING,
         senior,
@@ -52,7 +54,7 @@ def test_submitted_to_a_senior_of_the_unit_only(hospital):
     )
     assert list(review.to_validate(hospital["users"]["medecin"])) == [done]
     with pytest.raises(lifecycle.LifecycleError, match="déjà soumise"):
-        review.submit(letter.pk, hospital["users"]["interne"])
+        signing.submit(letter.pk, hospital["users"]["interne"])
 
 
 def test_any_senior_of_the_unit_sees_it_another_unit_does_not(hospital):
@@ -65,8 +67,8 @@ def test_any_senior_of_the_unit_sees_it_another_unit_does_not(hospital):
         profession=Profession.MEDECIN,
     )
     with pytest.raises(lifecycle.LifecycleError, match="n'est pas un senior du service"):
-        review.submit(letter.pk, hospital["users"]["interne"], to=other.pk)
-    done = review.submit(letter.pk, hospital["users"]["interne"])  # « tout senior du service »
+        signing.submit(letter.pk, hospital["users"]["interne"], to=other.pk)
+    done = signing.submit(letter.pk, hospital["users"]["interne"])  # « tout senior du service »
     assert done.to is None
     assert list(review.to_validate(hospital["users"]["medecin"])) == [done]
     assert list(review.to_validate(hospital["users"]["sage_femme"])) == []  # not a senior physician
@@ -75,7 +77,7 @@ def test_any_senior_of_the_unit_sees_it_another_unit_does_not(hospital):
 def test_returned_with_a_comment_then_resubmitted_and_signed_by_the_senior(hospital):
     intern, senior = hospital["users"]["interne"], hospital["users"]["medecin"]
     letter = completed(hospital)
-    review.submit(letter.pk, intern)
+    signing.submit(letter.pk, intern)
     with pytest.raises(PermissionDeniedFr):
         review.return_to_intern(letter.pk, intern, "moi-même")
     with pytest.raises(lifecycle.LifecycleError, match="ce qui est à reprendre"):
@@ -84,9 +86,9 @@ def test_returned_with_a_comment_then_resubmitted_and_signed_by_the_senior(hospi
     assert returned.outcome == LetterReview.Outcome.RETURNED and returned.answered_by == senior
     assert review.returned_to(intern) == [returned]  # the intern's worklist shows it
     assert list(review.to_validate(senior)) == []
-    again = review.submit(letter.pk, intern)
+    again = signing.submit(letter.pk, intern)
     assert review.returned_to(intern) == []
-    signed = lifecycle.sign(letter.pk, senior)
+    signed = signing.sign(letter.pk, senior)
     again.refresh_from_db()
     assert again.outcome == LetterReview.Outcome.SIGNED and again.answered_by == senior
     # the senior is the author and legal signer; the intern is named as who prepared it

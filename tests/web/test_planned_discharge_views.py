@@ -10,6 +10,7 @@ import html
 import pytest
 from django.utils import timezone
 
+from liaison import signing
 from liaison.core.content import ExitMode
 from liaison.letters import lifecycle
 from liaison.letters.models import PARIS, DischargeCheck, Letter
@@ -83,7 +84,7 @@ def test_form_confirms_the_planned_discharge_and_signs_before_the_a03(client, le
     assert "Brouillon enregistré" in resp.content.decode()
     c = Letter.objects.get(pk=letter.pk).parsed()
     assert c.planned_discharge.confirmed and c.exit_mode == "domicile" and c.discharge_at == planned
-    signed = lifecycle.sign(letter.pk, leaving["users"]["medecin"])
+    signed = signing.sign(letter.pk, leaving["users"]["medecin"])
     assert signed.discharge_check == DischargeCheck.PLANNED
     page = client.get(f"/lettres/{signed.pk}/").content.decode()
     assert "Sortie prévue" in page and "pas encore reçue du GAM" in page
@@ -154,7 +155,7 @@ def _flagged(leaving) -> Letter:
     planned = c.planned_discharge.model_copy(update={"exit_mode": ExitMode.DOMICILE, "confirmed": True})
     c = c.model_copy(update={**complete_updates(), "planned_discharge": planned})
     letter = lifecycle.save_draft(letter.pk, c, letter.revision, leaving["users"]["medecin"])
-    signed = lifecycle.sign(letter.pk, leaving["users"]["medecin"])
+    signed = signing.sign(letter.pk, leaving["users"]["medecin"])
     stay = leaving["stay"]
     stay.discharge_at, stay.exit_mode = timezone.now(), "smr"
     stay.save()

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from liaison import signing
 from liaison.letters import lifecycle, review
 from liaison.letters.models import Letter, LetterReview
 from tests.conftest import complete_content_updates
@@ -73,7 +74,7 @@ def test_submit_for_every_role(client, completed, role):
 @pytest.mark.parametrize("role", [*ROLES, "anonyme"])
 def test_return_for_every_role(client, completed, role):
     hospital, letter = completed
-    review.submit(letter.pk, hospital["users"]["interne"])
+    signing.submit(letter.pk, hospital["users"]["interne"])
     _as(client, hospital, role)
     resp = client.post(f"/lettres/{letter.pk}/renvoyer/", {"comment": "Préciser la durée."})
     returned = LetterReview.objects.filter(letter=letter, outcome=LetterReview.Outcome.RETURNED)
@@ -95,7 +96,7 @@ def test_return_for_every_role(client, completed, role):
 def test_worklist_sections_for_every_role(client, completed, role):
     """« À valider » for the senior physician only, « Renvoyées » for the intern only."""
     hospital, letter = completed
-    review.submit(letter.pk, hospital["users"]["interne"])
+    signing.submit(letter.pk, hospital["users"]["interne"])
     _as(client, hospital, role)
     page = client.get("/", follow=True).content.decode()
     assert ('id="to-validate"' in page) == (role == "medecin")

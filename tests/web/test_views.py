@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from liaison import signing
 from liaison.letters import lifecycle
 from liaison.letters.models import AuditEvent, Correspondent, Letter
 from liaison.web.models import DischargeChecklist
@@ -88,7 +89,7 @@ def test_worklist_shows_state_missing_and_who_acts(client, today):
     )
     page = client.get("/").content.decode()
     assert "Prête à signer" in page and "Médecin : vérifier et signer" in page
-    lifecycle.sign(letter.pk, today["users"]["medecin"])
+    signing.sign(letter.pk, today["users"]["medecin"])
     page = client.get("/").content.decode()
     assert "Signée" in page and "remettre la lettre au patient" in page and "Imprimer (PDF)" in page
 
@@ -400,7 +401,7 @@ def _signed(today) -> Letter:
         letter.revision,
         today["users"]["medecin"],
     )
-    return lifecycle.sign(letter.pk, today["users"]["medecin"], at=today["stay"].discharge_at)
+    return signing.sign(letter.pk, today["users"]["medecin"], at=today["stay"].discharge_at)
 
 
 def test_hand_over_in_one_click_from_the_worklist(client, today):

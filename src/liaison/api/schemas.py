@@ -53,7 +53,7 @@ class LetterOut(Schema):
     handed_over_at: dt.datetime | None
     content: LetterContent
     problems: list[dict]
-    blockers: list[dict]  # exactly what signing refuses now (`lifecycle.signature_blockers`)
+    blockers: list[dict]  # exactly what signing refuses now (`signing.signature_blockers`)
     delivery_plan: list[dict]  # each recipient, its channel, whether it is sent, why not
     # A signed letter whose physician-named médecin traitant the GAM contradicted afterwards.
     medecin_traitant_difference: str = ""

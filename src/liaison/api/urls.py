@@ -15,6 +15,7 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError
 from ninja.security import SessionAuth
 
+from liaison import signing
 from liaison.api.quality import router as quality_router
 from liaison.api.schemas import CorrectionIn, DraftIn, ErrorOut, HandOverIn, LetterOut, ReviewOut, StayOut
 from liaison.delivery.routing import delivery_plan
@@ -121,7 +122,7 @@ def _letter_out(letter: Letter) -> LetterOut:
         handed_over_at=letter.handed_over_at,
         content=content,
         problems=[p.model_dump() for p in content.problems()],
-        blockers=[p.model_dump() for p in lifecycle.signature_blockers(to_sign)] if draft else [],
+        blockers=[p.model_dump() for p in signing.signature_blockers(to_sign)] if draft else [],
         delivery_plan=[dataclasses.asdict(line) for line in delivery_plan(content).lines],
         medecin_traitant_difference=letter.medecin_traitant_difference,
         review=_review_out(letter),
@@ -228,7 +229,7 @@ def sign_letter(request: HttpRequest, letter_id: int):  # type: ignore[no-untype
     if not authentication.recent_enough(request):  # the same rule as the sign page
         detail = authentication.too_old_message() + " (page de signature de la lettre)"
         return api.create_response(request, {"detail": detail}, status=403)
-    return _letter_out(lifecycle.sign(letter_id, request.user))
+    return _letter_out(signing.sign(letter_id, request.user))
 
 
 @api.post(

@@ -172,7 +172,7 @@ def _dmp_line(content: LetterContent) -> tuple[PlanLine, PlannedDelivery | None]
 def delivery_plan(content: LetterContent) -> DeliveryPlan:
     """Every recipient with its channel, what will be sent at signature and what blocks it.
 
-    The outbox queues exactly `deliveries`; the sign page shows `lines`; `lifecycle.sign`
+    The outbox queues exactly `deliveries`; the sign page shows `lines`; `signing.sign`
     refuses while `blockers` is not empty, so no recipient is ever dropped without a word.
     """
     dmp_line, dmp = _dmp_line(content)

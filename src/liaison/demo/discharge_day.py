@@ -18,9 +18,10 @@ from collections.abc import Callable
 
 from django.contrib.auth.models import User
 
+from liaison import signing
 from liaison.core.content import FollowUpItem, FollowUpKind
 from liaison.demo.synthetic.letters import complete_letter
-from liaison.letters import lifecycle, review
+from liaison.letters import lifecycle
 from liaison.letters.models import Patient, Practitioner, Stay, Unit
 from liaison.letters.permissions import Role
 from liaison.letters.reconcile import reconcile
@@ -104,10 +105,11 @@ def discharge_day(
         letter = lifecycle.save_draft(letter.pk, content, letter.revision, author, why="démonstration")
         if step == "intern":
             if author is not user:  # the unit has an intern: « à valider » for the senior
-                review.submit(letter.pk, author, to=physician.pk, note="Conciliation faite avec la pharmacie")
+                note = "Conciliation faite avec la pharmacie"
+                signing.submit(letter.pk, author, to=physician.pk, note=note)
         elif step != "draft":
             signed_at = max(stay.admission_at, min(now, planned_at) - dt.timedelta(hours=1, minutes=30))
-            letter = lifecycle.sign(letter.pk, user, at=signed_at)
+            letter = signing.sign(letter.pk, user, at=signed_at)
         if recorded is not None:
             handed_at = planned_at - dt.timedelta(minutes=10)
             lifecycle.hand_over(letter.pk, user, at=handed_at, understanding_checked=True)

@@ -1,8 +1,9 @@
 """The letter lifecycle, every rule in one place.
 
-At signature the CDA and the PDF are produced and validated (`rendering`) and the deliveries
-are queued (`delivery.outbox`), in one transaction; an invalid CDA or a routing the ANS masking
-rules forbid blocks the signature with the reasons.
+A signature is three steps of one transaction, run by `liaison.signing` (the floor above, which
+also checks the delivery plan and queues the deliveries): `open_signature` locks the draft and
+checks the signer, `refuse_if_blocked` refuses with the reasons, `freeze` produces and validates
+the CDA and the PDF (`rendering`) and freezes the signed version; an invalid CDA blocks it.
 
 draft ──sign──► signed ──hand_over──► (handed over)
                   └──start_correction──► new draft (version n+1, replaces n) ──sign──► n superseded
@@ -17,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,8 +26,6 @@ from django.utils import timezone
 from liaison import rowsql
 from liaison.core.content import LetterContent, Problem, Professional
 from liaison.core.identifiers import IdentifierError, validate_rpps
-from liaison.delivery import outbox
-from liaison.delivery.routing import RoutingError, delivery_plan
 from liaison.letters import audit, rendering
 from liaison.letters.models import (
     PARIS,
@@ -215,18 +214,6 @@ def content_to_sign(letter: Letter, signer: Practitioner | None) -> LetterConten
     return content
 
 
-def signature_blockers(content: LetterContent) -> list[Problem]:
-    """Everything `sign` refuses a content for, with the form field to fix: the decree's
-    essentials, then the delivery plan (an unreachable recipient, a forbidden mask).
-
-    The one source of « can sign »: the sign page, the form's panel and the API show this list;
-    `sign` also refuses a CDA the ANS artefacts reject (shown by the sign page, see
-    `document_blockers`)."""
-    out = content.signature_blockers()
-    out += [Problem(field=f, message=m, blocks_signature=True) for f, m in delivery_plan(content).blockers]
-    return out
-
-
 def document_blockers(letter: Letter, content: LetterContent, author: Professional) -> list[Problem]:
     """What the CDA build and the ANS validation would refuse at signature (dry run, nothing stored)."""
     try:
@@ -236,50 +223,66 @@ def document_blockers(letter: Letter, content: LetterContent, author: Profession
     return []
 
 
-def sign(letter_id: int, user: User, at: dt.datetime | None = None) -> Letter:
-    """Sign and freeze a draft; the version it replaces becomes superseded."""
-    at = at or timezone.now()
-    with transaction.atomic():
-        letter = _locked(letter_id)
-        check_sign(user, letter.stay)
-        if letter.status != Letter.Status.DRAFT:
-            raise LifecycleError("Cette lettre est déjà signée.")
-        signer = user.practitioner
-        content = content_to_sign(letter, signer)
-        blockers = signature_blockers(content)
-        if blockers:
-            raise LifecycleError(
-                "La lettre ne peut pas être signée : " + " ".join(p.message for p in blockers)
-            )
-        try:
-            rendering.produce(letter, content, practitioner_snapshot(signer), at)
-            outbox.queue(letter, content)  # the deliveries, in the signature's transaction
-        except (rendering.DocumentError, RoutingError) as exc:
-            raise LifecycleError(f"La lettre ne peut pas être signée : {exc}") from exc
-        letter.content = _dump(content)
-        letter.content_sha256 = content_sha256(letter.content)
-        letter.status = Letter.Status.SIGNED
-        letter.signed_at = at
-        letter.signed_by = signer
-        # Signed on the recorded discharge, or on the planned one until the A03 (`reconcile`).
-        letter.discharge_check = (
-            DischargeCheck.CONSISTENT if content.discharge_recorded else DischargeCheck.PLANNED
-        )
-        letter.discharge_checked_at = at
-        letter.revision += 1
-        letter.updated_by = user
-        letter.save()
-        if letter.replaces_id:
-            Letter.objects.filter(pk=letter.replaces_id).update(status=Letter.Status.SUPERSEDED)
-        details = {"sha256": letter.content_sha256}
-        # An intern's submission (`letters.review`) is answered by this signature.
-        submitted = LetterReview.objects.filter(letter=letter, outcome=LetterReview.Outcome.PENDING)
-        for review in submitted.select_related("submitted_by"):
-            review.outcome, review.answered_by, review.answered_at = LetterReview.Outcome.SIGNED, user, at
-            review.save(update_fields=["outcome", "answered_by", "answered_at"])
-            details["soumise_par"] = review.submitted_by.get_username()
-        audit.record(user, "sign", letter, why="signature", details=details)
-        return letter
+def preview_content(letter: Letter, signer: Practitioner | None) -> tuple[LetterContent, Professional]:
+    """The content the signer's signature would freeze (`content_to_sign`) and its author: the
+    signer, else the responsible physician, else a placeholder (a preview before anyone signs)."""
+    content = content_to_sign(letter, signer)
+    author = practitioner_snapshot(signer) if signer else content.responsible_physician
+    return content, author or Professional(family_name="(signataire)")
+
+
+SIGN_REFUSED = "La lettre ne peut pas être signée : "
+
+
+def open_signature(letter_id: int, user: User) -> tuple[Letter, LetterContent]:
+    """First step of a signature, inside its transaction: the draft locked, the user allowed to
+    sign it, and the content the signature will freeze (`content_to_sign`)."""
+    letter = _locked(letter_id)  # select_for_update: refused outside a transaction
+    check_sign(user, letter.stay)
+    if letter.status != Letter.Status.DRAFT:
+        raise LifecycleError("Cette lettre est déjà signée.")
+    return letter, content_to_sign(letter, user.practitioner)
+
+
+def refuse_if_blocked(blockers: Sequence[Problem]) -> None:
+    """Refuse the signature, every reason given, while anything blocks it."""
+    if blockers:
+        raise LifecycleError(SIGN_REFUSED + " ".join(p.message for p in blockers))
+
+
+def freeze(letter: Letter, content: LetterContent, user: User, at: dt.datetime) -> Letter:
+    """Last step of a signature, inside its transaction (after `open_signature`): the CDA and the
+    PDF produced, validated and stored (`rendering`), the version signed and frozen; the version
+    it replaces becomes superseded, an intern's pending submission is answered, one audit row."""
+    signer = user.practitioner
+    try:
+        rendering.produce(letter, content, practitioner_snapshot(signer), at)
+    except rendering.DocumentError as exc:
+        raise LifecycleError(f"{SIGN_REFUSED}{exc}") from exc
+    letter.content = _dump(content)
+    letter.content_sha256 = content_sha256(letter.content)
+    letter.status = Letter.Status.SIGNED
+    letter.signed_at = at
+    letter.signed_by = signer
+    # Signed on the recorded discharge, or on the planned one until the A03 (`reconcile`).
+    letter.discharge_check = (
+        DischargeCheck.CONSISTENT if content.discharge_recorded else DischargeCheck.PLANNED
+    )
+    letter.discharge_checked_at = at
+    letter.revision += 1
+    letter.updated_by = user
+    letter.save()
+    if letter.replaces_id:
+        Letter.objects.filter(pk=letter.replaces_id).update(status=Letter.Status.SUPERSEDED)
+    details = {"sha256": letter.content_sha256}
+    # An intern's submission (`letters.review`) is answered by this signature.
+    submitted = LetterReview.objects.filter(letter=letter, outcome=LetterReview.Outcome.PENDING)
+    for review in submitted.select_related("submitted_by"):
+        review.outcome, review.answered_by, review.answered_at = LetterReview.Outcome.SIGNED, user, at
+        review.save(update_fields=["outcome", "answered_by", "answered_at"])
+        details["soumise_par"] = review.submitted_by.get_username()
+    audit.record(user, "sign", letter, why="signature", details=details)
+    return letter
 
 
 def hand_over(

@@ -3,7 +3,7 @@
 interne ──submit(to a senior, or any senior of the unit)──► « à valider »
    ▲                                                         │
    └──────────── return (with a comment) ◄───────────────────┤
-                                                             └─sign (`lifecycle.sign`)──► signed
+                                                             └─sign (`signing.sign`)──► signed
 
 An intern cannot sign (`permissions.check_sign`): the senior signs, as author and legal signer;
 the intern is named in the letter as who prepared it (`LetterContent.prepared_by`, shown in the
@@ -13,18 +13,15 @@ sign).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from liaison.core.content import LetterContent, Problem
 from liaison.letters import audit
-from liaison.letters.lifecycle import (
-    LifecycleError,
-    _locked,
-    content_to_sign,
-    save_draft,
-    signature_blockers,
-)
+from liaison.letters.lifecycle import LifecycleError, _locked, content_to_sign, save_draft
 from liaison.letters.models import Letter, LetterReview, Practitioner, Profession, Stay
 from liaison.letters.permissions import Role, User, check_review, check_submit, role_of, unit_ids
 from liaison.letters.prefill import practitioner_snapshot
@@ -64,8 +61,18 @@ def latest(letter: Letter) -> LetterReview | None:
     )
 
 
-def submit(letter_id: int, user: User, to: int | None = None, note: str = "") -> LetterReview:
-    """The intern submits his draft to a senior (`to`, a practitioner id) or to any senior of the unit."""
+def submit(
+    letter_id: int,
+    user: User,
+    to: int | None = None,
+    note: str = "",
+    *,
+    blockers: Callable[[LetterContent], list[Problem]],
+) -> LetterReview:
+    """The intern submits his draft to a senior (`to`, a practitioner id) or to any senior of the unit.
+
+    `blockers` says what the senior's signature would refuse (`signing.signature_blockers`, which
+    knows the delivery plan): call `signing.submit`, which passes it."""
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise LifecycleError(f"Message au senior trop long ({len(note)} caractères, {NOTE_MAX} au plus).")
@@ -92,10 +99,10 @@ def submit(letter_id: int, user: User, to: int | None = None, note: str = "") ->
         # What the senior's signature would still refuse (the signer fills in the responsible
         # physician when the stay names none): the intern completes it first.
         signer = senior or candidates.first()
-        blockers = signature_blockers(content_to_sign(letter, signer))
-        if blockers:
+        refused = blockers(content_to_sign(letter, signer))
+        if refused:
             raise LifecycleError(
-                "Complétez la lettre avant de la soumettre : " + " ".join(p.message for p in blockers)
+                "Complétez la lettre avant de la soumettre : " + " ".join(p.message for p in refused)
             )
         intern = getattr(user, "practitioner", None)
         if intern is not None:

@@ -1,6 +1,6 @@
 """What the screens show of a signed letter's deliveries (DMP, MSSanté, courrier).
 
-The deliveries are queued by `liaison.letters.lifecycle.sign` in the signature's transaction
+The deliveries are queued by `liaison.signing.sign` in the signature's transaction
 (`liaison.delivery.outbox`); the worker sends them and records the acknowledgements. Here we
 only read them: one summary state for the worklist, and the rows for the letter page. The
 count is over every recipient of the signed letter (its delivery plan), so a recipient left to

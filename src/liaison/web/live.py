@@ -18,12 +18,12 @@ from liaison.clinical.draft import section_states
 from liaison.core.content import PREFILL_SECTIONS, LetterContent, LetterFacts, Sector
 from liaison.delivery.routing import delivery_plan
 from liaison.indicators.qls import DEFAULT_GRIDS, letter_facts
-from liaison.letters.lifecycle import signature_blockers
 from liaison.letters.models import Letter, Practitioner, Stay
 from liaison.letters.prefill import practitioner_snapshot
 from liaison.quality.evaluate import evaluate
 from liaison.quality.grid import Grid, load_grid
 from liaison.quality.rules import Result
+from liaison.signing import signature_blockers
 from liaison.web.letter_form import ParsedForm, field_id
 
 PREFILL_STATE_LABELS = {
@@ -52,7 +52,7 @@ class Panel:
     decree: list[PanelItem] = field(default_factory=list)
     masking: list[PanelItem] = field(default_factory=list)  # the delivery plan's blockers
     form_errors: list[PanelItem] = field(default_factory=list)
-    blockers: list[PanelItem] = field(default_factory=list)  # exactly what `lifecycle.sign` refuses
+    blockers: list[PanelItem] = field(default_factory=list)  # exactly what `signing.sign` refuses
     # sections drafted from the record: « pré-rempli, à vérifier » or « vérifié »
     prefilled: list[PanelItem] = field(default_factory=list)
 

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from liaison import signing
 from liaison.letters import lifecycle, review
 from liaison.letters.models import Letter, LetterReview
 from liaison.letters.permissions import PermissionDeniedFr, check_review, check_submit
@@ -64,7 +65,7 @@ def letter_submit(request: HttpRequest, letter_id: int) -> HttpResponse:
                 raise lifecycle.LifecycleError("Brouillon non enregistré : " + " ".join(invalid))
             expected = int(request.POST.get("revision") or 0)
             lifecycle.save_draft(letter.pk, parsed.content, expected, request.user)
-        done = review.submit(letter.pk, request.user, to, request.POST.get("note", ""))
+        done = signing.submit(letter.pk, request.user, to, request.POST.get("note", ""))
     except (lifecycle.LifecycleError, PermissionDeniedFr) as exc:
         messages.error(request, str(exc))
         return redirect("letter", letter_id=letter.pk)

@@ -22,12 +22,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from liaison import signing
 from liaison.core import catalogue
 from liaison.core.content import (
     LetterContent,
     Professional,
 )
-from liaison.delivery.routing import delivery_plan
 from liaison.documents.cda import CdaBuildError, build_cda
 from liaison.documents.pdf import render_pdf
 from liaison.letters import audit, lifecycle, medicine_search
@@ -55,7 +55,6 @@ from liaison.letters.permissions import (
     stays_visible_to,
     unit_ids,
 )
-from liaison.letters.prefill import practitioner_snapshot
 from liaison.letters.reconcile import stay_consistency
 from liaison.letters.rendering import document_meta
 from liaison.web import authentication, drafting
@@ -324,10 +323,7 @@ def letter_pdf(request: HttpRequest, letter_id: int) -> HttpResponse:
 
 
 def _preview_content(letter: Letter, user) -> tuple[LetterContent, Professional]:
-    practitioner = getattr(user, "practitioner", None)
-    content = lifecycle.content_to_sign(letter, practitioner)
-    author = practitioner_snapshot(practitioner) if practitioner else content.responsible_physician
-    return content, author or Professional(family_name="(signataire)")
+    return lifecycle.preview_content(letter, getattr(user, "practitioner", None))
 
 
 @xframe_options_sameorigin  # shown in the signature page's frame
@@ -377,23 +373,20 @@ def letter_sign(request: HttpRequest, letter_id: int) -> HttpResponse:
             _get_letter(request, letter_id)
             messages.error(request, authentication.too_old_message())
             return redirect("letter_sign", letter_id=letter_id)
-        return _act(request, letter_id, lambda lt: lifecycle.sign(lt.pk, request.user), "Lettre signée.")
+        return _act(request, letter_id, lambda lt: signing.sign(lt.pk, request.user), "Lettre signée.")
     letter = _get_letter(request, letter_id)
     if letter.status != Letter.Status.DRAFT:
         return redirect("letter", letter_id=letter.pk)
     audit.record(request.user, "read", letter, why="vérification avant signature")
-    content, author = _preview_content(letter, request.user)
-    blockers = lifecycle.signature_blockers(content)
-    if not blockers:  # what the signature would then refuse: the CDA the ANS artefacts reject
-        blockers = lifecycle.document_blockers(letter, content, author)
+    ready = signing.readiness(letter, getattr(request.user, "practitioner", None))
     ctx = {
         "letter": letter,
         "stay": letter.stay,
-        "c": content,
-        **gp_context(letter, content),
-        "panel": build_panel(letter.stay, letter, content),
-        "blockers": blockers,
-        "plan": delivery_plan(content),
+        "c": ready.content,
+        **gp_context(letter, ready.content),
+        "panel": build_panel(letter.stay, letter, ready.content),
+        "blockers": ready.blockers,
+        "plan": ready.plan,
         "review": letter_review.pending(letter),
         "can_sign": _allowed(check_sign, request.user, letter.stay),
         "sign_refusal": "",

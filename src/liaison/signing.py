@@ -1,0 +1,81 @@
+"""Signing a letter, with its side effects: the one service above `letters`, `documents` and `delivery`.
+
+One transaction, as a physician's signature has always been: the draft locked and the signer
+checked (`lifecycle.open_signature`), everything that blocks it refused with the form field to
+fix (`signature_blockers`: the decree's essentials, then the delivery plan), the CDA and the PDF
+built, validated and frozen (`lifecycle.freeze`, through `letters.rendering`), and one delivery
+queued per recipient and channel (`delivery.outbox.queue`). A failure anywhere rolls it all back:
+no signed letter without its deliveries, no delivery of an unsigned letter.
+
+`letters` knows nothing of deliveries; the entry points (web, API, demo) sign, show what blocks a
+signature (`readiness`) and submit an intern's draft (`submit`) through here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from liaison.core.content import LetterContent, Problem, Professional
+from liaison.delivery import outbox
+from liaison.delivery.routing import DeliveryPlan, RoutingError, delivery_plan
+from liaison.letters import lifecycle, review
+from liaison.letters.lifecycle import LifecycleError
+from liaison.letters.models import Letter, LetterReview, Practitioner
+from liaison.letters.permissions import User
+
+
+def signature_blockers(content: LetterContent) -> list[Problem]:
+    """Everything `sign` refuses a content for, with the form field to fix: the decree's
+    essentials, then the delivery plan (an unreachable recipient, a forbidden mask).
+
+    The one source of « can sign »: the sign page, the form's panel, the API and an intern's
+    submission show this list; `sign` also refuses a CDA the ANS artefacts reject (shown by the
+    sign page, see `readiness`)."""
+    out = content.signature_blockers()
+    out += [Problem(field=f, message=m, blocks_signature=True) for f, m in delivery_plan(content).blockers]
+    return out
+
+
+def sign(letter_id: int, user: User, at: dt.datetime | None = None) -> Letter:
+    """Sign and freeze a draft and queue its deliveries, in one transaction; the version it
+    replaces becomes superseded. Refused (`LifecycleError`, French) with every reason."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        letter, content = lifecycle.open_signature(letter_id, user)
+        lifecycle.refuse_if_blocked(signature_blockers(content))
+        letter = lifecycle.freeze(letter, content, user, at)
+        try:
+            outbox.queue(letter, content)  # the deliveries, in the signature's transaction
+        except RoutingError as exc:
+            raise LifecycleError(f"{lifecycle.SIGN_REFUSED}{exc}") from exc
+        return letter
+
+
+def submit(letter_id: int, user: User, to: int | None = None, note: str = "") -> LetterReview:
+    """An intern submits his draft to a senior (`letters.review.submit`), refused while the
+    senior's signature would be (`signature_blockers`)."""
+    return review.submit(letter_id, user, to, note, blockers=signature_blockers)
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """What a signature of a draft would do now, for the sign page (nothing stored)."""
+
+    content: LetterContent  # as the signature would freeze it
+    author: Professional
+    blockers: list[Problem]  # what `sign` would refuse: the content and the plan, else the CDA
+    plan: DeliveryPlan  # every recipient, its channel, what is sent at signature
+
+
+def readiness(letter: Letter, signer: Practitioner | None) -> Readiness:
+    """What blocks `signer`'s signature of `letter` now (`None`: someone else will sign), and
+    what it sends. The CDA is built and validated (a dry run) only when nothing else blocks."""
+    content, author = lifecycle.preview_content(letter, signer)
+    blockers = signature_blockers(content)
+    if not blockers:
+        blockers = lifecycle.document_blockers(letter, content, author)
+    return Readiness(content, author, blockers, delivery_plan(content))
