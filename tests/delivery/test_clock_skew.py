@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from liaison.delivery import outbox
 from liaison.delivery.models import Delivery
+from liaison.health.config import HealthConfig
 from liaison.health.heartbeat import Beater
 from tests.delivery.test_outbox import _signed
 
@@ -47,8 +48,9 @@ def test_workers_on_hosts_whose_clocks_disagree_agree_on_claims_and_due_times(ho
     assert outbox.claim("hote-b:1", 10) == []  # the retry waits its 30 s for B as well
 
 
-def test_a_worker_on_a_slow_host_is_alive_on_the_health_page(hospital, host_clock, monkeypatch):
+def test_a_worker_on_a_slow_host_is_alive_on_the_health_page(hospital, host_clock, monkeypatch, settings):
     monkeypatch.setenv("LIAISON_HEALTH_PROCESSES", "worker")
+    settings.LIAISON_HEALTH = HealthConfig.from_env()  # as the settings read it
     host_clock["offset"] = -TEN_MINUTES  # the worker's host is ten minutes slow
     Beater("worker", "hote-a:1").beat(force=True)
     host_clock["offset"] = dt.timedelta(0)  # the web host's clock is right

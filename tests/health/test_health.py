@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from liaison.delivery import worker
 from liaison.delivery.models import Delivery
+from liaison.health.config import HealthConfig
 from liaison.health.models import Heartbeat
 from liaison.ingest.apply import clear_caches
 from liaison.ingest.apply import process as ingest
@@ -73,7 +74,7 @@ def test_the_json_answers_everyone_with_counts_and_no_patient_data(troubled, cli
     assert r.json()["status"] == "degraded"
 
 
-def test_status_ok_when_the_processes_beat_and_nothing_waits(hospital, client, monkeypatch):
+def test_status_ok_when_the_processes_beat_and_nothing_waits(hospital, client, monkeypatch, settings):
     now = timezone.now()
     for process in ("worker", "listener", "acks"):
         Heartbeat.objects.create(process=process, instance="h:1", started_at=now, beat_at=now)
@@ -85,6 +86,7 @@ def test_status_ok_when_the_processes_beat_and_nothing_waits(hospital, client, m
     assert body["status"] == "degraded" and body["processes"]["acks"]["status"] == "stale"
     assert body["problems"] == ["Lecture des accusés MSSanté (liaison read-acks) : silencieux depuis 10 min."]
     monkeypatch.setenv("LIAISON_HEALTH_PROCESSES", "worker,listener")  # no MSSanté acks here
+    settings.LIAISON_HEALTH = HealthConfig.from_env()  # as the settings read it
     assert _json(client)["status"] == "ok"
 
 
@@ -143,8 +145,9 @@ def test_metrics_refused_from_elsewhere_whoever_is_logged_in(hospital, client, r
     assert r.status_code == 403
 
 
-def test_metrics_with_a_token(hospital, client, monkeypatch):
+def test_metrics_with_a_token(hospital, client, monkeypatch, settings):
     monkeypatch.setenv("LIAISON_METRICS_TOKEN", "s3cret-jeton")
+    settings.LIAISON_HEALTH = HealthConfig.from_env()  # as the settings read it
     assert client.get("/metriques/", REMOTE_ADDR="127.0.0.1").status_code == 401  # token required
     r = client.get("/metriques/", REMOTE_ADDR="10.1.2.3", HTTP_AUTHORIZATION="Bearer faux")
     assert r.status_code == 401 and r["WWW-Authenticate"].startswith("Bearer")

@@ -19,6 +19,7 @@ from django.db import connection
 from django.test import Client
 
 from liaison.delivery.models import Delivery
+from liaison.health.config import HealthConfig
 from liaison.ingest.mllp import MLLPClient
 from tests.delivery.test_dmp import _sign, sandbox  # noqa: F401 (fixture)
 from tests.ingest.messages import adt
@@ -86,6 +87,7 @@ def test_background_processes_beat_and_a_dead_one_is_reported(
     started,
     tmp_path,
     monkeypatch,
+    settings,
 ):
     box, url = sandbox
     box.patients.ins.add(hospital["patient"].ins_matricule)
@@ -128,6 +130,7 @@ def test_background_processes_beat_and_a_dead_one_is_reported(
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     monkeypatch.setenv("LIAISON_HEALTH_STALE_SECONDS", "1")
+    settings.LIAISON_HEALTH = HealthConfig.from_env()  # as the settings read it
     _until(lambda: _health(client)["processes"]["worker"]["status"] == "stale")
     body = _health(client)
     assert body["status"] == "degraded"

@@ -27,6 +27,7 @@ from lxml import html
 
 from liaison.delivery.models import Delivery
 from liaison.letters.models import Letter
+from liaison.web.config import DemoConfig
 from liaison.web.labels import registry
 from tests.web.test_layout import ACCOUNTS, SCREENS, placeholders, seed_demo
 
@@ -82,10 +83,11 @@ def test_the_scan_knows_the_stored_forms_and_spares_ordinary_words():
 
 
 @pytest.mark.slow
-def test_no_page_nor_pdf_shows_a_stored_value(db, tmp_path, monkeypatch):
+def test_no_page_nor_pdf_shows_a_stored_value(db, tmp_path, monkeypatch, settings):
     seed_demo(tmp_path, sandboxes=tmp_path / "var")
     monkeypatch.setenv("LIAISON_MSS_MAILDIR", str(tmp_path / "var" / "mail"))
     monkeypatch.setenv("LIAISON_DEMO_MAILBOXES", "1")
+    settings.LIAISON_DEMO = DemoConfig.from_env()  # as the settings read it
     pages, problems = scan()
     assert pages > 50
     assert not problems, "\n".join(problems)

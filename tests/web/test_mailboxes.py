@@ -14,6 +14,7 @@ from liaison.demo.sandboxes.mail import SandboxHandler, build_dsn, list_mailbox
 from liaison.letters import lifecycle
 from liaison.letters.models import AuditEvent
 from liaison.letters.permissions import Role
+from liaison.web.config import DemoConfig
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def _mail(message_id: str, subject: str) -> bytes:
 
 
 @pytest.fixture
-def boxes(hospital, tmp_path, monkeypatch):
+def boxes(hospital, tmp_path, monkeypatch, settings):
     """The GP's mailbox holds the letter of the hospital's stay (cardiology) and one of another
     stay in psychiatry that no account here works in; the sender's box holds the DSN."""
     from liaison.letters.models import Stay
@@ -40,6 +41,7 @@ def boxes(hospital, tmp_path, monkeypatch):
     root.mkdir()
     monkeypatch.setenv("LIAISON_MSS_MAILDIR", str(root))
     monkeypatch.setenv("LIAISON_DEMO_MAILBOXES", "1")
+    settings.LIAISON_DEMO = DemoConfig.from_env()  # as the settings read it
     letter = lifecycle.open_letter(hospital["stay"])
     other_stay = Stay.objects.create(
         establishment=hospital["est"],
@@ -73,10 +75,11 @@ def _key(root, subject: str) -> str:
     return next(m.key for m in list_mailbox(root, GP) if m.subject == subject)
 
 
-def test_mailboxes_exist_only_when_the_demo_turns_them_on(client, boxes, monkeypatch):
+def test_mailboxes_exist_only_when_the_demo_turns_them_on(client, boxes, monkeypatch, settings):
     client.force_login(boxes["users"]["medecin"])
     assert client.get(f"/messagerie/{GP}/").status_code == 200
     monkeypatch.delenv("LIAISON_DEMO_MAILBOXES")
+    settings.LIAISON_DEMO = DemoConfig.from_env()
     assert client.get("/messagerie/").status_code == 404
     assert client.get(f"/messagerie/{GP}/").status_code == 404
 

@@ -21,6 +21,7 @@ from liaison.demo.sandboxes.mail import SandboxHandler, list_mailbox
 from liaison.letters import lifecycle
 from liaison.letters.models import Patient, Stay
 from liaison.letters.permissions import CLINICAL_ROLES, Role, ensure_groups
+from liaison.web.config import DemoConfig
 from tests.conftest import valid_nir
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +60,7 @@ def named_urls() -> list[tuple[str, list[str]]]:
 
 
 @pytest.fixture
-def world(hospital, tmp_path, monkeypatch):
+def world(hospital, tmp_path, monkeypatch, settings):
     """The hospital, a stay in psychiatry with a letter mailed to the GP, a QLS audit, a campaign
     with a target, a plan and an attachment, a superuser and the administrator as staff."""
     from liaison.campaign.models import ActionPlan, Attachment, Campaign, Target
@@ -98,6 +99,7 @@ def world(hospital, tmp_path, monkeypatch):
     mail.mkdir()
     monkeypatch.setenv("LIAISON_MSS_MAILDIR", str(mail))
     monkeypatch.setenv("LIAISON_DEMO_MAILBOXES", "1")
+    settings.LIAISON_DEMO = DemoConfig.from_env()  # as the settings read it
     delivery = Delivery.objects.create(
         letter=letter,
         channel="mssante",

@@ -1,5 +1,6 @@
 """Heartbeats: each background loop calls `Beater.beat()` as it goes round; one row per process
-instance (host:pid) is refreshed at most every `LIAISON_HEARTBEAT_SECONDS` (15 s by default).
+instance (host:pid) is refreshed at most every `LIAISON_HEARTBEAT_SECONDS` (15 s by default, read
+once when the `Beater` is made, `config.HeartbeatConfig`).
 
 A heartbeat never stops its loop: a database error is logged and the connection closed, so the
 next beat reconnects. Only the long-running commands beat (`liaison worker`, `liaison mllp`,
@@ -19,14 +20,11 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from liaison import dbclock
+from liaison.health.config import HeartbeatConfig
 from liaison.health.models import Heartbeat
 
 log = logging.getLogger(__name__)
 KEEP = dt.timedelta(days=7)  # rows of instances silent for longer are removed
-
-
-def interval() -> float:
-    return float(os.environ.get("LIAISON_HEARTBEAT_SECONDS") or 15)
 
 
 def instance_name() -> str:
@@ -34,15 +32,16 @@ def instance_name() -> str:
 
 
 class Beater:
-    def __init__(self, process: str, instance: str | None = None):
+    def __init__(self, process: str, instance: str | None = None, config: HeartbeatConfig | None = None):
         self.process = process
         self.instance = instance or instance_name()
+        self.interval = (config or HeartbeatConfig.from_env()).interval
         self.started_at = timezone.now()
         self._last = float("-inf")
 
     def beat(self, force: bool = False) -> None:
         """Record that this process is alive (throttled; `force` writes now)."""
-        if not force and time.monotonic() - self._last < interval():
+        if not force and time.monotonic() - self._last < self.interval:
             return
         try:
             now = dbclock.now()  # the health page ages it by the same clock, whatever the host

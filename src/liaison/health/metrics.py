@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import os
 from collections.abc import Iterator
 
 from django.db.models import Count
@@ -32,7 +31,7 @@ PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
 def refusal(request: HttpRequest) -> HttpResponse | None:
     """None when the request may read the metrics, else the French refusal."""
-    token = os.environ.get("LIAISON_METRICS_TOKEN", "")
+    token = health.configured().metrics_token
     if token:
         given = request.headers.get("Authorization", "")
         if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
@@ -124,7 +123,7 @@ class _Both:
 
     def collect(self) -> Iterator[Metric]:
         own = REGISTRY
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if health.configured().multiprocess_dir:
             own = CollectorRegistry()
             MultiProcessCollector(own)
         yield from own.collect()

@@ -3,19 +3,20 @@
 `status` (the monitoring contract): "ok"; "degraded" when Liaison works but something needs a
 person (a background process silent, a delivery given up or failing for more than an hour, due
 deliveries waiting for more than `OUTBOX_LATE`); "down" when the database does not answer.
-Thresholds: `LIAISON_HEALTH_STALE_SECONDS` (a process whose last heartbeat is older is « silencieux »,
-180 s by default) and `LIAISON_HEALTH_PROCESSES` (the processes expected, comma-separated,
-"worker,listener,acks" by default).
+Thresholds (`config.HealthConfig`, in `settings.LIAISON_HEALTH`): `LIAISON_HEALTH_STALE_SECONDS`
+(a process whose last heartbeat is older is « silencieux », 180 s by default) and
+`LIAISON_HEALTH_PROCESSES` (the processes expected, comma-separated, "worker,listener,acks" by
+default; unknown names are ignored).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Count, Min, Q
 from django.utils import timezone
@@ -23,6 +24,7 @@ from django.utils import timezone
 from liaison import dbclock
 from liaison.delivery import outbox
 from liaison.delivery.models import Delivery
+from liaison.health.config import HealthConfig
 from liaison.health.models import Heartbeat
 from liaison.ingest.models import InboundMessage
 
@@ -32,13 +34,10 @@ STATUS_LABELS = {OK: "Fonctionne", DEGRADED: "Dégradé : une action est attendu
 PROCESS_LABELS = dict(Heartbeat.Process.choices)
 
 
-def stale_after() -> dt.timedelta:
-    return dt.timedelta(seconds=float(os.environ.get("LIAISON_HEALTH_STALE_SECONDS") or 180))
-
-
-def expected_processes() -> list[str]:
-    raw = os.environ.get("LIAISON_HEALTH_PROCESSES", "worker,listener,acks")
-    return [p.strip() for p in raw.split(",") if p.strip() in PROCESS_LABELS]
+def configured() -> HealthConfig:
+    """The web process's health configuration, read once by the settings."""
+    config: HealthConfig = settings.LIAISON_HEALTH
+    return config
 
 
 @dataclass
@@ -72,7 +71,9 @@ def _age(now: dt.datetime, then: dt.datetime | None) -> int | None:
     return int((now - then).total_seconds()) if then else None
 
 
-def build() -> Report:
+def build(config: HealthConfig | None = None) -> Report:
+    """The report now; `config` defaults to the settings' (`settings.LIAISON_HEALTH`)."""
+    config = config or configured()
     now = timezone.now()
     started = time.perf_counter()
     try:
@@ -89,7 +90,7 @@ def build() -> Report:
             problems=[f"La base de données ne répond pas ({type(exc).__name__})."],
         )
     report = Report(OK, now, {"ok": True, "latency_ms": latency})
-    _processes(report, now)
+    _processes(report, now, config)
     _outbox(report, now)
     _inbound(report, now)
     if report.problems:
@@ -97,11 +98,11 @@ def build() -> Report:
     return report
 
 
-def _processes(report: Report, now: dt.datetime) -> None:
+def _processes(report: Report, now: dt.datetime, config: HealthConfig) -> None:
     rows = list(Heartbeat.objects.order_by("process", "-beat_at"))
     report.instances = [r for r in rows if now - r.beat_at < dt.timedelta(days=1)]
-    limit = stale_after()
-    expected = expected_processes()
+    limit = config.stale_after
+    expected = [p for p in config.processes if p in PROCESS_LABELS]
     for process, label in PROCESS_LABELS.items():
         mine = [r for r in rows if r.process == process]
         last = mine[0].beat_at if mine else None

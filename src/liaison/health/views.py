@@ -58,7 +58,7 @@ def health_page(request: HttpRequest) -> HttpResponse:
             "r": r,
             "processes": rows,
             "status_label": health.STATUS_LABELS[r.status],
-            "stale_seconds": int(health.stale_after().total_seconds()),
+            "stale_seconds": int(health.configured().stale_after.total_seconds()),
             "oldest_due": _ago(r.outbox.get("oldest_due_age_seconds")),
             "last_message": _ago(r.inbound.get("last_received_age_seconds")),
             "last_adt": _ago(r.inbound.get("last_adt_age_seconds")),

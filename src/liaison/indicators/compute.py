@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Case,
@@ -347,6 +348,12 @@ class Results:
         }
 
 
+def configured_definitions() -> d.Definitions:
+    """The indicators' definitions this installation uses (LIAISON_INDICATORS_CONFIG, read by the
+    settings), else the bundled ones."""
+    return d.load(settings.LIAISON_INDICATORS.definitions)
+
+
 def compute(
     est: Establishment,
     start: dt.date,
@@ -357,7 +364,7 @@ def compute(
     step: Callable[[str], None] = lambda _label: None,
 ) -> Results:
     """All the figures of [start, end] (days of discharge, Europe/Paris). `step` reports progress."""
-    defs = defs or d.load()
+    defs = defs or configured_definitions()
     unit_ids = list(unit_ids) if unit_ids is not None else None
     step("Séjours : délais, DMP, MSSanté")
     stay_inds, mail_inds = defs.of_unit("sejour"), defs.of_unit("envoi")

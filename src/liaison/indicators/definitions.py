@@ -9,7 +9,6 @@ counts of the (month, unit, physician) cube the database returns into figures by
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +17,10 @@ from typing import Any
 
 import yaml
 
+from liaison.indicators.config import BUNDLED_DEFINITIONS
 from liaison.quality.stats import wilson
 
-DEFAULT_PATH = Path(__file__).with_name("definitions.yaml")
-ENV_PATH = "LIAISON_INDICATORS_CONFIG"
+DEFAULT_PATH = BUNDLED_DEFINITIONS
 
 STAY_FACTS = {
     "has_letter": bool,
@@ -223,8 +222,9 @@ def _preds(items: Iterable[str], facts: Mapping[str, type]) -> tuple[Predicate, 
 
 
 def load(path: str | Path | None = None) -> Definitions:
-    """Read and check a definitions file (default: $LIAISON_INDICATORS_CONFIG, else the bundled one)."""
-    path = Path(path or os.environ.get(ENV_PATH) or DEFAULT_PATH)
+    """Read and check a definitions file (default: the bundled one; the configured one is
+    `settings.LIAISON_INDICATORS.definitions`, see `compute.configured_definitions`)."""
+    path = Path(path or DEFAULT_PATH)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

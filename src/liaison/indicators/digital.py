@@ -14,7 +14,6 @@ import calendar
 import csv
 import datetime as dt
 import io
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,9 +25,9 @@ import yaml
 from liaison.cells import safe_row, safe_rows
 from liaison.core.codes import LDL_SES_LOINC
 from liaison.core.paris import PARIS
+from liaison.indicators.config import BUNDLED_DIGITAL
 
-DEFAULT_PATH = Path(__file__).with_name("digital.yaml")
-ENV_PATH = "LIAISON_DIGITAL_CONFIG"
+DEFAULT_PATH = BUNDLED_DIGITAL
 LLS_LOINC = LDL_SES_LOINC
 STATUS_LABELS = {"confirmed": "définition publique", "our_choice": "choix de Liaison (paramétrable)"}
 KINDS = ("dmp_cme", "mss_correspondents", "dmp_lls")
@@ -151,8 +150,9 @@ class Config:
 
 
 def load(path: str | Path | None = None) -> Config:
-    """Read and check the configuration ($LIAISON_DIGITAL_CONFIG, else the bundled file)."""
-    path = Path(path or os.environ.get(ENV_PATH) or DEFAULT_PATH)
+    """Read and check the configuration (default: the bundled file; the configured one is
+    `settings.LIAISON_INDICATORS.digital`, see `digital_db.configured`)."""
+    path = Path(path or DEFAULT_PATH)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         sources = dict(raw["sources"])

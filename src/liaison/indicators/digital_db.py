@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+
 from liaison.core.paris import paris_days
 from liaison.delivery.models import Delivery
 from liaison.indicators import definitions as d
@@ -18,6 +20,12 @@ from liaison.indicators.exports import pseudonym
 from liaison.letters.models import Correspondent, Establishment, Letter, Stay
 
 SIGNED_STATES = [Letter.Status.SIGNED, Letter.Status.SUPERSEDED]
+
+
+def configured() -> digital.Config:
+    """The digital indicators' configuration this installation uses (LIAISON_DIGITAL_CONFIG, read
+    by the settings), else the bundled one."""
+    return digital.load(settings.LIAISON_INDICATORS.digital)
 
 
 def scope(start: dt.date, end: dt.date, defs: d.Definitions) -> digital.Scope:
@@ -122,8 +130,8 @@ def report(
     """The year's digital indicators over one calendar month, each with its list, and ours beside."""
     from liaison.indicators import compute
 
-    defs = defs or d.load()
-    config = config or digital.load()
+    defs = defs or compute.configured_definitions()
+    config = config or configured()
     start, end = digital.parse_month(month)
     config.definitions(year)  # refuses an unknown year before any query
     results = digital.compute(config, year, scope(start, end, defs), rows(est, start, end, defs, identified))

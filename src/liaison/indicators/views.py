@@ -92,7 +92,7 @@ def _twelve_months(end: dt.date) -> dt.date:
 
 def dashboard_data(scope: Scope, start: dt.date, end: dt.date) -> dict[str, Any]:
     """Everything the dashboard and the PDF report show (aggregates only)."""
-    defs = d.load()
+    defs = compute.configured_definitions()
     res = compute.compute(scope.est, start, end, defs, scope.units)
     trend_start = _twelve_months(end)
     trend = compute.compute(scope.est, trend_start, end, defs, scope.units, with_qls=False)
@@ -210,7 +210,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @readers()
 def proof(request: HttpRequest, indicator_id: str, fmt: str) -> HttpResponse:
     start, end = _period(request)
-    defs = d.load()
+    defs = compute.configured_definitions()
     try:
         ind = defs.get(indicator_id)
     except KeyError as exc:
@@ -411,7 +411,7 @@ def ifaq_page(request: HttpRequest) -> HttpResponse:
     today = dt.datetime.now(PARIS).date()
     end = today.replace(day=1) - dt.timedelta(days=1)
     start = _twelve_months(end)
-    res = compute.compute(est, start, end, d.load(), with_qls=True)
+    res = compute.compute(est, start, end, compute.configured_definitions(), with_qls=True)
     dmp = res.totals["DMP-ELIG"].value
     audit = res.qls.get("audit")
     q = audit or res.qls.get("continuous") or {}
@@ -484,7 +484,7 @@ def ifaq_page(request: HttpRequest) -> HttpResponse:
 
 def _digital_request(request: HttpRequest) -> tuple[int, str, list[int]]:
     """(year, month YYYY-MM, configured years) from ?annee=&mois=; previous month by default."""
-    years = sorted(digital.load().years)
+    years = sorted(digital_db.configured().years)
     start, _ = d.previous_month(dt.datetime.now(PARIS).date())
     month = request.GET.get("mois") or f"{start:%Y-%m}"
     try:
@@ -519,7 +519,7 @@ def digital_page(request: HttpRequest) -> HttpResponse:
             "year": year,
             "month": month,
             "years": years,
-            "note": digital.load().note(year),
+            "note": digital_db.configured().note(year),
             "rows": [
                 {
                     "r": r,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -24,5 +22,5 @@ def navigation(request: HttpRequest) -> dict:
         "nav_indicators": role in CLINICAL_ROLES or role == Role.QUALITE,
         # the demo's loopback peers (`make run`): the mail sandbox's boxes, the DMP sandbox
         "nav_demo_mail": role in CLINICAL_ROLES and mailboxes.enabled(),
-        "demo_dmp_url": os.environ.get("LIAISON_DMP_SANDBOX_URL", "") if role in CLINICAL_ROLES else "",
+        "demo_dmp_url": settings.LIAISON_DEMO.dmp_sandbox_url if role in CLINICAL_ROLES else "",
     }

@@ -2,7 +2,8 @@
 new user can follow a letter to the médecin traitant's mailbox.
 
 - They exist only when the demo turns them on (`LIAISON_DEMO_MAILBOXES=1`, set by `liaison demo`,
-  and `LIAISON_MSS_MAILDIR` naming the sandbox tree); otherwise every page is a 404.
+  and `LIAISON_MSS_MAILDIR` naming the sandbox tree; `settings.LIAISON_DEMO`); otherwise every
+  page is a 404.
 - A mail is shown only to a user who may see the stay of the letter it carries (or that its
   DSN / MDN reports on), found through the delivery's fixed Message-ID; a mailbox with nothing
   the user may see does not exist for them (404, its address is not disclosed).
@@ -12,9 +13,9 @@ new user can follow a letter to the médecin traitant's mailbox.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -31,18 +32,19 @@ from liaison.demo.sandboxes.mail import (
 from liaison.letters import audit
 from liaison.letters.models import Letter
 from liaison.letters.permissions import User, stays_visible_to
+from liaison.web.config import DemoConfig
 
 
 def enabled() -> bool:
     """True when the demo has turned the mailboxes on (what `liaison demo` does)."""
-    root = os.environ.get("LIAISON_MSS_MAILDIR")
-    return os.environ.get("LIAISON_DEMO_MAILBOXES") == "1" and bool(root) and Path(root).is_dir()
+    demo: DemoConfig = settings.LIAISON_DEMO
+    return demo.mailboxes and bool(demo.maildir) and Path(demo.maildir).is_dir()
 
 
 def _root() -> Path:
     if not enabled():
         raise Http404("Pas de messagerie de démonstration.")
-    return Path(os.environ["LIAISON_MSS_MAILDIR"])
+    return Path(settings.LIAISON_DEMO.maildir)
 
 
 def _box(root: Path, address: str) -> Path:

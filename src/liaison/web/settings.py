@@ -21,6 +21,10 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 
+from liaison.health.config import HealthConfig
+from liaison.indicators.config import IndicatorsConfig
+from liaison.web.config import DemoConfig
+
 BASE_DIR = Path(__file__).resolve().parent
 
 
@@ -229,6 +233,12 @@ LOGOUT_REDIRECT_URL = "login"
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+# The indicators' definitions (LIAISON_INDICATORS_CONFIG, LIAISON_DIGITAL_CONFIG), else the bundled ones.
+LIAISON_INDICATORS = IndicatorsConfig.from_env()
+# The demo's loopback peers (LIAISON_DEMO_MAILBOXES, LIAISON_MSS_MAILDIR, LIAISON_DMP_SANDBOX_URL,
+# set by `liaison demo`): the mail sandbox's boxes and the DMP sandbox's page, for clinicians.
+LIAISON_DEMO = DemoConfig.from_env()
+
 # --- Health and metrics (liaison.health: /sante/, /metriques/, heartbeats) ---------------------
 # django-prometheus counts requests and latencies around every other middleware.
 INSTALLED_APPS += ["liaison.health"]
@@ -240,6 +250,9 @@ MIDDLEWARE = [
 # A probe on the host itself asks over plain HTTP: no redirect to HTTPS for the health JSON and
 # the metrics (neither holds patient data; /metriques/ is loopback- or token-only).
 SECURE_REDIRECT_EXEMPT = [r"^sante/$", r"^metriques/$"]
+# What /sante/ expects and who reads /metriques/ (LIAISON_HEALTH_PROCESSES,
+# LIAISON_HEALTH_STALE_SECONDS, LIAISON_METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR), read once here.
+LIAISON_HEALTH = HealthConfig.from_env()
 # --- end of the health block ---------------------------------------------------------------------
 
 # --- Pro Santé Connect (liaison.web.psc) and the recent authentication a signature asks for ------

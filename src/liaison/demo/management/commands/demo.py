@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -16,6 +17,7 @@ from liaison import cliutil
 from liaison.demo import history as demo_history
 from liaison.demo.hospital import account_lines
 from liaison.letters.models import Establishment
+from liaison.web.config import DemoConfig
 
 
 def background(opts: dict) -> list[tuple[str, list[str]]]:
@@ -96,6 +98,8 @@ class Command(BaseCommand):
             )
         for key, value in demo_environment(opts).items():
             os.environ.setdefault(key, value)  # inherited by the background pieces
+        # the web app runs here, its settings read before: it reads the demo's peers again
+        settings.LIAISON_DEMO = DemoConfig.from_env()
         (Path.cwd() / "var" / "mail").mkdir(parents=True, exist_ok=True)
         procs = []
         for label, cmd in background(opts):

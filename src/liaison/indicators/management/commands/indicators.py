@@ -51,7 +51,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o) -> None:
         try:
-            defs = d.load(o["definitions"])
+            defs = d.load(o["definitions"]) if o["definitions"] else compute.configured_definitions()
             est = qls.the_establishment(o["finess"])
         except (d.DefinitionError, qls.AuditError) as exc:
             raise CommandError(str(exc)) from exc
