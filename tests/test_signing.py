@@ -77,8 +77,11 @@ def test_the_delivery_plan_blocks_the_signature_before_any_document(hospital):
     with pytest.raises(lifecycle.LifecycleError, match="^La lettre ne peut pas être signée : .*MSSanté"):
         signing.sign(draft.pk, hospital["users"]["medecin"])
     _nothing_signed(draft)
-    ready = signing.readiness(draft, hospital["users"]["medecin"].practitioner)
+    ready = signing.readiness(draft, hospital["users"]["medecin"])
     assert ready.blockers == blockers and ready.plan.blockers
+    assert (ready.may_sign, ready.refusal) == (True, "")
+    secretary = signing.readiness(draft, hospital["users"]["secretaire"])
+    assert secretary.blockers == blockers and not secretary.may_sign and "médecin" in secretary.refusal
 
 
 def test_an_interns_submission_is_refused_for_the_delivery_plan_too(hospital):

@@ -24,8 +24,8 @@ from liaison.delivery import outbox
 from liaison.delivery.routing import DeliveryPlan, RoutingError, delivery_plan
 from liaison.letters import lifecycle, review
 from liaison.letters.lifecycle import LifecycleError
-from liaison.letters.models import Letter, LetterReview, Practitioner
-from liaison.letters.permissions import User
+from liaison.letters.models import Letter, LetterReview
+from liaison.letters.permissions import PermissionDeniedFr, User, check_sign
 
 
 def signature_blockers(content: LetterContent) -> list[Problem]:
@@ -69,13 +69,20 @@ class Readiness:
     author: Professional
     blockers: list[Problem]  # what `sign` would refuse: the content and the plan, else the CDA
     plan: DeliveryPlan  # every recipient, its channel, what is sent at signature
+    may_sign: bool  # whether this user may sign this stay's letters (`permissions.check_sign`)
+    refusal: str = ""  # why not, in French
 
 
-def readiness(letter: Letter, signer: Practitioner | None) -> Readiness:
-    """What blocks `signer`'s signature of `letter` now (`None`: someone else will sign), and
-    what it sends. The CDA is built and validated (a dry run) only when nothing else blocks."""
-    content, author = lifecycle.preview_content(letter, signer)
+def readiness(letter: Letter, user: User) -> Readiness:
+    """What blocks `user`'s signature of the draft `letter` now, and what it sends (a user who
+    may not sign sees the letter as its signer would). The CDA is built and validated (a dry
+    run) only when nothing else blocks."""
+    content, author = lifecycle.preview_content(letter, getattr(user, "practitioner", None))
     blockers = signature_blockers(content)
     if not blockers:
         blockers = lifecycle.document_blockers(letter, content, author)
-    return Readiness(content, author, blockers, delivery_plan(content))
+    try:
+        check_sign(user, letter.stay)
+    except PermissionDeniedFr as exc:
+        return Readiness(content, author, blockers, delivery_plan(content), False, str(exc))
+    return Readiness(content, author, blockers, delivery_plan(content), True)

@@ -49,7 +49,6 @@ from liaison.letters.permissions import (
     Role,
     check_edit,
     check_hand_over,
-    check_sign,
     check_view,
     role_of,
     stays_visible_to,
@@ -367,18 +366,14 @@ def _act(request: HttpRequest, letter_id: int, action, success: str, back: str |
 
 @login_required
 def letter_sign(request: HttpRequest, letter_id: int) -> HttpResponse:
-    """GET: the PDF preview and what still blocks; POST: sign (physician only)."""
+    """GET: the PDF preview and what still blocks (`signing.readiness`); POST: sign (`_sign`)."""
     if request.method == "POST":
-        if not authentication.recent_enough(request):  # nothing signed: authenticate again first
-            _get_letter(request, letter_id)
-            messages.error(request, authentication.too_old_message())
-            return redirect("letter_sign", letter_id=letter_id)
-        return _act(request, letter_id, lambda lt: signing.sign(lt.pk, request.user), "Lettre signée.")
+        return _sign(request, letter_id)
     letter = _get_letter(request, letter_id)
     if letter.status != Letter.Status.DRAFT:
         return redirect("letter", letter_id=letter.pk)
     audit.record(request.user, "read", letter, why="vérification avant signature")
-    ready = signing.readiness(letter, getattr(request.user, "practitioner", None))
+    ready = signing.readiness(letter, request.user)
     ctx = {
         "letter": letter,
         "stay": letter.stay,
@@ -388,17 +383,22 @@ def letter_sign(request: HttpRequest, letter_id: int) -> HttpResponse:
         "blockers": ready.blockers,
         "plan": ready.plan,
         "review": letter_review.pending(letter),
-        "can_sign": _allowed(check_sign, request.user, letter.stay),
-        "sign_refusal": "",
+        "can_sign": ready.may_sign,
+        "sign_refusal": ready.refusal,
         "signer": authentication.signer(request),
         "psc_enabled": authentication.psc_configured(),
     }
-    if not ctx["can_sign"]:
-        try:
-            check_sign(request.user, letter.stay)
-        except PermissionDeniedFr as exc:
-            ctx["sign_refusal"] = str(exc)
     return render(request, "web/sign.html", ctx)
+
+
+def _sign(request: HttpRequest, letter_id: int) -> HttpResponse:
+    """Sign through `signing.sign` (documents and deliveries in one transaction), once the
+    authentication is recent enough: otherwise nothing is signed and the user authenticates again."""
+    if not authentication.recent_enough(request):
+        _get_letter(request, letter_id)  # 404 / refusal for a letter the user may not see
+        messages.error(request, authentication.too_old_message())
+        return redirect("letter_sign", letter_id=letter_id)
+    return _act(request, letter_id, lambda lt: signing.sign(lt.pk, request.user), "Lettre signée.")
 
 
 def _safe_next(request: HttpRequest) -> str | None:
