@@ -1,8 +1,9 @@
 """The clinician's screens: today's discharges, the guided letter with its live QLS check,
 signature after a PDF preview, hand-over, and the nurse's HAS discharge check-list.
 
-Every rule lives in `liaison.letters` (lifecycle, permissions); these views only translate HTTP
-to those calls and back, and leave an audit row for every read or change of patient data.
+Every rule lives in `liaison.letters` (lifecycle, permissions) and signing in `liaison.signing`;
+these views only translate HTTP to those calls and back, and leave an audit row for every read
+or change of patient data.
 """
 
 from __future__ import annotations
