@@ -200,7 +200,7 @@ def test_screening_incidents_and_facility_from_a_foreign_document(tmp_path: Path
     assert c.transfusion.present is True and c.transfusion_incident == "Réaction fébrile non hémolytique"
     assert c.blood_derivatives.present is False and c.blood_derivatives_incident == "Urticaire"
     assert r.notes == [
-        "Événement indésirable suite aux dérivés du sang (MED-148) décrit alors que "
+        "Événement indésirable après les dérivés du sang (MED-148) décrit alors que "
         "« administration de dérivés du sang » (MED-147) n'est pas déclarée."
     ]
     assert (c.establishment.facility_type_code, c.establishment.facility_type_label) == (

@@ -263,24 +263,14 @@ def read(s: ReadState, section: etree._Element | None) -> None:
         c.resistant_organisms = presence_from_text(organisms)
     elif "MED-309" in obs:  # the question was answered and nothing was identified
         c.resistant_organisms = Presence(present=False)
-    for code, detail_code, name, incident, label, incident_label in (
-        (
-            "MED-145",
-            "MED-146",
-            "transfusion",
-            "transfusion_incident",
-            "Transfusion de produits sanguins",
-            "Accident transfusionnel",
-        ),
-        (
-            "MED-147",
-            "MED-148",
-            "blood_derivatives",
-            "blood_derivatives_incident",
-            "Administration de dérivés du sang",
-            "Événement indésirable suite aux dérivés du sang",
-        ),
+    for name, incident in (
+        ("transfusion", "transfusion_incident"),
+        ("blood_derivatives", "blood_derivatives_incident"),
     ):
+        (entry,) = catalogue.BY_KEY[name].entries
+        (detail_entry,) = catalogue.BY_KEY[incident].entries
+        code, detail_code, label = entry.code, detail_entry.code, entry.display
+        incident_label = catalogue.BY_KEY[incident].printed
         given = obs_bool(obs.get(code))
         if given is not None:
             # Liaison's narrative row says « Oui : details »; otherwise the details name the entry
