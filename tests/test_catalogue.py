@@ -14,6 +14,7 @@ from liaison.core import catalogue
 from liaison.core.content import (
     PREFILL_SECTIONS,
     LetterContent,
+    LetterFacts,
     MedicationLine,
     MedicationStatus,
     Presence,
@@ -26,7 +27,7 @@ from liaison.documents.cda.sections import REGISTRY
 from liaison.documents.pdf import letter_data
 from liaison.documents.validation import SECTION3_OPTIONAL, SECTION3_REQUIRED
 from liaison.quality.grid import all_grids
-from liaison.quality.rules import PresenceItem
+from liaison.quality.rules import LetterView, PresenceItem, presence_answered
 from tests.documents import sample_letters as letters
 from tests.documents.reference_letters import CASES
 
@@ -186,3 +187,22 @@ def test_the_form_names_fields_as_the_catalogue_does() -> None:
     assert field_label("adverse_events.details") == catalogue.BY_KEY["adverse_events"].title
     assert field_label("medications.1.status") == "Traitement, ligne 2, statut"
     assert field_label("planned_discharge.at") == "Sortie prévue (date et heure)"
+
+
+@pytest.mark.parametrize("key", catalogue.PRESENCE_KEYS)
+def test_each_reader_names_a_presence_item_from_the_catalogue(key: str) -> None:
+    from liaison.web import views
+
+    element = catalogue.BY_KEY[key]
+    assert dict(views.PRESENCE_QUESTIONS)[key] == element.question
+    assert views.SECTION_LABELS[key] == element.title
+    unanswered = letters.complete()
+    setattr(unanswered, key, Presence())
+    outcome = presence_answered(LetterView.of(unanswered, LetterFacts()), absence_statement=True, items=[key])
+    assert outcome.detail == f"« {element.label} » sans réponse (présent ou aucun)"
+    vague = letters.complete()
+    setattr(vague, key, Presence(present=True))
+    vague.devices = []
+    assert (f"{key}.details", f"Précisez : {element.label}.") in {
+        (p.field, p.message) for p in content_problems(vague, strict=True)
+    }
