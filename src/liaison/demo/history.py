@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import mailbox
 import os
+import random
 import socket
 from collections import Counter
 from collections.abc import Iterator
@@ -36,7 +37,7 @@ from liaison.delivery.vihf import demo_authority
 from liaison.demo.sandboxes import mail as mail_sandbox
 from liaison.demo.sandboxes.dmp import Sandbox, StaticPatients, Store
 from liaison.demo.sandboxes.dmp import start as start_dmp
-from liaison.letters.models import Patient
+from liaison.letters.models import PARIS, Letter, Patient
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,65 @@ class Past:
     sent_at: dt.datetime
     read_after: dt.timedelta | None = None  # an MSSanté mail its recipient opened that long after
     acknowledged: bool = True  # without sandboxes: whether a delivery report came back
+
+
+def story(rng: random.Random, signed: list[Letter], today: dt.date) -> tuple[list[Past], list[Delivery]]:
+    """The story of the deliveries the signatures queued (`lifecycle.sign`): each placed on its
+    version's signature; for those signed before today, when the sending left and whether its
+    recipient acknowledged or read it; today's stay due, so that `make run`'s worker sends them."""
+    rows: dict[int, list[Delivery]] = {}
+    for d in Delivery.objects.filter(letter__in=signed).order_by("pk"):
+        rows.setdefault(d.letter_id, []).append(d)
+    past, todays, queued = [], [], []
+    for letter in signed:
+        for d in rows.get(letter.pk, []):
+            d.letter = letter
+            d.created_at = d.next_attempt_at = letter.signed_at  # the mail's Date: the signature's day
+            queued.append(d)
+            if letter.signed_at.astimezone(PARIS).date() >= today:
+                todays.append(d)
+                continue
+            sent_at = letter.signed_at + dt.timedelta(minutes=rng.randrange(1, 20))
+            ack = rng.random()
+            read = None
+            if d.channel == Delivery.Channel.MSSANTE and ack < 0.35:
+                read = dt.timedelta(minutes=2, hours=rng.randrange(1, 48))
+            past.append(Past(d, sent_at, read, acknowledged=d.channel == Delivery.Channel.DMP or ack < 0.7))
+    Delivery.objects.bulk_update(queued, ["created_at", "next_attempt_at"])
+    events = list(DeliveryEvent.objects.filter(delivery__in=queued).select_related("delivery"))
+    for e in events:
+        e.at = e.delivery.next_attempt_at
+    DeliveryEvent.objects.bulk_update(events, ["at"])
+    return past, todays
+
+
+def as_if_sent(past: list[Past]) -> None:
+    """Without sandboxes (the tests' quick demo): the past's states as the peers would answer."""
+    for p in past:
+        d = p.delivery
+        d.attempts, d.sent_at, d.state = 1, p.sent_at, Delivery.State.SENT
+        if p.acknowledged:
+            d.state, d.acknowledged_at = Delivery.State.DELIVERED, p.sent_at + dt.timedelta(minutes=2)
+            if p.read_after is not None:
+                d.state, d.acknowledged_at = Delivery.State.READ, p.sent_at + p.read_after
+    Delivery.objects.bulk_update(
+        [p.delivery for p in past], ["attempts", "sent_at", "state", "acknowledged_at"]
+    )
+
+
+# Today's deliveries wait this long while the past is sent (`hold`, then `release`).
+_HELD = dt.timedelta(days=365)
+
+
+def hold(todays: list[Delivery]) -> None:
+    """Keep today's deliveries from the worker that sends the past (`send`)."""
+    later = dt.datetime.now(PARIS) + _HELD
+    Delivery.objects.filter(pk__in=[d.pk for d in todays]).update(next_attempt_at=later)
+
+
+def release(todays: list[Delivery]) -> None:
+    """Today's deliveries due again, from their signature, once the past is sent."""
+    Delivery.objects.bulk_update(todays, ["next_attempt_at"])
 
 
 def trust_store() -> Path:

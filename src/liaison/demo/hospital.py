@@ -4,6 +4,18 @@ Same seed, same data (relative to `today`). Patients are synthetic (`synthetic.i
 Faker fr_FR names and test INS (OID 1.2.250.1.213.1.4.10) with valid keys. Letters come in every
 state and of every quality, in proportions close to the national picture (few letters handed over
 the same day, discharge treatment and care planning often missing).
+
+`generate` tells the story in steps, each a function named after what it makes: the
+establishment and its units, the accounts, the seniors of each unit, the correspondents, the
+stays (`_stays`), the letters as drafted (`_drafts`, with each letter's `_timeline`), then what
+the ward does with them through the letters' lifecycle, as on the sign page: the signatures
+(`lifecycle.sign` at the story's time builds and freezes the CDA and PDF, queues the deliveries,
+writes the audit row), the hand-overs (`lifecycle.hand_over`) and the corrections
+(`start_correction`, `save_draft`, `sign`). The deliveries' story (`history.story`) then places
+the queued rows on their signature's day and, for the past, writes the peers' answers
+(`history.as_if_sent`) or sends them for real to the sandboxes (`history.send`). The seniors
+without a demo account get one without a password (not listed, nobody logs in as them) so that
+they sign their own letters. Today's discharges in cardiology come from `discharge_day`.
 """
 
 from __future__ import annotations
@@ -20,24 +32,21 @@ from django.db import transaction
 from liaison.core.content import (
     FollowUpItem,
     FollowUpKind,
+    LetterContent,
     MedicationLine,
     MedicationStatus,
     Orientation,
     PendingResult,
     Presence,
 )
-from liaison.delivery.models import Delivery, DeliveryEvent
-from liaison.delivery.routing import DeliveryChannel, plan
 from liaison.demo import history as demo_history
 from liaison.demo.discharge_day import PATIENTS as DISCHARGE_DAY
 from liaison.demo.discharge_day import discharge_day
-from liaison.demo.history import Past
-from liaison.demo.synthetic.identities import OID_INS_NIR_TEST, People, faker, mssante_address
-from liaison.letters.lifecycle import content_sha256
+from liaison.demo.synthetic.identities import OID_INS_NIR_TEST, People, faker, mssante_address, slug
+from liaison.letters import lifecycle
 from liaison.letters.medicine_search import search as search_medicines
 from liaison.letters.models import (
     PARIS,
-    AuditEvent,
     Correspondent,
     Establishment,
     Letter,
@@ -49,8 +58,7 @@ from liaison.letters.models import (
     UserProfile,
 )
 from liaison.letters.permissions import ROLE_LABELS, Role, ensure_groups
-from liaison.letters.prefill import initial_content, practitioner_snapshot
-from liaison.letters.rendering import produce
+from liaison.letters.prefill import initial_content
 
 DEMO_PASSWORD = "liaison-demo"
 
@@ -175,6 +183,8 @@ UNITS = [
     ),
 ]
 
+UNIT_REASONS = {code: reasons for code, _, _, _, reasons in UNITS}
+
 DRUGS = [  # (search term, dosage, duration)
     ("BISOPROLOL TEVA 2,5", "1 comprimé le matin", "au long cours"),
     ("RAMIPRIL ALMUS 5", "1 comprimé le matin", "au long cours"),
@@ -287,9 +297,12 @@ def account_lines() -> list[str]:
 
 
 def demo_accounts() -> list[tuple[str, str, str]]:
-    """The demo accounts present in the database: username, role label, units."""
+    """The demo accounts present in the database that one can log in to: username, role label,
+    units."""
     out = []
     for profile in UserProfile.objects.select_related("user").prefetch_related("units", "user__groups"):
+        if not profile.user.has_usable_password():  # the seniors of the story (`_seniors`)
+            continue
         group = profile.user.groups.first()
         role = ROLE_LABELS.get(Role(group.name), group.name) if group else "—"
         units = ", ".join(u.name for u in profile.units.all()) or "—"
@@ -382,45 +395,27 @@ def _follow_up(rng: random.Random, stay_end: dt.date, sector: str) -> list[Follo
     return items
 
 
-def _deliveries(
-    rng: random.Random, signed: list[Letter], today: dt.date
-) -> tuple[list[Past], list[Delivery]]:
-    """The outbox of the signed versions: the past (signed before today) with its story, when
-    each sending left and whether its recipient read it; and today's, still due, so that
-    `make run`'s worker sends something."""
-    past, todays = [], []
-    for letter in signed:
-        for p in plan(letter.parsed()):
-            d = Delivery(
-                letter=letter,
-                channel=p.channel.value,
-                recipient_role=p.role,
-                recipient_name=p.name[:200],
-                recipient_address=p.address,
-                recipient_rpps=p.rpps or "",
-                next_attempt_at=letter.signed_at,
-            )
-            if letter.signed_at.astimezone(PARIS).date() >= today:
-                todays.append(d)
-                continue
-            sent_at = letter.signed_at + dt.timedelta(minutes=rng.randrange(1, 20))
-            ack = rng.random()
-            read = None
-            if p.channel == DeliveryChannel.MSSANTE and ack < 0.35:
-                read = dt.timedelta(minutes=2, hours=rng.randrange(1, 48))
-            past.append(Past(d, sent_at, read, acknowledged=p.channel == DeliveryChannel.DMP or ack < 0.7))
-    return past, todays
+@dataclass
+class _Planned:
+    """One stay of the demo and what its letter will go through (`PROFILES`)."""
+
+    stay: Stay
+    code: str  # the unit's code
+    profile: str
 
 
-def _as_if_sent(past: list[Past]) -> None:
-    """Without sandboxes (the tests' quick demo): the past's states as the peers would answer."""
-    for p in past:
-        d = p.delivery
-        d.attempts, d.sent_at, d.state = 1, p.sent_at, Delivery.State.SENT
-        if p.acknowledged:
-            d.state, d.acknowledged_at = Delivery.State.DELIVERED, p.sent_at + dt.timedelta(minutes=2)
-            if p.read_after is not None:
-                d.state, d.acknowledged_at = Delivery.State.READ, p.sent_at + p.read_after
+@dataclass
+class _Story:
+    """One letter of the demo and its story: drafted by its physician, then (when `signed_at`)
+    signed, handed over at `handed_at`, and corrected a day later when `corrected`."""
+
+    letter: Letter
+    physician: User | None  # the responsible physician's account: who drafts, signs, corrects
+    signed_at: dt.datetime | None = None
+    handed_at: dt.datetime | None = None
+    understanding_checked: bool = False
+    corrected: bool = False
+    correction: Letter | None = None  # the signed version 2
 
 
 def generate(
@@ -431,340 +426,399 @@ def generate(
     before today are sent there for real (`demo_history`); without, their deliveries only carry
     the states the peers would have answered (the tests' quick demo)."""
     rng = random.Random(seed)
-    fake = faker(seed)
-    ids = People(rng, fake)
+    ids = People(rng, faker(seed))
     today = today or dt.datetime.now(PARIS).date()
     # Nothing happens after "now": today's later discharges are still planned, letters not signed.
     now = min(dt.datetime.now(PARIS), _aware(today, 23, 59))
-    drugs = []
-    for term, dosage, duration in DRUGS:
-        found = search_medicines(term, 1)
-        drugs.append((found[0] if found else None, dosage, duration))
-    drugs = [d for d in drugs if d[0] is not None]
-
+    drugs = _medicines()
     with transaction.atomic():
-        est = Establishment.objects.create(
-            name="Centre hospitalier de Liaison-sur-Loire",
-            finess_ej=ids.finess("45"),
-            finess_eg=ids.finess("45"),
-            sector="MCO",
-            address="1 avenue de l'Hôpital, 45000 Orléans",
-            phone="02 38 00 00 00",
-            emergency_phone="02 38 00 00 15",
-            mssante="secretariat@ch-liaison.mssante.fr",
-            ipp_oid="1.2.250.1.999.1.1.1",
-        )
-        units = {
-            code: Unit.objects.create(
-                establishment=est,
-                code=code,
-                name=name,
-                sector=sector,
-                is_obstetric=obst,
-                phone=f"02 38 00 1{i} 00",
-            )
-            for i, (code, name, sector, obst, _) in enumerate(UNITS)
-        }
-        unit_reasons = {code: reasons for code, _, _, _, reasons in UNITS}
+        est, units = _establishment(ids)
         _accounts(est, units, ids)
         _qls_campaign(est, today)
-        physicians: dict[str, list[Practitioner]] = {code: [] for code in units}
-        for pr in Practitioner.objects.filter(profession__in=[Profession.MEDECIN, Profession.SAGE_FEMME]):
-            for u in pr.units.all():
-                physicians[u.code].append(pr)
-        for code in units:  # every unit has at least two seniors, without login for most
-            while len(physicians[code]) < 2:
-                g = ids.given_name()
-                f = ids.family_name()
-                physicians[code].append(
-                    Practitioner.objects.create(
-                        establishment=est,
-                        rpps=ids.rpps(),
-                        title="Dr",
-                        family_name=f,
-                        given_name=g,
-                        profession=Profession.MEDECIN,
-                        specialty=units[code].name,
-                        mssante=mssante_address(g, f, "ch-liaison.mssante.fr"),
-                    )
-                )
-        user_of_practitioner = {pr.pk: pr.user for code in physicians for pr in physicians[code]}
-
-        gps = []
-        for _ in range(max(10, stays // 8)):
-            g, f = ids.given_name(), ids.family_name()
-            gps.append(
-                Correspondent(
-                    kind=Correspondent.Kind.PERSON,
-                    rpps=ids.rpps(),
-                    title="Dr",
-                    family_name=f,
-                    given_name=g,
-                    specialty="Médecine générale",
-                    address=ids.address_line(),
-                    phone=ids.phone(),
-                    mssante=(mssante_address(g, f, "medecin.mssante.fr") if rng.random() < 0.85 else ""),
-                )
-            )
-        Correspondent.objects.bulk_create(gps)
-        gps = list(Correspondent.objects.filter(kind=Correspondent.Kind.PERSON))
-        structures = Correspondent.objects.bulk_create(
-            [
-                Correspondent(
-                    kind=Correspondent.Kind.STRUCTURE,
-                    organisation=name,
-                    finess=ids.finess("45"),
-                    mssante=mss,
-                    phone="02 38 55 00 00",
-                )
-                for name, mss in [
-                    ("SMR Les Tilleuls", "admissions@smr-tilleuls.mssante.fr"),
-                    ("HAD du Loiret", "coordination@had45.mssante.fr"),
-                    ("EHPAD Les Glycines", ""),
-                ]
-            ]
+        seniors = _seniors(est, units, ids)
+        gps, structures = _correspondents(ids, max(10, stays // 8))
+        planned = _stays(
+            est, units, seniors, gps, structures, ids, today, now, max(stays - len(DISCHARGE_DAY), 0)
         )
-
-        patients, stay_rows, plans = [], [], []
-        for i in range(max(stays - len(DISCHARGE_DAY), 0)):  # the discharge day's stays come last
-            code = rng.choices(list(units), weights=[18, 20, 14, 10, 10, 28])[0]
-            unit = units[code]
-            sex = "F" if code == "MATER" else rng.choice("MF")
-            person = ids.patient(sex, *((20, 42) if code == "MATER" else (18, 95)))
-            patients.append(
-                Patient(
-                    establishment=est,
-                    ipp=f"{900000 + i}",
-                    ins_matricule=person.nir or None,
-                    ins_oid=person.ins_oid,
-                    identity_status=person.status,
-                    birth_family_name=person.family,
-                    first_given_name=person.given,
-                    given_names=person.given_names,
-                    birth_date=person.birth,
-                    birth_place_cog=person.birth_cog,
-                    sex=sex,
-                    address=person.address,
-                    phone=person.phone,
-                    medecin_traitant=rng.choice(gps) if rng.random() < 0.92 else None,
-                )
-            )
-            ambulatory = unit.sector == "CA"
-            days_ago = rng.randrange(0, 56)
-            los = 0 if ambulatory else rng.choice([1, 2, 3, 4, 5, 6, 8, 10, 13])
-            discharge_day = today - dt.timedelta(days=days_ago)
-            admission_day = discharge_day - dt.timedelta(days=los)
-            in_house = not ambulatory and days_ago < 3 and rng.random() < 0.5
-            admission_at = _aware(
-                admission_day, 7 if ambulatory else rng.randrange(8, 22), rng.choice([0, 15, 30])
-            )
-            discharge_at = (
-                None
-                if in_house
-                else _aware(
-                    discharge_day,
-                    rng.randrange(15, 19) if ambulatory else rng.randrange(10, 18),
-                    rng.choice([0, 20, 40]),
-                )
-            )
-            if admission_at > now:  # an admission later today: the stay started a day earlier
-                admission_at -= dt.timedelta(days=1)
-            planned = None
-            if discharge_at is not None and discharge_at > now:  # leaves later today: not out yet
-                in_house, planned, discharge_at = True, discharge_at, None
-            exit_mode = rng.choices(["domicile", "smr", "had", "ehpad", "deces"], weights=[82, 7, 4, 5, 2])[0]
-            if ambulatory:
-                exit_mode = "domicile"
-            receiving = {"smr": structures[0], "had": structures[1], "ehpad": structures[2]}.get(exit_mode)
-            stay_rows.append(
-                Stay(
-                    establishment=est,
-                    unit=unit,
-                    visit_number=f"{today:%y}{500000 + i}",
-                    sector=unit.sector,
-                    admission_at=admission_at,
-                    discharge_at=discharge_at,
-                    planned_discharge_at=planned
-                    or (_aware(today + dt.timedelta(days=rng.randrange(0, 3)), 14) if in_house else None),
-                    entry_mode="programmee"
-                    if ambulatory
-                    else rng.choices(["urgence", "programmee", "transfert"], weights=[60, 35, 5])[0],
-                    exit_mode="" if in_house else exit_mode,
-                    destination="",
-                    responsible_physician=rng.choice(physicians[code]),
-                    adresseur=rng.choice(gps) if rng.random() < 0.3 else None,
-                    receiving_structure=receiving,
-                )
-            )
-            profile = rng.choices([p for p, _ in PROFILES], weights=[w for _, w in PROFILES])[0]
-            if in_house:
-                profile = rng.choice(["draft", "no_letter"])
-            plans.append((code, profile))
-        Patient.objects.bulk_create(patients)
-        for p, s in zip(patients, stay_rows, strict=True):
-            s.patient = p
-        Stay.objects.bulk_create(stay_rows)
-
-        letters, events = [], []
-        for stay, (code, profile) in zip(stay_rows, plans, strict=True):
-            if profile == "no_letter":
-                continue
-            reason, summary = rng.choice(unit_reasons[code])
-            content = initial_content(stay)
-            meds = _medications(rng, profile, drugs)
-            bmr, screened = rng.random() < 0.05, rng.random() < 0.6
-            updates = dict(
-                reason=reason,
-                medical_summary=summary,
-                procedures_and_exams="Biologie, ECG, imagerie selon le motif.",
-                adverse_events=Presence(present=False),
-                resistant_organisms=(
-                    Presence(present=True, details="Portage digestif d'E. coli BLSE")
-                    if bmr
-                    else Presence(present=False)
-                ),
-                resistant_organisms_screened=bmr or screened,
-                transfusion=(
-                    Presence(present=True, details="2 culots globulaires à J2")
-                    if code == "ORTHO" and rng.random() < 0.4
-                    else Presence(present=False)
-                ),
-                blood_derivatives=Presence(present=False),
-                implanted_devices=(
-                    Presence(present=True, details="Prothèse de hanche (carte remise au patient)")
-                    if code == "ORTHO"
-                    else Presence(present=False)
-                ),
-                medications=meds,
-                follow_up=_follow_up(
-                    rng, (stay.discharge_at or stay.planned_discharge_at).date(), stay.sector
-                ),
-                pending_results=(
-                    [PendingResult(description="Résultat anatomopathologique attendu sous 15 jours")]
-                    if code in ("AMBU", "ORTHO") and rng.random() < 0.4
-                    else []
-                ),
-                no_pending_results=False,
-            )
-            if profile == "no_medication_explicit":
-                updates.update(medications=[], no_discharge_medication=True)
-            if profile == "missing_follow_up":
-                updates["follow_up"] = []
-            if profile == "unanswered_questions":
-                updates.update(adverse_events=Presence(), implanted_devices=Presence())
-            if stay.sector == "CA" and rng.random() < 0.15:
-                updates["emergency_contact"] = ""
-            if profile == "draft" and rng.random() < 0.5:
-                updates.update(medications=[], follow_up=[])
-            content = content.model_copy(update=updates)
-            doc = content.model_dump(mode="json")
-            physician = stay.responsible_physician
-            user = user_of_practitioner.get(physician.pk)
-            if profile == "draft" or stay.discharge_at is None:
-                letters.append(Letter(stay=stay, version=1, content=doc, created_by=user))
-                continue
-            if profile == "signed_next_day":
-                next_day = stay.discharge_at.astimezone(PARIS).date() + dt.timedelta(days=1)
-                signed_at = _aware(next_day, rng.randrange(9, 17))
-                if signed_at > now:  # tomorrow's signature has not happened yet
-                    letters.append(Letter(stay=stay, version=1, content=doc, created_by=user))
-                    continue
-            else:
-                signed_at = max(
-                    stay.admission_at, stay.discharge_at - dt.timedelta(minutes=rng.randrange(20, 180))
-                )
-            content = content.model_copy(update={"responsible_physician": practitioner_snapshot(physician)})
-            doc = content.model_dump(mode="json")
-            handed = None
-            if profile not in ("not_handed_over", "signed_next_day") and stay.exit_mode != "deces":
-                handed = max(signed_at, stay.discharge_at - dt.timedelta(minutes=rng.choice([5, 15, 30])))
-            letter = Letter(
-                stay=stay,
-                version=1,
-                status=Letter.Status.SIGNED,
-                content=doc,
-                content_sha256=content_sha256(doc),
-                signed_at=signed_at,
-                signed_by=physician,
-                handed_over_at=handed,
-                handed_over_role="infirmier" if handed else "",
-                handed_over_to="patient" if handed else "",
-                understanding_checked=bool(handed) and rng.random() < 0.7,
-                created_by=user,
-                updated_by=user,
-            )
-            letters.append(letter)
-            if profile == "corrected" and signed_at + dt.timedelta(days=1) <= now:
-                letter.status = Letter.Status.SUPERSEDED
-                fixed = content.model_copy(
-                    update={
-                        "medical_summary": content.medical_summary
-                        + " Correction : résultat de biologie ajouté."
-                    }
-                )
-                fdoc = fixed.model_dump(mode="json")
-                letters.append(
-                    Letter(
-                        stay=stay,
-                        version=2,
-                        status=Letter.Status.SIGNED,
-                        content=fdoc,
-                        content_sha256=content_sha256(fdoc),
-                        set_oid=letter.set_oid,
-                        signed_at=signed_at + dt.timedelta(days=1),
-                        signed_by=physician,
-                        created_by=user,
-                        updated_by=user,
-                        replaces=letter,
-                    )
-                )
-        # replaces must point to saved rows: save the versions 1 first.
-        first = [x for x in letters if x.version == 1]
-        Letter.objects.bulk_create(first)
-        second = [x for x in letters if x.version == 2]
-        for x in second:
-            x.replaces_id = x.replaces.pk
-        Letter.objects.bulk_create(second)
-        for x in first + second:  # the CDA and PDF of every signed version, as at signature
-            if x.signed_at:
-                produce(x, x.parsed(), practitioner_snapshot(x.signed_by), x.signed_at)
-        past, todays = _deliveries(rng, [x for x in first + second if x.signed_at], today)
+        stories = _drafts(rng, planned, drugs, now)
+        _signatures(stories)
+        _hand_overs(stories, _nurses(units))
+        _corrections(stories)
+        signed = [s.letter for s in stories if s.signed_at] + [s.correction for s in stories if s.correction]
+        past, todays = demo_history.story(rng, signed, today)
         if sandboxes is None:
-            _as_if_sent(past)
-            Delivery.objects.bulk_create([p.delivery for p in past] + todays)
-        else:  # queued as at each signature; sent once committed, before today's are queued
-            queued = Delivery.objects.bulk_create([p.delivery for p in past])
-            for d in queued:  # the mail's Date is the delivery's creation: the day of signature
-                d.created_at = d.next_attempt_at
-            Delivery.objects.bulk_update(queued, ["created_at"])
-            DeliveryEvent.objects.bulk_create(
-                [DeliveryEvent(delivery=d, state=d.state, detail="mis en file") for d in queued]
-            )
-        for x in letters:
-            if x.signed_at:
-                events.append(
-                    AuditEvent(
-                        user=x.created_by,
-                        username=x.created_by.username if x.created_by else "système",
-                        role="medecin",
-                        action="sign",
-                        object_type="letter",
-                        object_id=str(x.pk),
-                        patient_id=x.stay.patient_id,
-                        why="signature",
-                    )
-                )
-        AuditEvent.objects.bulk_create(events)
+            demo_history.as_if_sent(past)
+        else:  # the past is sent once committed; today's wait until it is (`release`)
+            demo_history.hold(todays)
         Unit.objects.filter(establishment=est).update(usual_exit_mode="domicile")
         day = _discharge_day(est, units["CARDIO"], ids, now, today)
     history = None
     if sandboxes is not None:
         history = demo_history.send(sandboxes, past)
-        Delivery.objects.bulk_create(todays)
-        DeliveryEvent.objects.bulk_create(
-            [DeliveryEvent(delivery=d, state=d.state, detail="mis en file") for d in todays]
+        demo_history.release(todays)
+    letters = len(stories) + sum(1 for s in stories if s.correction)
+    return DemoSummary(est, len(planned) + len(day), letters + len(day), history)
+
+
+def _medicines() -> list[tuple]:
+    """`DRUGS` found in the BDPM: (medicine, dosage, duration)."""
+    drugs = []
+    for term, dosage, duration in DRUGS:
+        found = search_medicines(term, 1)
+        if found:
+            drugs.append((found[0], dosage, duration))
+    return drugs
+
+
+def _establishment(ids: People) -> tuple[Establishment, dict[str, Unit]]:
+    """The hospital and its units (`UNITS`)."""
+    est = Establishment.objects.create(
+        name="Centre hospitalier de Liaison-sur-Loire",
+        finess_ej=ids.finess("45"),
+        finess_eg=ids.finess("45"),
+        sector="MCO",
+        address="1 avenue de l'Hôpital, 45000 Orléans",
+        phone="02 38 00 00 00",
+        emergency_phone="02 38 00 00 15",
+        mssante="secretariat@ch-liaison.mssante.fr",
+        ipp_oid="1.2.250.1.999.1.1.1",
+    )
+    units = {
+        code: Unit.objects.create(
+            establishment=est,
+            code=code,
+            name=name,
+            sector=sector,
+            is_obstetric=obst,
+            phone=f"02 38 00 1{i} 00",
         )
-    return DemoSummary(est, len(stay_rows) + len(day), len(letters) + len(day), history)
+        for i, (code, name, sector, obst, _) in enumerate(UNITS)
+    }
+    return est, units
+
+
+def _seniors(est: Establishment, units: dict[str, Unit], ids: People) -> dict[str, list[Practitioner]]:
+    """The seniors of each unit (physicians, and the sage-femme in maternity): the demo accounts'
+    and, so that every unit has two, colleagues whose accounts have no password (they sign their
+    letters in the story, nobody logs in as them)."""
+    seniors: dict[str, list[Practitioner]] = {code: [] for code in units}
+    for pr in Practitioner.objects.filter(profession__in=[Profession.MEDECIN, Profession.SAGE_FEMME]):
+        for u in pr.units.all():
+            seniors[u.code].append(pr)
+    medecins = Group.objects.get(name=Role.MEDECIN.value)
+    taken = set(User.objects.values_list("username", flat=True))
+    for code, unit in units.items():
+        while len(seniors[code]) < 2:
+            given, family = ids.given_name(), ids.family_name()
+            username = _username(f"dr.{slug(family)}", taken)
+            user = User.objects.create_user(username, first_name=given, last_name=family)  # no password
+            user.groups.add(medecins)
+            UserProfile.objects.create(user=user, establishment=est).units.set([unit])
+            pr = Practitioner.objects.create(
+                establishment=est,
+                rpps=ids.rpps(),
+                title="Dr",
+                family_name=family,
+                given_name=given,
+                profession=Profession.MEDECIN,
+                specialty=unit.name,
+                mssante=mssante_address(given, family, "ch-liaison.mssante.fr"),
+                user=user,
+            )
+            pr.units.set([unit])
+            seniors[code].append(pr)
+    return seniors
+
+
+def _username(base: str, taken: set[str]) -> str:
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}{n}"
+    taken.add(name)
+    return name
+
+
+def _nurses(units: dict[str, Unit]) -> dict[int, User]:
+    """The nurse's account of each unit that has one (unit id → user): who hands letters over."""
+    out: dict[int, User] = {}
+    for profile in UserProfile.objects.filter(user__groups__name=Role.INFIRMIER.value).select_related("user"):
+        for unit in profile.units.all():
+            out.setdefault(unit.pk, profile.user)
+    return out
+
+
+def _correspondents(ids: People, count: int) -> tuple[list[Correspondent], list[Correspondent]]:
+    """`count` médecins traitants (most with an MSSanté address) and the downstream structures
+    (SMR, HAD, EHPAD)."""
+    gps = []
+    for _ in range(count):
+        g, f = ids.given_name(), ids.family_name()
+        gps.append(
+            Correspondent(
+                kind=Correspondent.Kind.PERSON,
+                rpps=ids.rpps(),
+                title="Dr",
+                family_name=f,
+                given_name=g,
+                specialty="Médecine générale",
+                address=ids.address_line(),
+                phone=ids.phone(),
+                mssante=(mssante_address(g, f, "medecin.mssante.fr") if ids.rng.random() < 0.85 else ""),
+            )
+        )
+    Correspondent.objects.bulk_create(gps)
+    gps = list(Correspondent.objects.filter(kind=Correspondent.Kind.PERSON))
+    structures = Correspondent.objects.bulk_create(
+        [
+            Correspondent(
+                kind=Correspondent.Kind.STRUCTURE,
+                organisation=name,
+                finess=ids.finess("45"),
+                mssante=mss,
+                phone="02 38 55 00 00",
+            )
+            for name, mss in [
+                ("SMR Les Tilleuls", "admissions@smr-tilleuls.mssante.fr"),
+                ("HAD du Loiret", "coordination@had45.mssante.fr"),
+                ("EHPAD Les Glycines", ""),
+            ]
+        ]
+    )
+    return gps, structures
+
+
+def _stays(
+    est: Establishment,
+    units: dict[str, Unit],
+    seniors: dict[str, list[Practitioner]],
+    gps: list[Correspondent],
+    structures: list[Correspondent],
+    ids: People,
+    today: dt.date,
+    now: dt.datetime,
+    count: int,
+) -> list[_Planned]:
+    """`count` stays of the last eight weeks and their patients (the discharge day's come last):
+    most discharged, some still in, each with the profile its letter will follow."""
+    rng = ids.rng
+    patients, planned = [], []
+    for i in range(count):
+        code = rng.choices(list(units), weights=[18, 20, 14, 10, 10, 28])[0]
+        patients.append(_patient(est, ids, code, gps, i))
+        stay = _stay(rng, units[code], seniors[code], gps, structures, today, now, i)
+        profile = rng.choices([p for p, _ in PROFILES], weights=[w for _, w in PROFILES])[0]
+        if stay.discharge_at is None:  # still in: no letter yet, or a draft
+            profile = rng.choice(["draft", "no_letter"])
+        planned.append(_Planned(stay, code, profile))
+    Patient.objects.bulk_create(patients)
+    for patient, p in zip(patients, planned, strict=True):
+        p.stay.patient = patient
+    Stay.objects.bulk_create([p.stay for p in planned])
+    return planned
+
+
+def _patient(est: Establishment, ids: People, code: str, gps: list[Correspondent], i: int) -> Patient:
+    """The `i`-th patient (IPP 900000 + i), a woman of childbearing age in maternity; most have a
+    médecin traitant."""
+    sex = "F" if code == "MATER" else ids.rng.choice("MF")
+    person = ids.patient(sex, *((20, 42) if code == "MATER" else (18, 95)))
+    return Patient(
+        establishment=est,
+        ipp=f"{900000 + i}",
+        ins_matricule=person.nir or None,
+        ins_oid=person.ins_oid,
+        identity_status=person.status,
+        birth_family_name=person.family,
+        first_given_name=person.given,
+        given_names=person.given_names,
+        birth_date=person.birth,
+        birth_place_cog=person.birth_cog,
+        sex=sex,
+        address=person.address,
+        phone=person.phone,
+        medecin_traitant=ids.rng.choice(gps) if ids.rng.random() < 0.92 else None,
+    )
+
+
+def _stay(
+    rng: random.Random,
+    unit: Unit,
+    seniors: list[Practitioner],
+    gps: list[Correspondent],
+    structures: list[Correspondent],
+    today: dt.date,
+    now: dt.datetime,
+    i: int,
+) -> Stay:
+    """The `i`-th stay: discharged in the last eight weeks (the same day in ambulatory surgery),
+    or still in with a planned discharge; nothing after `now`."""
+    ambulatory = unit.sector == "CA"
+    days_ago = rng.randrange(0, 56)
+    los = 0 if ambulatory else rng.choice([1, 2, 3, 4, 5, 6, 8, 10, 13])
+    discharge_day = today - dt.timedelta(days=days_ago)
+    admission_day = discharge_day - dt.timedelta(days=los)
+    in_house = not ambulatory and days_ago < 3 and rng.random() < 0.5
+    admission_at = _aware(admission_day, 7 if ambulatory else rng.randrange(8, 22), rng.choice([0, 15, 30]))
+    discharge_at = (
+        None
+        if in_house
+        else _aware(
+            discharge_day,
+            rng.randrange(15, 19) if ambulatory else rng.randrange(10, 18),
+            rng.choice([0, 20, 40]),
+        )
+    )
+    if admission_at > now:  # an admission later today: the stay started a day earlier
+        admission_at -= dt.timedelta(days=1)
+    planned = None
+    if discharge_at is not None and discharge_at > now:  # leaves later today: not out yet
+        in_house, planned, discharge_at = True, discharge_at, None
+    exit_mode = rng.choices(["domicile", "smr", "had", "ehpad", "deces"], weights=[82, 7, 4, 5, 2])[0]
+    if ambulatory:
+        exit_mode = "domicile"
+    receiving = {"smr": structures[0], "had": structures[1], "ehpad": structures[2]}.get(exit_mode)
+    return Stay(
+        establishment=unit.establishment,
+        unit=unit,
+        visit_number=f"{today:%y}{500000 + i}",
+        sector=unit.sector,
+        admission_at=admission_at,
+        discharge_at=discharge_at,
+        planned_discharge_at=planned
+        or (_aware(today + dt.timedelta(days=rng.randrange(0, 3)), 14) if in_house else None),
+        entry_mode="programmee"
+        if ambulatory
+        else rng.choices(["urgence", "programmee", "transfert"], weights=[60, 35, 5])[0],
+        exit_mode="" if in_house else exit_mode,
+        destination="",
+        responsible_physician=rng.choice(seniors),
+        adresseur=rng.choice(gps) if rng.random() < 0.3 else None,
+        receiving_structure=receiving,
+    )
+
+
+def _letter_content(
+    rng: random.Random, stay: Stay, code: str, profile: str, drugs: list[tuple]
+) -> LetterContent:
+    """What the physician wrote: the pre-filled letter, the stay's reason and summary, the
+    treatment and follow-up, with the omissions of `profile`."""
+    reason, summary = rng.choice(UNIT_REASONS[code])
+    content = initial_content(stay)
+    meds = _medications(rng, profile, drugs)
+    bmr, screened = rng.random() < 0.05, rng.random() < 0.6
+    updates = dict(
+        reason=reason,
+        medical_summary=summary,
+        procedures_and_exams="Biologie, ECG, imagerie selon le motif.",
+        adverse_events=Presence(present=False),
+        resistant_organisms=(
+            Presence(present=True, details="Portage digestif d'E. coli BLSE")
+            if bmr
+            else Presence(present=False)
+        ),
+        resistant_organisms_screened=bmr or screened,
+        transfusion=(
+            Presence(present=True, details="2 culots globulaires à J2")
+            if code == "ORTHO" and rng.random() < 0.4
+            else Presence(present=False)
+        ),
+        blood_derivatives=Presence(present=False),
+        implanted_devices=(
+            Presence(present=True, details="Prothèse de hanche (carte remise au patient)")
+            if code == "ORTHO"
+            else Presence(present=False)
+        ),
+        medications=meds,
+        follow_up=_follow_up(rng, (stay.discharge_at or stay.planned_discharge_at).date(), stay.sector),
+        pending_results=(
+            [PendingResult(description="Résultat anatomopathologique attendu sous 15 jours")]
+            if code in ("AMBU", "ORTHO") and rng.random() < 0.4
+            else []
+        ),
+        no_pending_results=False,
+    )
+    if profile == "no_medication_explicit":
+        updates.update(medications=[], no_discharge_medication=True)
+    if profile == "missing_follow_up":
+        updates["follow_up"] = []
+    if profile == "unanswered_questions":
+        updates.update(adverse_events=Presence(), implanted_devices=Presence())
+    if stay.sector == "CA" and rng.random() < 0.15:
+        updates["emergency_contact"] = ""
+    if profile == "draft" and rng.random() < 0.5:
+        updates.update(medications=[], follow_up=[])
+    return content.model_copy(update=updates)
+
+
+def _drafts(
+    rng: random.Random, planned: list[_Planned], drugs: list[tuple], now: dt.datetime
+) -> list[_Story]:
+    """Each stay's letter as its physician drafted it (version 1, saved as drafts), and its story."""
+    stories = []
+    for p in planned:
+        if p.profile == "no_letter":
+            continue
+        content = _letter_content(rng, p.stay, p.code, p.profile, drugs)
+        physician = p.stay.responsible_physician.user
+        letter = Letter(stay=p.stay, version=1, content=content.model_dump(mode="json"), created_by=physician)
+        stories.append(_timeline(rng, _Story(letter, physician), p.profile, now))
+    Letter.objects.bulk_create([s.letter for s in stories])
+    return stories
+
+
+def _timeline(rng: random.Random, story: _Story, profile: str, now: dt.datetime) -> _Story:
+    """When the letter is signed (the discharge day, or the next for `signed_next_day`; never
+    after `now`), handed over (most letters, before the patient leaves) and corrected."""
+    stay = story.letter.stay
+    if profile == "draft" or stay.discharge_at is None:
+        return story
+    if profile == "signed_next_day":
+        next_day = stay.discharge_at.astimezone(PARIS).date() + dt.timedelta(days=1)
+        signed_at = _aware(next_day, rng.randrange(9, 17))
+        if signed_at > now:  # tomorrow's signature has not happened yet
+            return story
+    else:
+        signed_at = max(stay.admission_at, stay.discharge_at - dt.timedelta(minutes=rng.randrange(20, 180)))
+    story.signed_at = signed_at
+    if profile not in ("not_handed_over", "signed_next_day") and stay.exit_mode != "deces":
+        story.handed_at = max(signed_at, stay.discharge_at - dt.timedelta(minutes=rng.choice([5, 15, 30])))
+        story.understanding_checked = rng.random() < 0.7
+    story.corrected = profile == "corrected" and signed_at + dt.timedelta(days=1) <= now
+    return story
+
+
+def _signatures(stories: list[_Story]) -> None:
+    """Each physician signs at the story's time, through the lifecycle as on the sign page: the
+    CDA and PDF built and frozen, the deliveries queued, the audit row written."""
+    for s in stories:
+        if s.signed_at is not None:
+            s.letter = lifecycle.sign(s.letter.pk, s.physician, at=s.signed_at)
+
+
+def _hand_overs(stories: list[_Story], nurses: dict[int, User]) -> None:
+    """The letter handed to the patient on leaving: by the unit's nurse, else by its physician."""
+    for s in stories:
+        if s.handed_at is not None:
+            who = nurses.get(s.letter.stay.unit_id, s.physician)
+            s.letter = lifecycle.hand_over(
+                s.letter.pk, who, at=s.handed_at, understanding_checked=s.understanding_checked
+            )
+
+
+def _corrections(stories: list[_Story]) -> None:
+    """A day after signing, the physician corrects a few letters (a result came back): a new
+    version, signed, that supersedes the first."""
+    for s in stories:
+        if not s.corrected:
+            continue
+        draft = lifecycle.start_correction(s.letter.pk, s.physician, why="Résultat de biologie ajouté")
+        content = draft.parsed()
+        fixed = content.model_copy(
+            update={"medical_summary": content.medical_summary + " Correction : résultat de biologie ajouté."}
+        )
+        draft = lifecycle.save_draft(draft.pk, fixed, draft.revision, s.physician, why="correction")
+        s.correction = lifecycle.sign(draft.pk, s.physician, at=s.signed_at + dt.timedelta(days=1))
 
 
 def _discharge_day(

@@ -32,6 +32,7 @@ __all__ = [
     "mssante_address",
     "nir",
     "rpps",
+    "slug",
 ]
 
 # Départements the demo's patients are born in (Centre-Val de Loire and a few large cities).
@@ -73,10 +74,15 @@ def finess(n: int, dept: str = "45") -> str:
     return body + luhn_key(body)
 
 
+def slug(text: str) -> str:
+    """`text` in lower-case ASCII, accents dropped, other characters turned into hyphens."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9.-]+", "-", ascii_text.lower())
+
+
 def mssante_address(given: str, family: str, domain: str) -> str:
     """An MSSanté address as operators issue them: lower-case ASCII, accents dropped."""
-    local = unicodedata.normalize("NFKD", f"{given}.{family}").encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9.-]+", "-", local.lower()) + "@" + domain
+    return slug(f"{given}.{family}") + "@" + domain
 
 
 @dataclass(frozen=True, slots=True)
