@@ -410,7 +410,7 @@ class _Story:
     signed, handed over at `handed_at`, and corrected a day later when `corrected`."""
 
     letter: Letter
-    physician: User | None  # the responsible physician's account: who drafts, signs, corrects
+    physician: User  # the responsible physician's account: who drafts, signs, corrects
     signed_at: dt.datetime | None = None
     handed_at: dt.datetime | None = None
     understanding_checked: bool = False
