@@ -51,7 +51,7 @@ class Past:
 
 
 def story(rng: random.Random, signed: list[Letter], today: dt.date) -> tuple[list[Past], list[Delivery]]:
-    """The story of the deliveries the signatures queued (`lifecycle.sign`): each placed on its
+    """The story of the deliveries the signatures queued (`signing.sign`): each placed on its
     version's signature; for those signed before today, when the sending left and whether its
     recipient acknowledged or read it; today's stay due, so that `make run`'s worker sends them."""
     rows: dict[int, list[Delivery]] = {}

@@ -8,14 +8,15 @@ the same day, discharge treatment and care planning often missing).
 `generate` tells the story in steps, each a function named after what it makes: the
 establishment and its units, the accounts, the seniors of each unit, the correspondents, the
 stays (`_stays`), the letters as drafted (`_drafts`, with each letter's `_timeline`), then what
-the ward does with them through the letters' lifecycle, as on the sign page: the signatures
-(`lifecycle.sign` at the story's time builds and freezes the CDA and PDF, queues the deliveries,
+the ward does with them, through the same services as the web pages: the signatures
+(`signing.sign` at the story's time builds and freezes the CDA and PDF, queues the deliveries,
 writes the audit row), the hand-overs (`lifecycle.hand_over`) and the corrections
-(`start_correction`, `save_draft`, `sign`). The deliveries' story (`history.story`) then places
-the queued rows on their signature's day and, for the past, writes the peers' answers
-(`history.as_if_sent`) or sends them for real to the sandboxes (`history.send`). The seniors
-without a demo account get one without a password (not listed, nobody logs in as them) so that
-they sign their own letters. Today's discharges in cardiology come from `discharge_day`.
+(`lifecycle.start_correction`, `lifecycle.save_draft`, `signing.sign`). The deliveries' story
+(`history.story`) then places the queued rows on their signature's day and, for the past,
+writes the peers' answers (`history.as_if_sent`) or sends them for real to the sandboxes
+(`history.send`). The seniors without a demo account get one without a password (not listed,
+nobody logs in as them) so that they sign their own letters. Today's discharges in cardiology
+come from `discharge_day`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
+from liaison import signing
 from liaison.core.content import (
     FollowUpItem,
     FollowUpKind,
@@ -789,11 +791,11 @@ def _timeline(rng: random.Random, story: _Story, profile: str, now: dt.datetime)
 
 
 def _signatures(stories: list[_Story]) -> None:
-    """Each physician signs at the story's time, through the lifecycle as on the sign page: the
-    CDA and PDF built and frozen, the deliveries queued, the audit row written."""
+    """Each physician signs at the story's time, through the signing service as on the sign
+    page: the CDA and PDF built and frozen, the deliveries queued, the audit row written."""
     for s in stories:
         if s.signed_at is not None:
-            s.letter = lifecycle.sign(s.letter.pk, s.physician, at=s.signed_at)
+            s.letter = signing.sign(s.letter.pk, s.physician, at=s.signed_at)
 
 
 def _hand_overs(stories: list[_Story], nurses: dict[int, User]) -> None:
@@ -818,7 +820,7 @@ def _corrections(stories: list[_Story]) -> None:
             update={"medical_summary": content.medical_summary + " Correction : résultat de biologie ajouté."}
         )
         draft = lifecycle.save_draft(draft.pk, fixed, draft.revision, s.physician, why="correction")
-        s.correction = lifecycle.sign(draft.pk, s.physician, at=s.signed_at + dt.timedelta(days=1))
+        s.correction = signing.sign(draft.pk, s.physician, at=s.signed_at + dt.timedelta(days=1))
 
 
 def _discharge_day(
