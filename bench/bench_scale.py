@@ -138,7 +138,7 @@ def _wait_for_heartbeats(procs, since: dt.datetime) -> None:  # type: ignore[no-
     """Wait until every worker process has written its first heartbeat (it is then in its loop)."""
     import socket
 
-    from liaison.health.models import Heartbeat
+    from liaison.pulse.models import Heartbeat
 
     names = {f"{socket.gethostname()}:{p.pid}"[:100] for p in procs}
     deadline = time.monotonic() + 120

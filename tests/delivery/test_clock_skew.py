@@ -15,7 +15,7 @@ from django.utils import timezone
 from liaison.delivery import outbox
 from liaison.delivery.models import Delivery
 from liaison.health.config import HealthConfig
-from liaison.health.heartbeat import Beater
+from liaison.pulse.heartbeat import Beater
 from tests.delivery.test_outbox import _signed
 
 pytestmark = pytest.mark.django_db

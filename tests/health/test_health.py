@@ -17,10 +17,10 @@ from django.utils import timezone
 from liaison.delivery import worker
 from liaison.delivery.models import Delivery
 from liaison.health.config import HealthConfig
-from liaison.health.models import Heartbeat
 from liaison.ingest.apply import clear_caches
 from liaison.ingest.apply import process as ingest
 from liaison.letters.permissions import Role
+from liaison.pulse.models import Heartbeat
 from tests.delivery.test_dmp import _sign
 from tests.ingest.messages import FINESS_EG, adt
 

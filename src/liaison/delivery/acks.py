@@ -328,7 +328,7 @@ def read_once(config: AckConfig) -> int:
 def run_forever(config: AckConfig, poll: float = 10.0) -> None:
     from django.db import close_old_connections
 
-    from liaison.health.heartbeat import Beater
+    from liaison.pulse.heartbeat import Beater
 
     heart = Beater("acks")
     while True:

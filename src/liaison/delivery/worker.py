@@ -21,7 +21,7 @@ from django.db import close_old_connections
 from liaison.delivery import outbox
 from liaison.delivery.config import STALE_CLAIM, WorkerConfig
 from liaison.delivery.models import Delivery
-from liaison.health.counters import DELIVERY_ATTEMPTS, DELIVERY_SECONDS
+from liaison.pulse.counters import DELIVERY_ATTEMPTS, DELIVERY_SECONDS
 
 Sender = Callable[[Delivery], outbox.SendResult]
 _SENDERS: dict[str, Sender] = {}
@@ -97,7 +97,7 @@ def run_once(
 
 
 def run_forever(poll: float = 1.0, name: str | None = None, stale: dt.timedelta = STALE_CLAIM) -> None:
-    from liaison.health.heartbeat import Beater
+    from liaison.pulse.heartbeat import Beater
 
     name = name or worker_name()
     heart = Beater("worker", name)

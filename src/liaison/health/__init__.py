@@ -1,1 +1,2 @@
-"""Health and metrics: the background processes' heartbeats, `/sante/` and `/metriques/`."""
+"""Health and metrics: `/sante/` and `/metriques/`, read from the background processes'
+heartbeats (`liaison.pulse`) and the database."""

@@ -1,4 +1,4 @@
-"""Django app of the health page, the heartbeats and the Prometheus metrics."""
+"""Django app of the health page and the Prometheus metrics (the heartbeats are `liaison.pulse`'s)."""
 
 from django.apps import AppConfig
 

@@ -1,10 +1,10 @@
 """Health and monitoring configuration, read once from the environment.
 
 `HealthConfig` is the web side's (`/sante/`, `/metriques/`), read by the settings into
-`settings.LIAISON_HEALTH`; `HeartbeatConfig` the background processes' (read when their loop
-starts its `Beater`). Each `from_env` checks the values and says in French which variable is
-wrong; names and defaults as in README « Mise en production ». No Django here: the settings
-import it.
+`settings.LIAISON_HEALTH`; the background processes' `HeartbeatConfig` is in `pulse.config`
+(read when their loop starts its `Beater`). `from_env` checks the values and says in French
+which variable is wrong; names and defaults as in README « Mise en production ». No Django
+here: the settings import it.
 """
 
 from __future__ import annotations
@@ -14,24 +14,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from liaison.pulse.config import ConfigError, env_seconds
+
+__all__ = ["DEFAULT_PROCESSES", "ConfigError", "HealthConfig"]
+
 DEFAULT_PROCESSES = ("worker", "listener", "acks")
-
-
-class ConfigError(ValueError):
-    """A wrong LIAISON_HEALTH_* / LIAISON_HEARTBEAT_SECONDS setting; the message is French."""
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} doit être un nombre de secondes, pas « {raw} ».") from None
-    if not value > 0:
-        raise ConfigError(f"{name} doit être un nombre de secondes positif, pas « {raw} ».")
-    return value
 
 
 @dataclass(frozen=True)
@@ -47,19 +34,8 @@ class HealthConfig:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> HealthConfig:
         raw = env.get("LIAISON_HEALTH_PROCESSES", ",".join(DEFAULT_PROCESSES))
         return cls(
-            stale_after=dt.timedelta(seconds=_seconds(env, "LIAISON_HEALTH_STALE_SECONDS", 180)),
+            stale_after=dt.timedelta(seconds=env_seconds(env, "LIAISON_HEALTH_STALE_SECONDS", 180)),
             processes=tuple(p.strip() for p in raw.split(",") if p.strip()),
             metrics_token=env.get("LIAISON_METRICS_TOKEN", ""),
             multiprocess_dir=env.get("PROMETHEUS_MULTIPROC_DIR", ""),
         )
-
-
-@dataclass(frozen=True)
-class HeartbeatConfig:
-    """How often a background process writes its heartbeat (at most every `interval` s)."""
-
-    interval: float = 15.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> HeartbeatConfig:
-        return cls(_seconds(env, "LIAISON_HEARTBEAT_SECONDS", 15.0))

@@ -25,8 +25,8 @@ from liaison import dbclock
 from liaison.delivery import outbox
 from liaison.delivery.models import Delivery
 from liaison.health.config import HealthConfig
-from liaison.health.models import Heartbeat
 from liaison.ingest.models import InboundMessage
+from liaison.pulse.models import Heartbeat
 
 OUTBOX_LATE = dt.timedelta(minutes=10)
 OK, DEGRADED, DOWN = "ok", "degraded", "down"

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "liaison.indicators",
     "liaison.campaign",
     "liaison.delivery",
+    "liaison.pulse",  # the background processes' heartbeats and counters (health reads them)
     "liaison.web",
     "liaison.demo",  # the demo's commands and sandboxes (top floor)
 ]

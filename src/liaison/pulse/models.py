@@ -1,5 +1,5 @@
 """One row per running background process (worker, MLLP listener, acknowledgement reader),
-whose loop refreshes `beat_at` (`liaison.health.heartbeat`)."""
+whose loop refreshes `beat_at` (`liaison.pulse.heartbeat`); `health` reads them back."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ class Heartbeat(models.Model):
     beat_at = models.DateTimeField(db_index=True)
 
     class Meta:
+        # The table of when the model lived in `health` (moved by state only, no data copied).
+        db_table = "health_heartbeat"
         verbose_name = "signe de vie"
         constraints = [models.UniqueConstraint(fields=["process", "instance"], name="heartbeat_unique")]
 

@@ -20,8 +20,8 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from liaison import dbclock
-from liaison.health.config import HeartbeatConfig
-from liaison.health.models import Heartbeat
+from liaison.pulse.config import HeartbeatConfig
+from liaison.pulse.models import Heartbeat
 
 log = logging.getLogger(__name__)
 KEEP = dt.timedelta(days=7)  # rows of instances silent for longer are removed
