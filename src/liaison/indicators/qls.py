@@ -253,6 +253,16 @@ def draw_campaign(
         raise AuditConflict(_already_drawn(campaign, done)) from exc
 
 
+def campaign_sample_stay_ids(establishment_id: int | None) -> set[int]:
+    """The stays of an establishment's QLS campaign draws, the records its quality role may read
+    (registered in `letters.permissions` by `IndicatorsConfig.ready`); an audit saved without a
+    campaign opens no letter."""
+    from liaison.indicators.models import QlsAudit
+
+    draws = QlsAudit.objects.filter(establishment_id=establishment_id, campaign__isnull=False)
+    return {int(s) for d in draws.values_list("draw", flat=True) for s in d["sample"]}
+
+
 def _already_drawn(campaign, done) -> str:  # type: ignore[no-untyped-def]
     who = done.created_by.get_username() if done and done.created_by else "inconnu"
     when = f"{done.created_at:%d/%m/%Y à %H:%M}" if done else ""

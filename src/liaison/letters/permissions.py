@@ -5,6 +5,7 @@ Every rule lives here; views, API and services ask these functions, never the gr
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -76,20 +77,29 @@ def sees_clinical_content(user: User) -> bool:
     return role_of(user) in CLINICAL_ROLES
 
 
-def audit_sample_stay_ids(user: User) -> set[int]:
-    """The quality role reads the records of its establishment's QLS campaign draws, nothing else.
+# The audit samples the quality role may read, by name: `stay_ids(establishment_id)` gives the
+# stays of an establishment's samples. They are kept by a floor above (`indicators`, whose
+# AppConfig.ready registers its QLS campaign draws), so letters never imports them.
+AuditSampleStayIds = Callable[[int | None], Iterable[int]]
+_audit_samples: dict[str, AuditSampleStayIds] = {}
 
-    A draw is the HAS sample of a declared campaign (80 records, once per campaign, see
-    `indicators.qls.draw_campaign`); an audit saved without a campaign opens no letter."""
+
+def register_audit_sample(name: str, stay_ids: AuditSampleStayIds) -> None:
+    """Let the quality role read the stays `stay_ids(establishment_id)` gives (once per name)."""
+    _audit_samples[name] = stay_ids
+
+
+def audit_sample_stay_ids(user: User) -> set[int]:
+    """The quality role reads the records of its establishment's audit samples, nothing else.
+
+    The one sample registered is the QLS campaign draw (`indicators.qls.campaign_sample_stay_ids`:
+    the HAS sample of a declared campaign, 80 records, once per campaign); an audit saved without
+    a campaign opens no letter."""
     if role_of(user) != Role.QUALITE:
         return set()
-    from liaison.indicators.models import QlsAudit
-
     profile = getattr(user, "profile", None)
-    draws = QlsAudit.objects.filter(
-        establishment_id=profile.establishment_id if profile else None, campaign__isnull=False
-    )
-    return {int(s) for d in draws.values_list("draw", flat=True) for s in d["sample"]}
+    establishment_id = profile.establishment_id if profile else None
+    return {int(s) for stay_ids in _audit_samples.values() for s in stay_ids(establishment_id)}
 
 
 def stays_visible_to(user: User) -> QuerySet[Stay]:
