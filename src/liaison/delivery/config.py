@@ -16,26 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from liaison.envconfig import ConfigError, env_seconds
+
 DEFAULT_NIL = "LIAISON-NON-DECLARE"  # X-MSS-NIL when the product is not declared
 STALE_CLAIM = dt.timedelta(minutes=5)  # default of LIAISON_OUTBOX_STALE_SECONDS
-
-
-class ConfigError(ValueError):
-    """A wrong LIAISON_* setting of the deliveries; the message is French."""
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    """A positive number of seconds, `default` when the variable is unset or empty."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} doit être un nombre de secondes, pas « {raw} ».") from None
-    if not value > 0:
-        raise ConfigError(f"{name} doit être un nombre de secondes positif, pas « {raw} ».")
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +45,7 @@ class DmpConfig:
             cert=env.get("LIAISON_DMP_CERT") or None,
             key=env.get("LIAISON_DMP_KEY") or None,
             ca=env.get("LIAISON_DMP_CA") or None,
-            timeout=_seconds(env, "LIAISON_DMP_TIMEOUT", 30.0),
+            timeout=env_seconds(env, "LIAISON_DMP_TIMEOUT", 30.0),
             homologation=env.get("LIAISON_DMP_HOMOLOGATION") or "NON-HOMOLOGUE",
             responsible=env.get("LIAISON_DMP_RESPONSABLE") or None,
         )
@@ -211,7 +195,7 @@ class WorkerConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> WorkerConfig:
-        stale = _seconds(env, "LIAISON_OUTBOX_STALE_SECONDS", STALE_CLAIM.total_seconds())
+        stale = env_seconds(env, "LIAISON_OUTBOX_STALE_SECONDS", STALE_CLAIM.total_seconds())
         return cls(
             dmp=DmpConfig.from_env(env),
             mss=SmtpConfig.from_env(env),

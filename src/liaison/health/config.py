@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from liaison.pulse.config import ConfigError, env_seconds
+from liaison.envconfig import ConfigError, env_seconds
 
 __all__ = ["DEFAULT_PROCESSES", "ConfigError", "HealthConfig"]
 

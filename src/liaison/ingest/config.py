@@ -13,24 +13,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from liaison.envconfig import env_number
+
 IDLE_TIMEOUT = 300.0  # seconds without a byte before the listener closes a connection
 MAX_CONNECTIONS = 64  # connections served at once; the next ones are closed on arrival
 PREPARE_THRESHOLD = 2  # runs of a statement on a connection before PostgreSQL prepares it
-
-
-class ConfigError(ValueError):
-    """A wrong LIAISON_MLLP_* / LIAISON_PG_* setting; the message is French."""
-
-
-def _number(env: Mapping[str, str], name: str, default: float, kind: type[float] | type[int]) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return kind(raw)
-    except ValueError:
-        what = "un nombre entier" if kind is int else "un nombre"
-        raise ConfigError(f"{name} doit être {what}, pas « {raw} ».") from None
 
 
 @dataclass(frozen=True)
@@ -50,8 +37,8 @@ class Limits:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Limits:
         return cls.of(
-            _number(env, "LIAISON_MLLP_IDLE_TIMEOUT", IDLE_TIMEOUT, float),
-            int(_number(env, "LIAISON_MLLP_MAX_CONNECTIONS", MAX_CONNECTIONS, int)),
+            env_number(env, "LIAISON_MLLP_IDLE_TIMEOUT", IDLE_TIMEOUT, float),
+            int(env_number(env, "LIAISON_MLLP_MAX_CONNECTIONS", MAX_CONNECTIONS, int)),
         )
 
     def as_options(self) -> list[str]:
@@ -78,5 +65,5 @@ class ListenerConfig:
         return cls(
             limits=Limits.from_env(env),
             server_side_binding=env.get("LIAISON_PG_SERVER_SIDE_BINDING") != "0",
-            prepare_threshold=int(_number(env, "LIAISON_PG_PREPARE_THRESHOLD", PREPARE_THRESHOLD, int)),
+            prepare_threshold=int(env_number(env, "LIAISON_PG_PREPARE_THRESHOLD", PREPARE_THRESHOLD, int)),
         )

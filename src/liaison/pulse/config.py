@@ -1,6 +1,6 @@
 """The heartbeat's configuration, read once from the environment when a loop starts its
-`Beater`; the check of a number of seconds shared with `health.config` (which the settings read).
-No Django here: the settings import it through `health.config`."""
+`Beater` (numbers checked by `liaison.envconfig`). No Django here: the settings import it
+through `health.config`."""
 
 from __future__ import annotations
 
@@ -8,23 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-
-class ConfigError(ValueError):
-    """A wrong LIAISON_HEALTH_* / LIAISON_HEARTBEAT_SECONDS setting; the message is French."""
-
-
-def env_seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    """The positive number of seconds in `env[name]`, `default` when unset or empty."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} doit être un nombre de secondes, pas « {raw} ».") from None
-    if not value > 0:
-        raise ConfigError(f"{name} doit être un nombre de secondes positif, pas « {raw} ».")
-    return value
+from liaison.envconfig import env_seconds
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from liaison import cliutil
+from liaison.envconfig import ConfigError
 from liaison.ingest import dispatch
-from liaison.ingest.config import IDLE_TIMEOUT, MAX_CONNECTIONS, ConfigError, Limits, ListenerConfig
+from liaison.ingest.config import IDLE_TIMEOUT, MAX_CONNECTIONS, Limits, ListenerConfig
 from liaison.ingest.mllp import MLLPServer, use_prepared_statements
 from liaison.pulse.heartbeat import Beater
 
