@@ -121,19 +121,22 @@ def parse_ts(value: str | None) -> dt.datetime | None:
     return moment.replace(tzinfo=PARIS)
 
 
+def referenced(doc: etree._Element, ref: str | None) -> etree._Element | None:
+    """The narrative element whose ID a `reference/@value` (« #id ») points to; None for a
+    missing reference or one that is not a plain ID (it is put into an XPath)."""
+    if not ref or not re.fullmatch(r"#?[\w.\-]+", ref):
+        return None
+    return first(doc, f"//*[@ID='{ref.lstrip('#')}']")
+
+
 def referenced_text(doc: etree._Element, ref: str | None) -> str:
     """Text of the narrative element whose ID the entry's `text/reference` points to."""
-    if not ref:
-        return ""
-    target = first(doc, f"//*[@ID='{ref.lstrip('#')}']") if re.fullmatch(r"#?[\w.\-]+", ref) else None
-    return node_text(target)
+    return node_text(referenced(doc, ref))
 
 
 def referenced_lines(doc: etree._Element, ref: str | None) -> str:
     """`referenced_text` with the narrative's line breaks (`node_lines`)."""
-    if not ref or not re.fullmatch(r"#?[\w.\-]+", ref):
-        return ""
-    return node_lines(first(doc, f"//*[@ID='{ref.lstrip('#')}']"))
+    return node_lines(referenced(doc, ref))
 
 
 def fold(text: str) -> str:
@@ -144,9 +147,7 @@ def fold(text: str) -> str:
 def referenced_row(doc: etree._Element, ref: str | None) -> dict[str, str]:
     """The narrative table row holding the referenced element, as {column header: cell text};
     empty when the reference is not inside a table with a header row."""
-    if not ref or not re.fullmatch(r"#?[\w.\-]+", ref):
-        return {}
-    target = first(doc, f"//*[@ID='{ref.lstrip('#')}']")
+    target = referenced(doc, ref)
     row = first(target, "ancestor::cda:tr[1]") if target is not None else None
     table = first(row, "ancestor::cda:table[1]") if row is not None else None
     if row is None or table is None:
