@@ -1,6 +1,5 @@
 """The heartbeat's configuration, read once from the environment when a loop starts its
-`Beater` (numbers checked by `liaison.envconfig`). No Django here: the settings import it
-through `health.config`."""
+`Beater` (numbers checked by `liaison.envconfig`). No Django here."""
 
 from __future__ import annotations
 
