@@ -7,7 +7,8 @@ Every command reads `DATABASE_URL`.
 
 Every error reads in French on stderr with exit status 1, never a traceback: an unknown
 command, argparse's usage errors (translated by `liaison.cliutil.french_usage`), a command's
-`CommandError`, and, as a last resort, any other exception (an `OSError` with its path and
+`CommandError`, a wrong LIAISON_* setting (`liaison.envconfig.ConfigError`, however deep it was
+read), and, as a last resort, any other exception (an `OSError` with its path and
 reason; anything else named, with `--traceback` to see where it came from).
 """
 
@@ -60,9 +61,12 @@ def main(argv: list[str] | None = None) -> None:
         if "--traceback" in argv:
             raise
         from liaison.cliutil import os_reason
+        from liaison.envconfig import ConfigError
 
         if isinstance(exc, OSError):
             sys.stderr.write(f"Erreur : {os_reason(exc)}.\n")
+        elif isinstance(exc, ConfigError):  # a wrong LIAISON_* read by the settings or a loop
+            sys.stderr.write(f"Erreur : {exc}\n")
         else:
             sys.stderr.write(
                 f"Erreur inattendue ({type(exc).__name__}) : {exc}\n"
