@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -87,6 +89,18 @@ def test_stale_edit_is_refused_and_saved_work_is_kept(hospital):
     with pytest.raises(lifecycle.StaleEditError, match="modifiée par u_secretaire"):
         lifecycle.save_draft(letter.pk, second, rev, hospital["users"]["medecin"])
     assert Letter.objects.get(pk=letter.pk).parsed().reason == "Premier motif"
+
+
+def test_hand_over_in_the_signature_minute_is_recorded_at_the_signature(hospital):
+    """The hand-over form states the time to the minute (its default is now): handing over in the
+    minute of the signature is not « before the signature »; a minute earlier still is."""
+    letter = _complete_draft(hospital)
+    signed_at = paris(2026, 11, 14, 14, 0) + dt.timedelta(seconds=40)
+    signing.sign(letter.pk, hospital["users"]["medecin"], at=signed_at)
+    with pytest.raises(lifecycle.LifecycleError, match="précède la signature"):
+        lifecycle.hand_over(letter.pk, hospital["users"]["infirmier"], at=paris(2026, 11, 14, 13, 59))
+    done = lifecycle.hand_over(letter.pk, hospital["users"]["infirmier"], at=paris(2026, 11, 14, 14, 0))
+    assert done.handed_over_at == signed_at
 
 
 def test_gam_owned_fields_cannot_be_overwritten_by_the_form(hospital):

@@ -306,7 +306,11 @@ def hand_over(
         if at > now + dt.timedelta(minutes=5):
             raise LifecycleError("L'heure de remise ne peut pas être dans le futur.")
         if letter.signed_at and at < letter.signed_at:
-            raise LifecycleError("L'heure de remise précède la signature de la lettre.")
+            # The form states the time to the minute: a hand-over in the signature's own minute
+            # (the physician who signs then hands over at once) is recorded at the signature.
+            if at < letter.signed_at.replace(second=0, microsecond=0):
+                raise LifecycleError("L'heure de remise précède la signature de la lettre.")
+            at = letter.signed_at
         letter.handed_over_at = at
         letter.handed_over_by = user
         letter.handed_over_role = role_of(user) or ""
