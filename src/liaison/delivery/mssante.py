@@ -62,7 +62,7 @@ def default_sender(name: str, mssante: str = "") -> str:
     """The establishment's BAL APP: its MSSanté address, else `lettre-de-liaison@<nom>.mssante.fr`."""
     if mssante:
         return mssante
-    from liaison.delivery.xdm import strip_accents
+    from liaison.core.text import strip_accents
 
     slug = re.sub(r"[^a-z0-9]+", "-", strip_accents(name).lower()).strip("-") or "etablissement"
     return f"lettre-de-liaison@{slug}.mssante.fr"

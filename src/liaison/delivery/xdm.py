@@ -13,7 +13,6 @@ import datetime as dt
 import html
 import io
 import re
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from email.headerregistry import Address
@@ -23,6 +22,7 @@ from email.utils import format_datetime
 from lxml import etree
 
 from liaison.core.content import IdentityStatus, LetterContent
+from liaison.core.text import strip_accents
 from liaison.delivery.xds_metadata import TYPE_CODE, DocumentIds, submit_objects_request, to_bytes
 from liaison.documents.xmlsafe import parse_xml
 
@@ -39,10 +39,6 @@ _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 def ascii_upper(text: str) -> str:
     """Capitals without accents, as the MSSanté subject wants the patient's names."""
     return strip_accents(text).upper()
-
-
-def strip_accents(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
 def mail_subject(content: LetterContent, label: str = TYPE_CODE[2]) -> str:

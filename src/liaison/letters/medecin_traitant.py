@@ -12,7 +12,6 @@ it) and his recipient row is replaced by the GAM's; a signed letter is only flag
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 
 from liaison.core.content import (
@@ -23,6 +22,7 @@ from liaison.core.content import (
     Recipient,
     RecipientRole,
 )
+from liaison.core.text import strip_accents
 
 # The professionals Liaison knows, by RPPS (the directory of correspondents), or None.
 Directory = Callable[[str], Professional | None]
@@ -31,7 +31,7 @@ _TITLE = re.compile(r"^(dr\.?|docteur|pr\.?|professeur)\s+", re.IGNORECASE)
 
 
 def _norm(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    plain = strip_accents(text)
     return " ".join(_TITLE.sub("", plain.strip()).casefold().split())
 
 

@@ -11,13 +11,13 @@ touched: a difference is fixed by a correction, pre-filled from the GAM, that re
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Callable
 
 from django.utils import timezone
 
 from liaison import rowsql
 from liaison.core.content import EXIT_MODE_LABELS, ExitMode, LetterContent
+from liaison.core.text import strip_accents
 from liaison.letters import audit
 from liaison.letters.models import PARIS, AuditEvent, DischargeCheck, Letter, Stay
 
@@ -38,7 +38,7 @@ def _mode(value: str | None) -> str:
 
 
 def _norm(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    plain = strip_accents(text)
     return " ".join(plain.casefold().split())
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from liaison.core.identifiers import OID_INS_NIR_TEST, luhn_key, nir_key
+from liaison.core.text import strip_accents
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -76,7 +76,7 @@ def finess(n: int, dept: str = "45") -> str:
 
 def slug(text: str) -> str:
     """`text` in lower-case ASCII, accents dropped, other characters turned into hyphens."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    ascii_text = strip_accents(text)
     return re.sub(r"[^a-z0-9.-]+", "-", ascii_text.lower())
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -20,6 +19,7 @@ from liaison.core.content import (
     Presence,
 )
 from liaison.core.paris import PARIS
+from liaison.core.text import strip_accents
 from liaison.quality.rules import says_none
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def referenced_lines(doc: etree._Element, ref: str | None) -> str:
 
 def fold(text: str) -> str:
     """Lower case without accents, trimmed: how narrative headers and labels are compared."""
-    return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode().strip()
+    return strip_accents(text.lower()).strip()
 
 
 def referenced_row(doc: etree._Element, ref: str | None) -> dict[str, str]:
