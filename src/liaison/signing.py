@@ -28,15 +28,18 @@ from liaison.letters.models import Letter, LetterReview
 from liaison.letters.permissions import PermissionDeniedFr, User, check_sign
 
 
-def signature_blockers(content: LetterContent) -> list[Problem]:
+def signature_blockers(content: LetterContent, plan: DeliveryPlan | None = None) -> list[Problem]:
     """Everything `sign` refuses a content for, with the form field to fix: the decree's
-    essentials, then the delivery plan (an unreachable recipient, a forbidden mask).
+    essentials, then the delivery plan (an unreachable recipient, a forbidden mask). `plan`:
+    `delivery_plan(content)` when the caller already has it (not computed again).
 
     The one source of « can sign »: the sign page, the form's panel, the API and an intern's
     submission show this list; `sign` also refuses a CDA the ANS artefacts reject (shown by the
     sign page, see `readiness`)."""
     out = content.signature_blockers()
-    out += [Problem(field=f, message=m, blocks_signature=True) for f, m in delivery_plan(content).blockers]
+    if plan is None:
+        plan = delivery_plan(content)
+    out += [Problem(field=f, message=m, blocks_signature=True) for f, m in plan.blockers]
     return out
 
 
@@ -78,11 +81,12 @@ def readiness(letter: Letter, user: User) -> Readiness:
     may not sign sees the letter as its signer would). The CDA is built and validated (a dry
     run) only when nothing else blocks."""
     content, author = lifecycle.preview_content(letter, getattr(user, "practitioner", None))
-    blockers = signature_blockers(content)
+    plan = delivery_plan(content)
+    blockers = signature_blockers(content, plan)
     if not blockers:
         blockers = lifecycle.document_blockers(letter, content, author)
     try:
         check_sign(user, letter.stay)
     except PermissionDeniedFr as exc:
-        return Readiness(content, author, blockers, delivery_plan(content), False, str(exc))
-    return Readiness(content, author, blockers, delivery_plan(content), True)
+        return Readiness(content, author, blockers, plan, False, str(exc))
+    return Readiness(content, author, blockers, plan, True)

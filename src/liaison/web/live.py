@@ -151,7 +151,8 @@ def build_panel(
         panel.decree.append(
             PanelItem(p.field, "not_met", p.message, field_id(screen(p.field)), p.blocks_signature)
         )
-    for path, message in delivery_plan(content).blockers:
+    plan = delivery_plan(content)
+    for path, message in plan.blockers:
         panel.masking.append(PanelItem(path, "not_met", message, field_id(screen(path)), True))
     if parsed is not None:
         for path, message in parsed.errors.items():
@@ -159,7 +160,7 @@ def build_panel(
     if draft:
         panel.blockers = [
             PanelItem(p.field, "not_met", p.message, field_id(screen(p.field)), True)
-            for p in signature_blockers(content)
+            for p in signature_blockers(content, plan)
         ]
     for name, state in section_states(content).items():
         label = PREFILL_SECTIONS.get(name, name)
